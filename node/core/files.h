@@ -1,0 +1,22 @@
+// Small file helpers for durable state: whole-file reads and atomic replacement.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "node/core/status.h"
+
+namespace fvce {
+
+// Reads the whole file. not-found when it does not exist.
+Result<std::string> read_file(const std::filesystem::path& path);
+
+// Replaces path with content so that readers see the old or the new file, never a part:
+// writes a temporary file beside it, fsyncs it, renames it over path, fsyncs the directory.
+Status write_file_atomic(const std::filesystem::path& path, std::string_view content);
+
+// A random UUID (version 4) in canonical text form.
+std::string make_uuid();
+
+}  // namespace fvce

@@ -1,0 +1,63 @@
+#include "node/http/message.h"
+
+namespace fvce::http {
+
+Response xml_response(std::string body, bhttp::status status) {
+  return text_response(std::move(body), kXmlType, status);
+}
+
+Response text_response(std::string body, std::string_view content_type, bhttp::status status) {
+  Response res{status, 11};
+  res.set(bhttp::field::content_type, content_type);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+Response no_content() {
+  Response res{bhttp::status::no_content, 11};
+  res.prepare_payload();
+  return res;
+}
+
+Response error_response(const Status& status, int line, int column) {
+  model::ErrorDoc doc{status.code(), status.message(), line, column};
+  // A body validation error carries its position at the front of the message.
+  if (line == 0 && status.code() == ErrorCode::invalid_argument) {
+    int l = 0, c = 0;
+    if (std::sscanf(status.message().c_str(), "%d:%d:", &l, &c) == 2 && l > 0 && c > 0) {
+      doc.line = l;
+      doc.column = c;
+    }
+  }
+  return xml_response(model::to_xml(doc),
+                      static_cast<bhttp::status>(fvce::http_status(status.code())));
+}
+
+Status status_from_error_body(int http_status, std::string_view body) {
+  auto doc = model::from_xml<model::ErrorDoc>(body);
+  if (doc.ok()) return Status(doc->code == ErrorCode::ok ? ErrorCode::internal : doc->code,
+                              doc->message);
+  ErrorCode code = ErrorCode::internal;
+  switch (http_status) {
+    case 400: code = ErrorCode::invalid_argument; break;
+    case 401: code = ErrorCode::unauthenticated; break;
+    case 403: code = ErrorCode::forbidden; break;
+    case 404: code = ErrorCode::not_found; break;
+    case 409: code = ErrorCode::conflict; break;
+    case 413: code = ErrorCode::too_large; break;
+    case 503: code = ErrorCode::unavailable; break;
+    case 504: code = ErrorCode::timeout; break;
+    default: break;
+  }
+  std::string text(body.substr(0, 200));
+  return Status(code, "HTTP " + std::to_string(http_status) + (text.empty() ? "" : ": " + text));
+}
+
+std::string RequestView::param(std::string_view key) const {
+  auto it = query.find(key);
+  if (it == query.end()) return {};
+  return std::string((*it).value);
+}
+
+}  // namespace fvce::http

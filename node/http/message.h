@@ -1,0 +1,70 @@
+// HTTP message types shared by the server, the client and the Resource layer, and the
+// helpers every Resource uses to answer: XML documents, <error> documents, and bodies
+// validated against the schema before they are decoded.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/params_view.hpp>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "node/core/status.h"
+#include "node/model/codec.h"
+#include "node/xml/schema.h"
+
+namespace fvce::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace asio = boost::asio;
+
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+using Verb = bhttp::verb;
+
+inline constexpr std::string_view kXmlType = "application/xml; charset=utf-8";
+
+// A response carrying an XML document (status 200 unless given).
+Response xml_response(std::string body, bhttp::status status = bhttp::status::ok);
+// A response carrying plain text (e.g. /metrics).
+Response text_response(std::string body, std::string_view content_type,
+                       bhttp::status status = bhttp::status::ok);
+// 204 No Content.
+Response no_content();
+// The <error> document for status, with its HTTP code.
+Response error_response(const Status& status, int line = 0, int column = 0);
+
+template <typename T>
+Response document(const T& value, bhttp::status status = bhttp::status::ok) {
+  return xml_response(model::to_xml(value), status);
+}
+
+// Validates the body against the schema and decodes it as T. A failure is an
+// invalid-argument Status whose message starts with "LINE:COL: ".
+template <typename T>
+Result<T> parse_body(std::string_view body) {
+  auto valid = xml::SchemaSet::instance().validate(body);
+  if (!valid.ok()) return valid;
+  return model::from_xml<T>(body);
+}
+
+// Parses an <error> body received from a peer back into a Status.
+Status status_from_error_body(int http_status, std::string_view body);
+
+// The pieces of a request a handler reads besides the body.
+struct RequestView {
+  const Request& request;
+  std::string_view path;
+  boost::urls::params_view query;
+  std::string remote;  // the peer's address as "IP:PORT"
+
+  std::string_view body() const { return request.body(); }
+  // The decoded value of query parameter key, or "" when absent.
+  std::string param(std::string_view key) const;
+};
+
+using Handler = std::function<asio::awaitable<Response>(const RequestView&)>;
+
+}  // namespace fvce::http

@@ -1,0 +1,30 @@
+// Maps (method, path) to a handler. Routes are exact paths; query strings are parsed for
+// the handler. Registration happens at start-up, before the server runs; lookups are
+// read-only and so thread-safe afterwards.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+
+#include "node/http/message.h"
+
+namespace fvce::http {
+
+class Router {
+ public:
+  // Registers handler for method and path. Registering the same pair twice is a bug.
+  void add(Verb method, std::string path, Handler handler);
+
+  struct Match {
+    const Handler* handler = nullptr;  // null when nothing matched
+    bool path_known = false;           // the path exists under another method (405)
+    std::string route;                 // the route's path, for metrics
+  };
+  Match find(Verb method, std::string_view path) const;
+
+ private:
+  std::map<std::pair<std::string, Verb>, Handler> routes_;
+};
+
+}  // namespace fvce::http

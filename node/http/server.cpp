@@ -1,0 +1,219 @@
+#include "node/http/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/url/parse.hpp>
+
+namespace fvce::http {
+
+using tcp = asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+struct Server::Connection {
+  explicit Connection(tcp::socket s) : stream(std::move(s)) {}
+  beast::tcp_stream stream;
+  std::atomic<bool> busy{false};  // a request is being handled
+};
+
+Server::Server(asio::io_context& ioc, const Router& router, Metrics& metrics,
+               ServerOptions options)
+    : ioc_(ioc), router_(router), metrics_(metrics), options_(options), acceptor_(ioc) {}
+
+Server::~Server() = default;
+
+Status Server::listen(const tcp::endpoint& endpoint) {
+  boost::system::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::Unavailable("cannot listen on " + endpoint.address().to_string() + ":" +
+                               std::to_string(endpoint.port()) + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
+tcp::endpoint Server::local_endpoint() const {
+  boost::system::error_code ec;
+  return acceptor_.local_endpoint(ec);
+}
+
+void Server::start() { asio::co_spawn(ioc_, accept_loop(), asio::detached); }
+
+asio::awaitable<void> Server::accept_loop() {
+  while (!stopping_) {
+    tcp::socket socket(asio::make_strand(ioc_));
+    auto [ec] = co_await acceptor_.async_accept(socket, use_tuple);
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) break;
+      spdlog::warn("accept failed: {}", ec.message());
+      // Out of descriptors and the like: wait a little rather than spin.
+      asio::steady_timer t(ioc_, std::chrono::milliseconds(50));
+      co_await t.async_wait(use_tuple);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    if (open_.load() >= options_.max_connections) {
+      auto res = error_response(Status::Unavailable("too many connections; try again later"));
+      res.keep_alive(false);
+      metrics_.add("fvce_http_connections_refused_total", {});
+      auto exec = conn->stream.get_executor();
+      asio::co_spawn(
+          exec,
+          [conn, res = std::move(res)]() mutable -> asio::awaitable<void> {
+            conn->stream.expires_after(std::chrono::seconds(2));
+            co_await bhttp::async_write(conn->stream, res, use_tuple);
+            boost::system::error_code ignored;
+            conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+          },
+          asio::detached);
+      continue;
+    }
+    ++open_;
+    {
+      std::lock_guard lock(mu_);
+      connections_.insert(conn);
+    }
+    asio::co_spawn(conn->stream.get_executor(), serve(conn), asio::detached);
+  }
+}
+
+asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  std::string remote;
+  {
+    auto ep = conn->stream.socket().remote_endpoint(ec);
+    if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+  for (;;) {
+    if (stopping_) break;
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options_.max_header));
+    parser.body_limit(options_.max_body);
+
+    // Wait for the next request under the idle deadline, then read it under the read one.
+    conn->stream.expires_after(options_.idle_timeout);
+    std::tie(ec, std::ignore) = co_await bhttp::async_read_header(conn->stream, buffer, parser,
+                                                                  use_tuple);
+    if (!ec && !parser.is_done()) {
+      conn->stream.expires_after(options_.read_timeout);
+      std::tie(ec, std::ignore) = co_await bhttp::async_read(conn->stream, buffer, parser,
+                                                             use_tuple);
+    }
+    if (ec) {
+      std::optional<Response> refusal;
+      if (ec == bhttp::error::body_limit)
+        refusal = error_response(Status::TooLarge("the request body exceeds " +
+                                                  std::to_string(options_.max_body) + " bytes"));
+      else if (ec == bhttp::error::header_limit) {
+        refusal = error_response(Status::TooLarge("the request header exceeds " +
+                                                  std::to_string(options_.max_header) + " bytes"));
+        refusal->result(bhttp::status::request_header_fields_too_large);
+      } else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
+                 ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
+                 ec != asio::error::eof) {
+        refusal = error_response(Status::InvalidArgument("malformed HTTP request: " + ec.message()));
+      }
+      if (refusal) {
+        refusal->keep_alive(false);
+        metrics_.observe_request("(refused)", "-", refusal->result_int(), 0);
+        conn->stream.expires_after(std::chrono::seconds(2));
+        co_await bhttp::async_write(conn->stream, *refusal, use_tuple);
+      }
+      break;
+    }
+
+    conn->busy = true;
+    auto req = parser.release();
+    auto started = std::chrono::steady_clock::now();
+    std::string route;
+    Response res = co_await dispatch(req, remote, route);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    metrics_.observe_request(route, req.method_string(), res.result_int(), seconds);
+
+    bool keep = req.keep_alive() && !stopping_;
+    res.keep_alive(keep);
+    res.set(bhttp::field::server, "fvce");
+    conn->stream.expires_after(options_.read_timeout);
+    std::tie(ec, std::ignore) = co_await bhttp::async_write(conn->stream, res, use_tuple);
+    conn->busy = false;
+    if (ec || !keep) break;
+  }
+  conn->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  conn->stream.close();
+  {
+    std::lock_guard lock(mu_);
+    connections_.erase(conn);
+  }
+  --open_;
+}
+
+asio::awaitable<Response> Server::dispatch(const Request& req, const std::string& remote,
+                                           std::string& route) {
+  auto url = boost::urls::parse_origin_form(req.target());
+  if (!url) {
+    route = "(bad-target)";
+    co_return error_response(Status::InvalidArgument("bad request target '" +
+                                                     std::string(req.target()) + "'"));
+  }
+  std::string path = url->path();
+  auto match = router_.find(req.method(), path);
+  if (!match.handler) {
+    route = match.path_known ? match.route : "(unknown)";
+    if (match.path_known) {
+      auto res = error_response(Status(ErrorCode::invalid_argument,
+                                       "method " + std::string(req.method_string()) +
+                                           " is not allowed on " + path));
+      res.result(bhttp::status::method_not_allowed);
+      co_return res;
+    }
+    co_return error_response(Status::NotFound("no such resource: " + path));
+  }
+  route = match.route;
+  RequestView view{req, path, url->params(), remote};
+  try {
+    co_return co_await (*match.handler)(view);
+  } catch (const std::exception& e) {
+    spdlog::error("handler for {} failed: {}", path, e.what());
+    co_return error_response(Status::Internal(std::string("internal error: ") + e.what()));
+  }
+}
+
+asio::awaitable<void> Server::stop(std::chrono::milliseconds grace) {
+  stopping_ = true;
+  auto acceptor_exec = acceptor_.get_executor();
+  co_await asio::post(acceptor_exec, asio::use_awaitable);
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+
+  // Idle connections are waiting for a request that may never come: wake them.
+  std::vector<std::shared_ptr<Connection>> conns;
+  {
+    std::lock_guard lock(mu_);
+    conns.assign(connections_.begin(), connections_.end());
+  }
+  for (auto& c : conns) {
+    asio::post(c->stream.get_executor(), [c] {
+      if (!c->busy) c->stream.socket().cancel();
+    });
+  }
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  asio::steady_timer timer(ioc_);
+  while (open_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(10));
+    co_await timer.async_wait(use_tuple);
+  }
+}
+
+}  // namespace fvce::http

@@ -1,0 +1,69 @@
+// The node's HTTP/1.1 server (Boost.Beast, C++20 coroutines).
+//
+// One coroutine per connection reads a request under a deadline and size limits, routes
+// it, and writes the answer; keep-alive connections loop. The number of open connections
+// is capped (over the cap a connection gets 503 and is closed). stop() closes the
+// acceptor, asks every connection to finish its current request and close, and waits
+// for them up to a grace period.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "node/core/status.h"
+#include "node/http/metrics.h"
+#include "node/http/router.h"
+
+namespace fvce::http {
+
+struct ServerOptions {
+  std::size_t max_body = 8u << 20;      // bytes; larger bodies get 413
+  std::size_t max_header = 16u << 10;   // bytes; larger headers get 431
+  std::size_t max_connections = 1024;   // open connections; more get 503
+  std::chrono::milliseconds read_timeout{10'000};  // to read one request once it started
+  std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
+};
+
+class Server {
+ public:
+  // router and metrics must outlive the server.
+  Server(asio::io_context& ioc, const Router& router, Metrics& metrics, ServerOptions options);
+  ~Server();
+
+  // Binds and listens. Port 0 picks a free port; local_endpoint() tells which.
+  Status listen(const asio::ip::tcp::endpoint& endpoint);
+  asio::ip::tcp::endpoint local_endpoint() const;
+
+  // Starts accepting. Call once, after listen().
+  void start();
+
+  // Stops accepting and closes idle connections; requests in progress finish. Resolves when
+  // every connection has closed or grace has passed. Call from any thread.
+  asio::awaitable<void> stop(std::chrono::milliseconds grace);
+
+  std::size_t open_connections() const { return open_.load(); }
+
+ private:
+  struct Connection;
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+  asio::awaitable<Response> dispatch(const Request& req, const std::string& remote,
+                                     std::string& route);
+
+  asio::io_context& ioc_;
+  const Router& router_;
+  Metrics& metrics_;
+  ServerOptions options_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> open_{0};
+  std::mutex mu_;
+  std::set<std::shared_ptr<Connection>> connections_;
+};
+
+}  // namespace fvce::http

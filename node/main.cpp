@@ -1,0 +1,69 @@
+// fvce: one binary, the node and the commands that talk to it. See `fvce --help`.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "node/cli/client_commands.h"
+#include "node/node.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"fvce: a peer-to-peer virtual computing environment"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("fvce ") + FVCE_VERSION);
+
+  fvce::NodeOptions node;
+  auto* node_cmd = app.add_subcommand("node", "run a node of a federation");
+  node_cmd->add_option("--deploy", node.deploy_file, "deploy.xml of this node")
+      ->required()
+      ->check(CLI::ExistingFile);
+  node_cmd->add_option("--listen", node.listen, "HOST:PORT to listen on (port 0: any free port)");
+  node_cmd->add_option("--state-dir", node.state_dir, "where the node keeps its durable state");
+  node_cmd->add_option("--join", node.join, "HOST:PORT of a member to join through");
+  node_cmd->add_option("--name", node.name, "this node's name in the federation");
+  node_cmd->add_option("--advertise", node.advertise, "HOST:PORT peers use to reach this node");
+  node_cmd->add_option("--seed", node.seed, "seed of the node's random choices");
+  node_cmd->add_option("--log-level", node.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  fvce::cli::ClientOptions client;
+  client.node = fvce::cli::default_node();
+  auto add_client_flags = [&](CLI::App* cmd) {
+    cmd->add_option("--node", client.node, "HOST:PORT of the node to ask ($FVCE_NODE)")
+        ->capture_default_str();
+    cmd->add_flag("--xml", client.xml, "print the XML document instead of a table");
+    cmd->add_option("--timeout", client.timeout_ms, "milliseconds to wait for the node")
+        ->check(CLI::PositiveNumber);
+  };
+
+  bool all = false;
+  auto* hosts_cmd = app.add_subcommand("hosts", "list the members of the federation");
+  add_client_flags(hosts_cmd);
+  hosts_cmd->add_flag("--all", all, "also list members recently removed or departed");
+
+  std::string host;
+  auto* info_cmd = app.add_subcommand("info", "static and dynamic information of a member");
+  add_client_flags(info_cmd);
+  info_cmd->add_option("--host", host, "the member's name or id (default: the node asked)");
+
+  auto* leave_cmd = app.add_subcommand("leave", "make the node leave its federation and stop");
+  add_client_flags(leave_cmd);
+
+  std::string address;
+  auto* probe_cmd = app.add_subcommand("probe", "merge the federation at ADDRESS into this one");
+  add_client_flags(probe_cmd);
+  probe_cmd->add_option("address", address, "HOST:PORT of a member of the other federation")
+      ->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  if (*node_cmd) return fvce::run_node(node);
+  if (*hosts_cmd) return fvce::cli::hosts(client, all);
+  if (*info_cmd) return fvce::cli::info(client, host);
+  if (*leave_cmd) return fvce::cli::leave(client);
+  if (*probe_cmd) return fvce::cli::probe(client, address);
+  return 2;
+}

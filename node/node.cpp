@@ -1,0 +1,239 @@
+#include "node/node.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include "node/core/files.h"
+#include "node/deploy/deploy.h"
+#include "node/http/client.h"
+#include "node/http/server.h"
+#include "node/node_context.h"
+#include "services/info/logic.h"
+#include "services/info/register_impls.h"
+#include "services/info/resource.h"
+#include "services/register/register_impls.h"
+#include "services/register/resource.h"
+#include "services/register/impl/introducer.h"
+
+namespace fvce {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// Services this build implements, in build order, with the impl used when deploy.xml
+// does not list the service.
+struct ServiceDefault {
+  const char* name;
+  const char* impl;
+};
+constexpr ServiceDefault kServices[] = {{"info", "statgrab"}, {"register", "introducer"}};
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "node";
+  std::string name(buf);
+  auto dot = name.find('.');
+  return dot == std::string::npos ? name : name.substr(0, dot);
+}
+
+std::string default_state_dir(const std::string& name) {
+  const char* xdg = std::getenv("XDG_STATE_HOME");
+  const char* home = std::getenv("HOME");
+  std::string base = xdg && *xdg ? xdg : (home && *home ? std::string(home) + "/.local/state" : ".");
+  return base + "/fvce/" + name;
+}
+
+Result<tcp::endpoint> resolve_listen(const std::string& address) {
+  std::string host, port;
+  if (!http::split_address(address, host, port))
+    return Status::InvalidArgument("listen address '" + address + "' is not HOST:PORT");
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec)
+    return Status::InvalidArgument("listen address '" + address +
+                                   "': HOST must be an IP address (" + ec.message() + ")");
+  return tcp::endpoint(ip, static_cast<unsigned short>(std::stoi(port)));
+}
+
+}  // namespace
+
+int run_node(const NodeOptions& options) {
+  auto logger = spdlog::stderr_color_mt("fvce");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(options.log_level));
+
+  auto cfg = deploy::load_deploy(options.deploy_file);
+  if (!cfg.ok()) {
+    spdlog::error("{}", cfg.status().message());
+    return 1;
+  }
+  auto& settings = cfg->node;
+  if (!options.listen.empty()) settings.listen = options.listen;
+  if (!options.state_dir.empty()) settings.state_dir = options.state_dir;
+  if (!options.join.empty()) settings.join = options.join;
+  if (!options.name.empty()) settings.name = options.name;
+  if (!options.advertise.empty()) settings.advertise = options.advertise;
+  if (options.seed) settings.seed = options.seed;
+  if (settings.name.empty()) settings.name = host_name();
+  if (settings.state_dir.empty()) settings.state_dir = default_state_dir(settings.name);
+
+  // Every service listed must be one this build implements.
+  for (const auto& s : cfg->services) {
+    bool known = false;
+    for (const auto& d : kServices) known = known || s.name == d.name;
+    if (!known) {
+      spdlog::error("{}: service '{}' is not available in this build (available: info, register)",
+                    s.where.str(), s.name);
+      return 1;
+    }
+  }
+
+  auto identity = reg::load_identity(settings.state_dir);
+  if (!identity.ok()) {
+    spdlog::error("state directory: {}", identity.status().message());
+    return 1;
+  }
+
+  asio::io_context ioc(settings.threads);
+  http::Metrics metrics;
+  http::Client client(ioc, cfg->client);
+  http::Router router;
+  http::Server server(ioc, router, metrics, cfg->server);
+
+  auto endpoint = resolve_listen(settings.listen);
+  if (!endpoint.ok()) {
+    spdlog::error("{}", endpoint.status().message());
+    return 1;
+  }
+  if (auto s = server.listen(*endpoint); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 1;
+  }
+  auto bound = server.local_endpoint();
+  std::string address = settings.advertise;
+  if (address.empty()) {
+    auto ip = bound.address();
+    if (ip.is_unspecified()) {
+      spdlog::warn("listening on all interfaces; peers will be told {}:{} (set advertise= in "
+                   "deploy.xml or --advertise to choose)", host_name(), bound.port());
+      address = host_name() + ":" + std::to_string(bound.port());
+    } else {
+      address = (ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string()) + ":" +
+                std::to_string(bound.port());
+    }
+  }
+
+  std::uint64_t seed = settings.seed.value_or(std::random_device{}());
+  NodeContext ctx{ioc,
+                  client,
+                  metrics,
+                  SystemClock::instance(),
+                  seed,
+                  NodeIdentity{identity->id, settings.name, cfg->federation, address,
+                               identity->incarnation},
+                  settings.state_dir,
+                  cfg->file,
+                  FVCE_VERSION,
+                  nullptr,
+                  nullptr};
+
+  // Build the services, in dependency order, through their registries.
+  deploy::Registry<info::LocalInfo, NodeContext> info_registry("info");
+  info::register_info_impls(info_registry);
+  reg::RegisterRegistry register_registry("register");
+  reg::register_register_impls(register_registry);
+
+  auto build = [&](auto& registry) {
+    const auto* sc = cfg->find(registry.service());
+    std::string impl;
+    for (const auto& d : kServices)
+      if (registry.service() == d.name) impl = d.impl;
+    return sc ? registry.build(*sc, ctx) : registry.build_default(impl, ctx, cfg->file);
+  };
+  auto info = build(info_registry);
+  if (!info.ok()) {
+    spdlog::error("{}", info.status().message());
+    return 1;
+  }
+  ctx.info = *info;
+  auto membership = build(register_registry);
+  if (!membership.ok()) {
+    spdlog::error("{}", membership.status().message());
+    return 1;
+  }
+  ctx.membership = *membership;
+
+  reg::add_routes(router, ctx.membership);
+  info::add_routes(router, ctx.info, ctx.membership, client, cfg->federation);
+  router.add(http::Verb::get, "/metrics",
+             [&metrics](const http::RequestView&) -> asio::awaitable<http::Response> {
+               co_return http::text_response(metrics.render(),
+                                             "text/plain; version=0.0.4; charset=utf-8");
+             });
+
+  // Shutdown: leave the federation (members drop us at once), then let requests in
+  // progress finish, then stop. A second signal stops at once.
+  std::atomic<bool> shutting_down{false};
+  auto shutdown = [&](bool leave) {
+    if (shutting_down.exchange(true)) return;
+    asio::co_spawn(
+        ioc,
+        [&, leave]() -> asio::awaitable<void> {
+          if (leave) co_await ctx.membership->leave();
+          ctx.membership->stop();
+          ctx.info->stop();
+          co_await server.stop(std::chrono::milliseconds(3000));
+          ioc.stop();
+        },
+        asio::detached);
+  };
+  ctx.membership->on_left([&] { shutdown(false); });
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (shutting_down) {
+          spdlog::warn("second signal {}: stopping now", sig);
+          ioc.stop();
+          return;
+        }
+        spdlog::info("signal {}: leaving the federation and stopping", sig);
+        shutdown(true);
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+
+  ctx.info->start();
+  server.start();
+  ctx.membership->start(settings.join);
+
+  // Scripts and tests find the bound address here (useful with port 0).
+  auto s = write_file_atomic(std::filesystem::path(settings.state_dir) / "address", address + "\n");
+  if (!s.ok()) spdlog::warn("{}", s.message());
+  std::printf("fvce node %s (%s) listening on %s, federation '%s', state in %s\n",
+              settings.name.c_str(), identity->id.c_str(), address.c_str(),
+              cfg->federation.c_str(), settings.state_dir.c_str());
+  std::fflush(stdout);
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < settings.threads; ++i) threads.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace fvce

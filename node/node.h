@@ -1,0 +1,28 @@
+// The node process: loads deploy.xml, builds every service through the registries, binds
+// the HTTP server, joins the federation and runs until it is told to stop (SIGINT,
+// SIGTERM, or `fvce leave`), leaving the federation gracefully on the way out.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace fvce {
+
+struct NodeOptions {
+  std::string deploy_file;
+  // Overrides of deploy.xml's <node> attributes; empty = keep deploy.xml's.
+  std::string listen;
+  std::string state_dir;
+  std::string join;
+  std::string name;
+  std::string advertise;
+  std::optional<std::uint64_t> seed;
+  std::string log_level = "info";
+};
+
+// Runs a node until it stops. Returns the process exit code: 0 after a graceful stop,
+// 1 when it could not start (the reason is logged as FILE:LINE:COL: reason where it is
+// about deploy.xml).
+int run_node(const NodeOptions& options);
+
+}  // namespace fvce

@@ -1,0 +1,47 @@
+// Schema validation of every document fvce reads: request bodies, peers' answers and
+// deploy.xml. The XSDs in xsd/ are compiled into the binary, loaded once into a locked
+// Xerces-C grammar pool and shared by all threads; each thread keeps its own parser.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/core/status.h"
+
+namespace fvce::xml {
+
+struct EmbeddedFile {
+  std::string_view name;
+  std::string_view text;
+};
+// The files of xsd/, embedded at build time (generated source).
+const std::vector<EmbeddedFile>& embedded_schemas();
+
+// A validation failure, located in the document.
+struct ValidationError {
+  int line = 0;
+  int column = 0;
+  std::string reason;
+};
+
+class SchemaSet {
+ public:
+  // The process-wide schema set. The first call loads and compiles the grammar (and
+  // initialises Xerces-C); later calls are cheap. Thread-safe.
+  static const SchemaSet& instance();
+
+  // Validates text against the fvce schema. On failure returns an invalid-argument Status
+  // "LINE:COL: reason" (prefixed with "source:" when source is not empty) and, when
+  // where is given, fills it. DOCTYPE declarations and external entities are refused.
+  // Thread-safe.
+  Status validate(std::string_view text, std::string_view source = {},
+                  ValidationError* where = nullptr) const;
+
+ private:
+  SchemaSet();
+  struct Impl;
+  Impl* impl_;  // lives for the whole process
+};
+
+}  // namespace fvce::xml

@@ -1,0 +1,92 @@
+// register impl "introducer": join through an introducer, heartbeat probes of a few random
+// members per round, suspicion, removal, refutation, broadcast plus piggy-backed news and
+// periodic push-pull sync. The protocol is in docs/membership.md.
+//
+// All protocol state is in a Membership guarded by mu_; no lock is held across a co_await.
+// Network work runs as coroutines on the node's io_context.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "node/node_context.h"
+#include "services/register/logic.h"
+#include "services/register/membership.h"
+
+namespace fvce::reg {
+
+class Introducer final : public LocalRegister, public std::enable_shared_from_this<Introducer> {
+ public:
+  // self: this node's record (id, name, address, incarnation, static info).
+  Introducer(NodeContext& ctx, model::Member self, MembershipConfig config);
+
+  // Joins through join_address (or, when empty, the members remembered in the state
+  // directory), forms a federation alone when none answers, then starts probing and
+  // syncing. Call once, after the server listens.
+  void start(std::string join_address) override;
+
+  // Called once the node has left (after leave()): the node shuts down.
+  void on_left(std::function<void()> callback) override { on_left_ = std::move(callback); }
+
+  // Stops the background loops. Thread-safe.
+  void stop() override;
+
+  // RegisterLogic
+  boost::asio::awaitable<Result<model::MemberList>> join(model::JoinRequest request) override;
+  boost::asio::awaitable<Result<model::Ack>> ping(model::Ping ping) override;
+  boost::asio::awaitable<Status> updates(model::Updates updates) override;
+  boost::asio::awaitable<Result<model::MemberList>> merge(model::MemberList list) override;
+  boost::asio::awaitable<Result<model::MemberList>> probe(model::ProbeRequest request) override;
+  boost::asio::awaitable<Result<model::MemberList>> members(bool with_gone) override;
+  boost::asio::awaitable<Status> leave() override;
+
+  // MembershipView
+  model::Member self() const override;
+  std::vector<model::Member> live_members() const override;
+  std::optional<model::Member> find(std::string_view name_or_id) const override;
+
+  // Path of the remembered member list in the state directory.
+  static std::filesystem::path members_file(const std::filesystem::path& state_dir);
+
+ private:
+  boost::asio::awaitable<void> run(std::string join_address);
+  boost::asio::awaitable<bool> try_join(const std::string& address);
+  boost::asio::awaitable<void> probe_loop();
+  boost::asio::awaitable<void> sync_loop(std::string join_address);
+  boost::asio::awaitable<void> probe_one(model::Member target);
+  boost::asio::awaitable<Status> push_pull(const std::string& address);
+
+  // Sends news to every live member but this node (and `except`), without waiting.
+  void broadcast(std::vector<model::Member> news, const std::string& except = {});
+  // Sends news to every live member and waits until all answered or timed out.
+  boost::asio::awaitable<void> broadcast_and_wait(std::vector<model::Member> news);
+  // Applies a batch of news; returns what was news to us. Takes the lock.
+  std::vector<model::Member> apply_all(const std::vector<model::Member>& members,
+                                       const std::string& from);
+  void save_members();
+  void persist_incarnation(std::uint64_t incarnation);
+  std::vector<std::string> remembered_addresses() const;
+
+  NodeContext& ctx_;
+  mutable std::mutex mu_;
+  Membership membership_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> dirty_{false};
+  std::uint64_t saved_incarnation_ = 0;
+  std::function<void()> on_left_;
+};
+
+// Reads (or creates) this node's persistent id and next incarnation in state_dir. The
+// incarnation is one more than the last one used, so a restarted node outranks whatever
+// the federation remembers of its previous life.
+struct Identity {
+  std::string id;
+  std::uint64_t incarnation = 0;
+};
+Result<Identity> load_identity(const std::filesystem::path& state_dir);
+
+}  // namespace fvce::reg

@@ -1,0 +1,142 @@
+// Every model type round-trips through its codec, and what the codec writes is valid
+// against the schema.
+#include <doctest/doctest.h>
+
+#include "node/model/codec.h"
+#include "node/xml/schema.h"
+
+namespace fvce::model {
+namespace {
+
+HostStatic sample_static() {
+  HostStatic h;
+  h.cores = 64;
+  h.cpu_model = "AMD EPYC 7763 64-Core Processor & <friends>";
+  h.cpu_mhz = 2450.5;
+  h.memory = 512ULL << 30;
+  h.disk = 3ULL << 40;
+  h.os = "Linux 6.1.0-18-amd64";
+  h.arch = "x86_64";
+  h.speed = 812.25;
+  h.slots = 60;
+  h.info_impl = "statgrab";
+  h.started = 1'763'700'000'123;
+  h.version = "0.1.0";
+  return h;
+}
+
+Member sample_member(const char* id, const char* name, MemberState state) {
+  Member m;
+  m.id = id;
+  m.name = name;
+  m.address = "10.1.2.3:7700";
+  m.incarnation = 7;
+  m.state = state;
+  m.last_seen = 1'763'700'001'000;
+  m.host = sample_static();
+  return m;
+}
+
+HostLoad sample_load() {
+  HostLoad l;
+  l.time = 1'763'700'002'000;
+  l.load1 = 1.25;
+  l.load5 = 0.5;
+  l.load15 = 0.125;
+  l.cpu = 37.5;
+  l.memory_free = 1ULL << 33;
+  l.memory_total = 1ULL << 34;
+  l.free_slots = 3;
+  l.queue = 11;
+  return l;
+}
+
+const char* kId1 = "0d6f7c2e-5a1b-4c3d-8e9f-0123456789ab";
+const char* kId2 = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
+
+// Encodes, validates against the schema, decodes, compares.
+template <typename T>
+void round_trip(const T& value) {
+  std::string xml = to_xml(value);
+  CAPTURE(xml);
+  auto valid = xml::SchemaSet::instance().validate(xml);
+  CHECK_MESSAGE(valid.ok(), valid.message());
+  auto back = from_xml<T>(xml);
+  REQUIRE_MESSAGE(back.ok(), back.status().message());
+  CHECK(*back == value);
+}
+
+TEST_CASE("ErrorDoc round-trips and validates") {
+  round_trip(ErrorDoc{ErrorCode::invalid_argument, "3:14: missing attribute 'id'", 3, 14});
+  round_trip(ErrorDoc{ErrorCode::unavailable, "pool full", 0, 0});
+}
+
+TEST_CASE("HostLoadReport round-trips and validates") {
+  round_trip(HostLoadReport{kId1, "n1", sample_load()});
+}
+
+TEST_CASE("LoadHistory round-trips and validates") {
+  LoadHistory h{kId1, "n1", 5000, {sample_load(), sample_load()}};
+  h.samples[1].time += 5000;
+  round_trip(h);
+  round_trip(LoadHistory{kId1, "n1", 1000, {}});
+}
+
+TEST_CASE("HostInfo round-trips with and without a load") {
+  round_trip(HostInfo{sample_member(kId1, "n1", MemberState::alive), sample_load(), ""});
+  round_trip(HostInfo{sample_member(kId1, "n1", MemberState::suspect), std::nullopt,
+                      "connecting to 10.1.2.3:7700 timed out"});
+}
+
+TEST_CASE("HostsReport round-trips and validates") {
+  HostsReport r{"lab", kId1, {}};
+  r.hosts.push_back({sample_member(kId1, "n1", MemberState::alive), sample_load(), ""});
+  r.hosts.push_back({sample_member(kId2, "n2", MemberState::suspect), std::nullopt, "refused"});
+  round_trip(r);
+}
+
+TEST_CASE("MemberList round-trips every member state") {
+  MemberList l{"lab", kId1, {}};
+  l.members.push_back(sample_member(kId1, "n1", MemberState::alive));
+  l.members.push_back(sample_member(kId2, "n2", MemberState::suspect));
+  round_trip(l);
+  l.members[1].state = MemberState::dead;
+  round_trip(l);
+  l.members[1].state = MemberState::left;
+  l.members[1].last_seen = 0;  // optional attribute absent
+  round_trip(l);
+}
+
+TEST_CASE("JoinRequest, Ping, Ack, Updates and ProbeRequest round-trip") {
+  round_trip(JoinRequest{"lab", sample_member(kId2, "n2", MemberState::alive)});
+  Ping p;
+  p.from = kId1;
+  p.to = kId2;
+  p.members = {sample_member(kId1, "n1", MemberState::alive)};
+  round_trip(p);
+  Ack a;
+  a.from = kId2;
+  round_trip(a);  // no news, no "to"
+  Updates u;
+  u.from = kId1;
+  u.members = {sample_member(kId2, "n2", MemberState::dead)};
+  round_trip(u);
+  round_trip(ProbeRequest{"[::1]:7801"});
+  round_trip(ProbeRequest{"node-7.cluster.example.org:7700"});
+}
+
+TEST_CASE("from_xml names line and column of a syntax error") {
+  auto r = from_xml<ProbeRequest>("<probe xmlns=\"urn:fvce:1\"\n  address=\"a:1\"></prob>");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == ErrorCode::invalid_argument);
+  CHECK(r.status().message().rfind("2:", 0) == 0);
+}
+
+TEST_CASE("from_xml refuses a document of another type") {
+  auto r = from_xml<ProbeRequest>(to_xml(ErrorDoc{ErrorCode::internal, "x", 0, 0}));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("expected a <probe> document, got <error>") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace fvce::model

@@ -1,0 +1,267 @@
+// The membership state machine, driven with a manual clock and seeded random generators.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <memory>
+#include <set>
+
+#include "services/register/membership.h"
+
+namespace fvce::reg {
+namespace {
+
+using model::Member;
+using model::MemberState;
+
+Member member(int i, std::uint64_t incarnation = 0, MemberState state = MemberState::alive) {
+  char id[37];
+  std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
+  Member m;
+  m.id = id;
+  m.name = "n" + std::to_string(i);
+  m.address = "127.0.0.1:" + std::to_string(7700 + i);
+  m.incarnation = incarnation;
+  m.state = state;
+  m.host.cores = 2;
+  return m;
+}
+
+MembershipConfig config() {
+  MembershipConfig c;
+  c.probes_per_round = 2;
+  c.suspect_after = 1;
+  c.remove_after = 3;
+  c.suspect_timeout = std::chrono::seconds(4);
+  c.tombstone = std::chrono::seconds(60);
+  c.gossip_repeat = 3;
+  c.gossip_max = 4;
+  return c;
+}
+
+bool lists(const Membership& m, int i) { return m.find(member(i).id).has_value(); }
+
+TEST_CASE("join: a new member is news once") {
+  ManualClock clock;
+  Membership m(member(1), "lab", config(), clock, Rng(1));
+  auto news = m.apply(member(2));
+  REQUIRE(news);
+  CHECK(news->state == MemberState::alive);
+  CHECK_FALSE(m.apply(member(2)));  // old news
+  CHECK(m.live_count() == 2);
+  CHECK(m.live().front().id == member(1).id);  // this node first
+}
+
+TEST_CASE("suspect after failed probes, then removal, then a tombstone") {
+  ManualClock clock;
+  Membership m(member(1), "lab", config(), clock, Rng(1));
+  m.apply(member(2));
+  auto s = m.probe_failed(member(2).id);
+  REQUIRE(s);
+  CHECK(s->state == MemberState::suspect);
+  CHECK(lists(m, 2));  // a suspect is still a member
+  CHECK_FALSE(m.probe_failed(member(2).id));  // 2 failures: still suspect
+  auto d = m.probe_failed(member(2).id);      // 3 failures: removed
+  REQUIRE(d);
+  CHECK(d->state == MemberState::dead);
+  CHECK_FALSE(lists(m, 2));
+  CHECK(m.live_count() == 1);
+  // Stale news of the same incarnation cannot bring it back.
+  CHECK_FALSE(m.apply(member(2, 0, MemberState::alive)));
+  CHECK_FALSE(m.apply(member(2, 0, MemberState::suspect)));
+  CHECK_FALSE(lists(m, 2));
+  // The tombstone is kept, then dropped.
+  CHECK(m.all().size() == 2);
+  clock.advance(std::chrono::seconds(61));
+  m.expire();
+  CHECK(m.all().size() == 1);
+}
+
+TEST_CASE("a successful probe resets the failure count") {
+  ManualClock clock;
+  auto c = config();
+  c.suspect_after = 2;
+  Membership m(member(1), "lab", c, clock, Rng(1));
+  m.apply(member(2));
+  CHECK_FALSE(m.probe_failed(member(2).id));
+  m.probe_succeeded(member(2).id);
+  CHECK_FALSE(m.probe_failed(member(2).id));  // counting starts again
+  CHECK(m.probe_failed(member(2).id));
+}
+
+TEST_CASE("an unrefuted suspicion is confirmed after suspect-timeout") {
+  ManualClock clock;
+  Membership m(member(1), "lab", config(), clock, Rng(1));
+  m.apply(member(2));
+  m.apply(member(2, 0, MemberState::suspect));  // heard from someone else
+  clock.advance(std::chrono::seconds(3));
+  CHECK(m.expire().empty());
+  clock.advance(std::chrono::seconds(1));
+  auto news = m.expire();
+  REQUIRE(news.size() == 1);
+  CHECK(news[0].state == MemberState::dead);
+  CHECK_FALSE(lists(m, 2));
+}
+
+TEST_CASE("refute: a live node denies its suspicion with a higher incarnation") {
+  ManualClock clock;
+  Membership m(member(1, 4), "lab", config(), clock, Rng(1));
+  auto news = m.apply(member(1, 4, MemberState::suspect));
+  REQUIRE(news);
+  CHECK(news->id == member(1).id);
+  CHECK(news->state == MemberState::alive);
+  CHECK(news->incarnation == 5);
+  CHECK(m.self().incarnation == 5);
+  // Older suspicion is ignored.
+  CHECK_FALSE(m.apply(member(1, 3, MemberState::dead)));
+  // The refutation is queued for piggy-backing.
+  auto gossip = m.take_gossip();
+  REQUIRE_FALSE(gossip.empty());
+  CHECK(gossip.front().id == member(1).id);
+
+  // Elsewhere, the refutation overrides the suspicion.
+  Membership other(member(2), "lab", config(), clock, Rng(2));
+  other.apply(member(1, 4, MemberState::suspect));
+  auto back = other.apply(*news);
+  REQUIRE(back);
+  CHECK(back->state == MemberState::alive);
+  CHECK(other.find(member(1).id)->incarnation == 5);
+}
+
+TEST_CASE("a removed member rejoins with a higher incarnation") {
+  ManualClock clock;
+  Membership m(member(1), "lab", config(), clock, Rng(1));
+  m.apply(member(2, 3));
+  m.apply(member(2, 3, MemberState::dead));
+  CHECK_FALSE(lists(m, 2));
+  auto back = m.apply(member(2, 4));  // restarted: incarnation + 1
+  REQUIRE(back);
+  CHECK(lists(m, 2));
+}
+
+TEST_CASE("leave: the others drop the member at once") {
+  ManualClock clock;
+  Membership leaver(member(3, 2), "lab", config(), clock, Rng(3));
+  Membership m(member(1), "lab", config(), clock, Rng(1));
+  m.apply(member(3, 2));
+  auto left = leaver.leave();
+  CHECK(left.state == MemberState::left);
+  CHECK(left.incarnation == 2);
+  m.apply(left);
+  CHECK_FALSE(lists(m, 3));
+  CHECK_FALSE(m.apply(member(3, 2, MemberState::alive)));  // stale
+  CHECK(m.snapshot(true).members.size() == 2);             // still a tombstone
+  CHECK(m.snapshot(false).members.size() == 1);
+}
+
+TEST_CASE("merge: two federations exchange lists and both see everyone") {
+  ManualClock clock;
+  Membership a(member(1), "lab", config(), clock, Rng(1));
+  Membership b(member(3), "lab", config(), clock, Rng(3));
+  a.apply(member(2));
+  b.apply(member(4));
+  auto from_a = a.snapshot(true);
+  for (const auto& x : from_a.members) b.apply(x);
+  auto from_b = b.snapshot(true);
+  for (const auto& x : from_b.members) a.apply(x);
+  for (int i = 1; i <= 4; ++i) {
+    CHECK(lists(a, i));
+    CHECK(lists(b, i));
+  }
+}
+
+TEST_CASE("probe targets: a few random alive members plus every suspect") {
+  ManualClock clock;
+  Membership m(member(0), "lab", config(), clock, Rng(42));
+  for (int i = 1; i <= 10; ++i) m.apply(member(i));
+  m.apply(member(7, 0, MemberState::suspect));
+  std::map<std::string, int> counts;
+  for (int round = 0; round < 3000; ++round) {
+    auto t = m.probe_targets();
+    CHECK(t.size() == 3);  // 2 random alive + the suspect
+    std::set<std::string> distinct;
+    for (const auto& x : t) {
+      CHECK(x.id != member(0).id);
+      distinct.insert(x.id);
+      ++counts[x.id];
+    }
+    CHECK(distinct.size() == 3);
+  }
+  CHECK(counts[member(7).id] == 3000);
+  // Each of the 9 alive members: expected 3000 * 2 / 9 ≈ 667.
+  for (int i : {1, 2, 3, 4, 5, 6, 8, 9, 10}) {
+    CHECK(counts[member(i).id] > 550);
+    CHECK(counts[member(i).id] < 780);
+  }
+}
+
+TEST_CASE("the same seed gives the same probe order") {
+  ManualClock clock;
+  Membership a(member(0), "lab", config(), clock, Rng(7));
+  Membership b(member(0), "lab", config(), clock, Rng(7));
+  for (int i = 1; i <= 20; ++i) {
+    a.apply(member(i));
+    b.apply(member(i));
+  }
+  for (int r = 0; r < 50; ++r) CHECK(a.probe_targets() == b.probe_targets());
+}
+
+TEST_CASE("gossip: each piece of news goes out a bounded number of times") {
+  ManualClock clock;
+  Membership m(member(0), "lab", config(), clock, Rng(1));
+  for (int i = 1; i <= 6; ++i) m.apply(member(i));
+  int handed = 0;
+  for (int r = 0; r < 20; ++r) {
+    auto g = m.take_gossip();
+    CHECK(g.size() <= 4);  // gossip_max
+    handed += static_cast<int>(g.size());
+  }
+  CHECK(handed == 6 * 3);  // gossip_repeat each
+  CHECK(m.take_gossip().empty());
+}
+
+// A whole federation simulated in rounds: probes succeed unless the target is down; a
+// node's news reaches the others by broadcast (as the Introducer does).
+TEST_CASE("simulation: a dead node is removed everywhere within a few rounds") {
+  ManualClock clock;
+  const int n = 20;
+  std::vector<std::unique_ptr<Membership>> nodes;
+  for (int i = 0; i < n; ++i)
+    nodes.push_back(std::make_unique<Membership>(member(i), "lab", config(), clock, Rng(100 + i)));
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j)
+      if (i != j) nodes[i]->apply(member(j));
+  const int dead = 13;
+  auto broadcast = [&](int from, const Member& news) {
+    for (int k = 0; k < n; ++k)
+      if (k != from && k != dead) nodes[k]->apply(news);
+  };
+  int rounds = 0;
+  auto gone_everywhere = [&] {
+    for (int i = 0; i < n; ++i)
+      if (i != dead && lists(*nodes[i], dead)) return false;
+    return true;
+  };
+  while (!gone_everywhere() && rounds < 50) {
+    ++rounds;
+    clock.advance(std::chrono::seconds(1));
+    for (int i = 0; i < n; ++i) {
+      if (i == dead) continue;
+      for (const auto& t : nodes[i]->probe_targets()) {
+        if (t.id == member(dead).id) {
+          if (auto news = nodes[i]->probe_failed(t.id)) broadcast(i, *news);
+        } else {
+          nodes[i]->probe_succeeded(t.id);
+        }
+      }
+      for (const auto& news : nodes[i]->expire()) broadcast(i, news);
+    }
+  }
+  CHECK(gone_everywhere());
+  // 1 round to be probed (almost surely), then 2 more failed rounds to reach remove-after.
+  CHECK(rounds <= 4);
+  for (int i = 0; i < n; ++i)
+    if (i != dead) CHECK(nodes[i]->live_count() == n - 1);
+}
+
+}  // namespace
+}  // namespace fvce::reg
