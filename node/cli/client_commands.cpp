@@ -160,7 +160,7 @@ int info(const ClientOptions& o, const std::string& host) {
       {"cpu", m.host.cpu_model + (m.host.cpu_mhz > 0 ? " @ " + fixed(m.host.cpu_mhz, 0) + " MHz"
                                                      : "")},
       {"cores", std::to_string(m.host.cores)},
-      {"speed", fixed(m.host.speed, 1) + " Mops/core (" + m.host.info_impl + ")"},
+      {"speed", fixed(m.host.speed, 1) + " Mref/s per core (" + m.host.info_impl + ")"},
       {"slots", std::to_string(m.host.slots)},
       {"memory", format_bytes(m.host.memory)},
       {"disk free", format_bytes(m.host.disk)},

@@ -24,7 +24,15 @@ struct Server::Connection {
 
 Server::Server(asio::io_context& ioc, const Router& router, Metrics& metrics,
                ServerOptions options)
-    : ioc_(ioc), router_(router), metrics_(metrics), options_(options), acceptor_(ioc) {}
+    : ioc_(ioc), router_(router), metrics_(metrics), options_(options), acceptor_(ioc) {
+  metrics_.describe("fvce_http_requests_total", "counter", "Requests served, by route and status.");
+  metrics_.describe("fvce_http_connections_refused_total", "counter",
+                    "Connections refused because the connection cap was reached.");
+  metrics_.add_collector([this](Metrics& m) {
+    m.set("fvce_http_open_connections", {}, static_cast<double>(open_.load()));
+  });
+  metrics_.describe("fvce_http_open_connections", "gauge", "Open client connections.");
+}
 
 Server::~Server() = default;
 
