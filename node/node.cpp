@@ -137,18 +137,14 @@ int run_node(const NodeOptions& options) {
   }
 
   std::uint64_t seed = settings.seed.value_or(std::random_device{}());
-  NodeContext ctx{ioc,
-                  client,
-                  metrics,
-                  SystemClock::instance(),
-                  seed,
-                  NodeIdentity{identity->id, settings.name, cfg->federation, address,
-                               identity->incarnation},
-                  settings.state_dir,
-                  cfg->file,
-                  FVCE_VERSION,
-                  nullptr,
-                  nullptr};
+  boost::asio::thread_pool workers(2);
+  NodeContext ctx(ioc, client, metrics, SystemClock::instance());
+  ctx.seed = seed;
+  ctx.self = NodeIdentity{identity->id, settings.name, cfg->federation, address,
+                          identity->incarnation};
+  ctx.state_dir = settings.state_dir;
+  ctx.deploy_file = cfg->file;
+  ctx.workers = &workers;
 
   // Build the services, in dependency order, through their registries.
   deploy::Registry<info::LocalInfo, NodeContext> info_registry("info");

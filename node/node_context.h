@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -20,6 +21,12 @@ class LocalInfo;
 namespace reg {
 class LocalRegister;
 }
+namespace file {
+class LocalFile;
+}
+namespace execute {
+class LocalExecute;
+}
 
 struct NodeIdentity {
   std::string id;          // persistent UUID
@@ -30,19 +37,28 @@ struct NodeIdentity {
 };
 
 struct NodeContext {
+  NodeContext(boost::asio::io_context& io, http::Client& c, http::Metrics& m, const Clock& clk)
+      : ioc(io), client(c), metrics(m), clock(clk) {}
+
   boost::asio::io_context& ioc;
   http::Client& client;
   http::Metrics& metrics;
   const Clock& clock;
-  std::uint64_t seed;  // derive per-service random generators from this
+  std::uint64_t seed = 0;  // derive per-service random generators from this
   NodeIdentity self;
   std::filesystem::path state_dir;
   std::string deploy_file;
-  std::string version;
+  std::string version = FVCE_VERSION;
 
-  // Services built so far, in build order (info, then register, ...).
+  // For blocking work (hashing, large file I/O, SQLite, process reaping): never run it on
+  // the I/O threads.
+  boost::asio::thread_pool* workers = nullptr;
+
+  // Services built so far, in build order: info, file, execute, register, ...
   std::shared_ptr<info::LocalInfo> info;
   std::shared_ptr<reg::LocalRegister> membership;
+  std::shared_ptr<file::LocalFile> files;
+  std::shared_ptr<execute::LocalExecute> executor;
 };
 
 }  // namespace fvce

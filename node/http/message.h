@@ -4,7 +4,10 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <boost/url/params_view.hpp>
 #include <functional>
 #include <string>
@@ -66,5 +69,22 @@ struct RequestView {
 };
 
 using Handler = std::function<asio::awaitable<Response>(const RequestView&)>;
+
+// A request whose body (or answer) is too large to hold in memory: the handler reads the
+// body from the connection itself and writes its own answer (e.g. a file streamed with
+// http::file_body). Only the header has been read when the handler is called.
+struct StreamExchange {
+  beast::tcp_stream& stream;
+  beast::flat_buffer& buffer;
+  // The header, read; convert it into a parser of another body type to read the body.
+  bhttp::request_parser<bhttp::string_body>& parser;
+  const RequestView& view;
+  std::chrono::milliseconds read_timeout;
+  // Set by the handler: the status it answered (for metrics), and whether the connection
+  // can serve another request (false when the body was not read to its end).
+  int status = 0;
+  bool keep_alive = true;
+};
+using StreamHandler = std::function<asio::awaitable<void>(StreamExchange&)>;
 
 }  // namespace fvce::http

@@ -9,8 +9,20 @@ void Router::add(Verb method, std::string path, Handler handler) {
   if (!inserted) throw std::logic_error("route registered twice: " + it->first.first);
 }
 
+void Router::add_stream(Verb method, std::string path, StreamHandler handler) {
+  auto [it, inserted] = streams_.emplace(std::make_pair(std::move(path), method), std::move(handler));
+  if (!inserted) throw std::logic_error("route registered twice: " + it->first.first);
+}
+
 Router::Match Router::find(Verb method, std::string_view path) const {
   Match m;
+  auto st = streams_.find(std::make_pair(std::string(path), method));
+  if (st != streams_.end()) {
+    m.stream = &st->second;
+    m.path_known = true;
+    m.route = st->first.first;
+    return m;
+  }
   auto it = routes_.find(std::make_pair(std::string(path), method));
   if (it != routes_.end()) {
     m.handler = &it->second;
@@ -19,6 +31,13 @@ Router::Match Router::find(Verb method, std::string_view path) const {
     return m;
   }
   for (const auto& [key, h] : routes_) {
+    if (key.first == path) {
+      m.path_known = true;
+      m.route = key.first;
+      break;
+    }
+  }
+  for (const auto& [key, h] : streams_) {
     if (key.first == path) {
       m.path_known = true;
       m.route = key.first;

@@ -15,9 +15,12 @@ class Router {
  public:
   // Registers handler for method and path. Registering the same pair twice is a bug.
   void add(Verb method, std::string path, Handler handler);
+  // Registers a handler that reads the body and writes the answer itself (large files).
+  void add_stream(Verb method, std::string path, StreamHandler handler);
 
   struct Match {
-    const Handler* handler = nullptr;  // null when nothing matched
+    const Handler* handler = nullptr;  // null when nothing matched (or a stream handler did)
+    const StreamHandler* stream = nullptr;
     bool path_known = false;           // the path exists under another method (405)
     std::string route;                 // the route's path, for metrics
   };
@@ -25,6 +28,7 @@ class Router {
 
  private:
   std::map<std::pair<std::string, Verb>, Handler> routes_;
+  std::map<std::pair<std::string, Verb>, StreamHandler> streams_;
 };
 
 }  // namespace fvce::http

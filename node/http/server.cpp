@@ -113,6 +113,13 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
     conn->stream.expires_after(options_.idle_timeout);
     std::tie(ec, std::ignore) = co_await bhttp::async_read_header(conn->stream, buffer, parser,
                                                                   use_tuple);
+    if (!ec) {
+      // A streaming route reads its own body and writes its own answer.
+      if (auto handled = co_await try_stream(*conn, buffer, parser, remote); handled) {
+        if (*handled && !stopping_) continue;
+        break;
+      }
+    }
     if (!ec && !parser.is_done()) {
       conn->stream.expires_after(options_.read_timeout);
       std::tie(ec, std::ignore) = co_await bhttp::async_read(conn->stream, buffer, parser,
@@ -165,6 +172,33 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
     connections_.erase(conn);
   }
   --open_;
+}
+
+asio::awaitable<std::optional<bool>> Server::try_stream(
+    Connection& conn, beast::flat_buffer& buffer,
+    bhttp::request_parser<bhttp::string_body>& parser, const std::string& remote) {
+  const auto& req = parser.get();
+  auto url = boost::urls::parse_origin_form(req.target());
+  if (!url) co_return std::nullopt;
+  std::string path = url->path();
+  auto match = router_.find(req.method(), path);
+  if (!match.stream) co_return std::nullopt;
+  conn.busy = true;
+  auto started = std::chrono::steady_clock::now();
+  RequestView view{req, path, url->params(), remote};
+  StreamExchange ex{conn.stream, buffer, parser, view, options_.read_timeout};
+  try {
+    co_await (*match.stream)(ex);
+  } catch (const std::exception& e) {
+    spdlog::error("stream handler for {} failed: {}", path, e.what());
+    ex.keep_alive = false;
+    ex.status = 500;
+  }
+  conn.busy = false;
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_.observe_request(match.route, req.method_string(), ex.status, seconds);
+  co_return ex.keep_alive && req.keep_alive();
 }
 
 asio::awaitable<Response> Server::dispatch(const Request& req, const std::string& remote,

@@ -52,6 +52,11 @@ class Server {
   struct Connection;
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+  // Runs a streaming route's handler; nullopt when the request is not for one, else
+  // whether the connection can serve another request.
+  asio::awaitable<std::optional<bool>> try_stream(Connection& conn, beast::flat_buffer& buffer,
+                                                  bhttp::request_parser<bhttp::string_body>& parser,
+                                                  const std::string& remote);
   asio::awaitable<Response> dispatch(const Request& req, const std::string& remote,
                                      std::string& route);
 

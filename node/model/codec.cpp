@@ -1,9 +1,10 @@
 #include "node/model/codec.h"
 
-#include <charconv>
-#include <cstring>
+#include "node/model/codec_util.h"
 
 namespace fvce::model {
+
+using namespace detail;
 
 std::string_view to_string(MemberState s) {
   switch (s) {
@@ -49,55 +50,6 @@ Result<pugi::xml_node> parse_document(pugi::xml_document& doc, std::string_view 
 }
 
 namespace {
-
-// Reading helpers: each names the element and attribute that is wrong.
-Status missing(const pugi::xml_node& n, const char* attr) {
-  return Status::InvalidArgument(std::string("<") + n.name() + "> lacks attribute '" + attr + "'");
-}
-Status bad(const pugi::xml_node& n, const char* attr, const char* what) {
-  return Status::InvalidArgument(std::string("<") + n.name() + " " + attr + "=\"" +
-                                 n.attribute(attr).value() + "\"> is not " + what);
-}
-
-template <typename Int>
-Status read_int(const pugi::xml_node& n, const char* attr, Int& out, bool required = true) {
-  auto a = n.attribute(attr);
-  if (!a) return required ? missing(n, attr) : Status::Ok();
-  std::string_view v = a.value();
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc() || p != v.data() + v.size()) return bad(n, attr, "an integer");
-  return Status::Ok();
-}
-
-Status read_double(const pugi::xml_node& n, const char* attr, double& out) {
-  auto a = n.attribute(attr);
-  if (!a) return missing(n, attr);
-  std::string_view v = a.value();
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc() || p != v.data() + v.size()) return bad(n, attr, "a number");
-  return Status::Ok();
-}
-
-Status read_string(const pugi::xml_node& n, const char* attr, std::string& out,
-                   bool required = true) {
-  auto a = n.attribute(attr);
-  if (!a) return required ? missing(n, attr) : Status::Ok();
-  out = a.value();
-  return Status::Ok();
-}
-
-// Shortest text that reads back to the same double.
-std::string fmt(double v) {
-  char buf[64];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return ec == std::errc() ? std::string(buf, p) : "0";
-}
-
-#define FVCE_TRY(expr)         \
-  do {                         \
-    Status s_ = (expr);        \
-    if (!s_.ok()) return s_;   \
-  } while (0)
 
 void encode_static(pugi::xml_node& n, const HostStatic& h) {
   n.append_attribute("cores") = h.cores;

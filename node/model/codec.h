@@ -15,6 +15,9 @@
 #include "node/model/error_doc.h"
 #include "node/model/host.h"
 #include "node/model/member.h"
+#include "node/model/file.h"
+#include "node/model/task.h"
+#include "node/model/workflow.h"
 
 namespace fvce::model {
 
@@ -42,6 +45,16 @@ FVCE_DECLARE_CODEC(Ping, "ping")
 FVCE_DECLARE_CODEC(Ack, "ack")
 FVCE_DECLARE_CODEC(Updates, "updates")
 FVCE_DECLARE_CODEC(ProbeRequest, "probe")
+FVCE_DECLARE_CODEC(FileEntry, "file-entry")
+FVCE_DECLARE_CODEC(FileList, "file-list")
+FVCE_DECLARE_CODEC(WorkflowDoc, "workflow")
+FVCE_DECLARE_CODEC(TaskAssignment, "assignment")
+FVCE_DECLARE_CODEC(TaskReports, "task-reports")
+FVCE_DECLARE_CODEC(CancelRequest, "cancel")
+FVCE_DECLARE_CODEC(Submitted, "submitted")
+FVCE_DECLARE_CODEC(WorkflowList, "workflows")
+FVCE_DECLARE_CODEC(WorkflowStatus, "workflow-status")
+FVCE_DECLARE_CODEC(ResultList, "results")
 #undef FVCE_DECLARE_CODEC
 
 // Element-level pieces reused by several documents.

@@ -44,6 +44,9 @@ class LocalInfo : public InfoLogic {
   virtual void stop() = 0;
   // Installs the source of free slots and queue length. Call before start().
   virtual void set_slot_source(SlotSource source) = 0;
+  // Sets the task slots advertised in the static info. Call before the register service is
+  // built (it carries the static info to the federation).
+  virtual void set_slots(int slots) = 0;
 };
 
 }  // namespace fvce::info

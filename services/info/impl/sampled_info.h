@@ -57,7 +57,7 @@ class SampledInfo : public LocalInfo {
 
   // The task slots this host offers (HostStatic::slots), set by the execute service once it
   // knows its pool size. Thread-safe.
-  void set_slots(int slots);
+  void set_slots(int slots) override;
 
   // Synchronous load(), for callers that are not coroutines. Thread-safe.
   Result<model::HostLoad> load_now();

@@ -113,7 +113,7 @@ struct Fixture {
   http::Client client{ioc};
   http::Metrics metrics;
   ManualClock clock;
-  NodeContext ctx{ioc, client, metrics, clock, 1, {}, "/tmp", "t.xml", "0", nullptr, nullptr};
+  NodeContext ctx{ioc, client, metrics, clock};
   reg::RegisterRegistry registry{"register"};
   Fixture() { reg::register_register_impls(registry); }
 

@@ -24,19 +24,14 @@ struct Fixture {
   boost::asio::io_context ioc;
   http::Client client{ioc};
   http::Metrics metrics;
-// The service pointers NodeContext ends with start empty, and their list grows with the node.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-  NodeContext ctx{.ioc = ioc,
-                  .client = client,
-                  .metrics = metrics,
-                  .clock = SystemClock::instance(),
-                  .seed = 1,
-                  .self = {},
-                  .state_dir = std::filesystem::temp_directory_path() / "fvce-info-test",
-                  .deploy_file = "deploy.xml",
-                  .version = "9.8.7"};
-#pragma GCC diagnostic pop
+  NodeContext ctx = [&] {
+    NodeContext c(ioc, client, metrics, SystemClock::instance());
+    c.seed = 1;
+    c.state_dir = std::filesystem::temp_directory_path() / "fvce-info-test";
+    c.deploy_file = "deploy.xml";
+    c.version = "9.8.7";
+    return c;
+  }();
   deploy::Registry<LocalInfo, NodeContext> registry{"info"};
 
   Fixture() {

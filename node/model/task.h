@@ -1,0 +1,129 @@
+// Tasks on the wire: assignments to executors, their reports, and what users see.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "node/model/workflow.h"
+
+namespace fvce::model {
+
+// pending → ready → placed → staging → running → done | failed | cancelled
+enum class TaskState { pending, ready, placed, staging, running, done, failed, cancelled };
+std::string_view to_string(TaskState s);
+std::optional<TaskState> task_state_from_string(std::string_view s);
+inline bool is_final(TaskState s) {
+  return s == TaskState::done || s == TaskState::failed || s == TaskState::cancelled;
+}
+
+enum class WorkflowState { running, done, failed, cancelled };
+std::string_view to_string(WorkflowState s);
+std::optional<WorkflowState> workflow_state_from_string(std::string_view s);
+
+// A file and where to fetch it.
+struct FileRef {
+  std::string name;
+  std::string sha256;
+  std::uint64_t size = 0;
+  std::string source;  // HOST:PORT of the node that holds it
+  std::string path;    // its path in that node's work root
+  bool executable = false;
+  bool operator==(const FileRef&) const = default;
+};
+
+// POST /execute/tasks
+struct TaskAssignment {
+  std::string workflow;
+  std::string task;
+  int attempt = 1;
+  std::string submitter;  // HOST:PORT to report to
+  std::string owner;
+  std::string cmd;
+  std::vector<std::string> args;
+  std::vector<std::pair<std::string, std::string>> env;
+  int cores = 1;
+  std::uint64_t memory = 0;
+  std::int64_t time_limit_ms = 0;
+  std::vector<FileRef> inputs;
+  std::vector<std::string> outputs;
+  std::optional<CheckpointSpec> checkpoint;
+  bool operator==(const TaskAssignment&) const = default;
+};
+
+struct TaskReport {
+  std::string workflow;
+  std::string task;
+  int attempt = 1;
+  std::string host;  // executor's node id
+  TaskState state = TaskState::running;
+  std::optional<int> exit_code;
+  std::optional<int> signal;
+  std::optional<std::uint64_t> wall_ms, cpu_ms, max_rss;
+  std::optional<std::int64_t> started, finished;
+  std::string message;
+  std::vector<FileRef> outputs;  // on done: what the task wrote, on the executor
+  bool operator==(const TaskReport&) const = default;
+};
+
+// POST /submit/reports
+struct TaskReports {
+  std::vector<TaskReport> reports;
+  bool operator==(const TaskReports&) const = default;
+};
+
+// POST /execute/cancel
+struct CancelRequest {
+  std::string workflow;
+  std::string task;  // empty: every task of the workflow
+  bool operator==(const CancelRequest&) const = default;
+};
+
+struct WorkflowSummary {
+  std::string id, name, owner, node;
+  WorkflowState state = WorkflowState::running;
+  std::int64_t submitted = 0;
+  std::optional<std::int64_t> finished;
+  int tasks = 0, pending = 0, ready = 0, running = 0, done = 0, failed = 0, cancelled = 0;
+  bool operator==(const WorkflowSummary&) const = default;
+};
+
+struct Submitted {
+  std::string id, name;
+  int tasks = 0;
+  bool operator==(const Submitted&) const = default;
+};
+
+struct WorkflowList {
+  std::vector<WorkflowSummary> workflows;
+  bool operator==(const WorkflowList&) const = default;
+};
+
+struct TaskStatus {
+  std::string id;
+  TaskState state = TaskState::pending;
+  std::string host;  // name of the host it ran (or runs) on
+  int attempts = 0;
+  std::optional<int> exit_code;
+  std::optional<std::uint64_t> wall_ms, cpu_ms, max_rss;
+  std::optional<std::int64_t> started, finished;
+  std::string message;
+  bool operator==(const TaskStatus&) const = default;
+};
+
+struct WorkflowStatus {
+  WorkflowSummary summary;
+  std::vector<TaskStatus> tasks;
+  bool operator==(const WorkflowStatus&) const = default;
+};
+
+struct ResultList {
+  std::string workflow;
+  std::vector<FileRef> results;
+  bool operator==(const ResultList&) const = default;
+};
+
+}  // namespace fvce::model
