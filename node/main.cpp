@@ -5,6 +5,21 @@
 #include "node/cli/client_commands.h"
 #include "node/node.h"
 
+namespace {
+// HOST:PORT, with a port from 1 to 65535 (an empty string is a usage error).
+const CLI::Validator kAddress(
+    [](std::string& value) -> std::string {
+      auto colon = value.rfind(':');
+      if (colon == std::string::npos || colon == 0) return "'" + value + "' is not HOST:PORT";
+      auto port = value.substr(colon + 1);
+      if (port.empty() || port.size() > 5 ||
+          port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535)
+        return "'" + value + "' has no valid port";
+      return {};
+    },
+    "HOST:PORT");
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"fvce: a peer-to-peer virtual computing environment"};
   app.require_subcommand(1);
@@ -17,7 +32,7 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   node_cmd->add_option("--listen", node.listen, "HOST:PORT to listen on (port 0: any free port)");
   node_cmd->add_option("--state-dir", node.state_dir, "where the node keeps its durable state");
-  node_cmd->add_option("--join", node.join, "HOST:PORT of a member to join through");
+  node_cmd->add_option("--join", node.join, "HOST:PORT of a member to join through")->check(kAddress);
   node_cmd->add_option("--name", node.name, "this node's name in the federation");
   node_cmd->add_option("--advertise", node.advertise, "HOST:PORT peers use to reach this node");
   node_cmd->add_option("--seed", node.seed, "seed of the node's random choices");
@@ -28,10 +43,11 @@ int main(int argc, char** argv) {
   client.node = fvce::cli::default_node();
   auto add_client_flags = [&](CLI::App* cmd) {
     cmd->add_option("--node", client.node, "HOST:PORT of the node to ask ($FVCE_NODE)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(kAddress);
     cmd->add_flag("--xml", client.xml, "print the XML document instead of a table");
     cmd->add_option("--timeout", client.timeout_ms, "milliseconds to wait for the node")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(1, 86'400'000));
   };
 
   bool all = false;
@@ -51,7 +67,8 @@ int main(int argc, char** argv) {
   auto* probe_cmd = app.add_subcommand("probe", "merge the federation at ADDRESS into this one");
   add_client_flags(probe_cmd);
   probe_cmd->add_option("address", address, "HOST:PORT of a member of the other federation")
-      ->required();
+      ->required()
+      ->check(kAddress);
 
   try {
     app.parse(argc, argv);

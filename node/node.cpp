@@ -228,6 +228,9 @@ int run_node(const NodeOptions& options) {
   for (int i = 1; i < settings.threads; ++i) threads.emplace_back([&] { ioc.run(); });
   ioc.run();
   for (auto& t : threads) t.join();
+  // The address is only true while the node runs.
+  std::error_code ignored;
+  std::filesystem::remove(std::filesystem::path(settings.state_dir) / "address", ignored);
   spdlog::info("stopped");
   return 0;
 }

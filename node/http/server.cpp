@@ -109,8 +109,17 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header));
     parser.body_limit(options_.max_body);
 
-    // Wait for the next request under the idle deadline, then read it under the read one.
-    conn->stream.expires_after(options_.idle_timeout);
+    // Wait for the first byte of the next request under the idle deadline; from then on the
+    // whole request (header and body) must arrive under the read deadline, so a client
+    // that trickles a header is cut off as soon as one that trickles a body.
+    if (buffer.size() == 0) {
+      conn->stream.expires_after(options_.idle_timeout);
+      std::size_t n = 0;
+      std::tie(ec, n) = co_await conn->stream.async_read_some(buffer.prepare(4096), use_tuple);
+      buffer.commit(n);
+      if (ec) break;
+    }
+    conn->stream.expires_after(options_.read_timeout);
     std::tie(ec, std::ignore) = co_await bhttp::async_read_header(conn->stream, buffer, parser,
                                                                   use_tuple);
     if (!ec) {
@@ -121,7 +130,6 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
       }
     }
     if (!ec && !parser.is_done()) {
-      conn->stream.expires_after(options_.read_timeout);
       std::tie(ec, std::ignore) = co_await bhttp::async_read(conn->stream, buffer, parser,
                                                              use_tuple);
     }
@@ -247,7 +255,8 @@ asio::awaitable<void> Server::stop(std::chrono::milliseconds grace) {
   }
   for (auto& c : conns) {
     asio::post(c->stream.get_executor(), [c] {
-      if (!c->busy) c->stream.socket().cancel();
+      boost::system::error_code ignored;  // it may have closed meanwhile
+      if (!c->busy) c->stream.socket().cancel(ignored);
     });
   }
   auto deadline = std::chrono::steady_clock::now() + grace;

@@ -250,6 +250,9 @@ asio::awaitable<Status> Introducer::push_pull(const std::string& address) {
       address, Verb::post, "/register/merge", model::to_xml(mine),
       {std::chrono::milliseconds(3000), 2});
   if (!theirs.ok()) co_return theirs.status();
+  if (theirs->federation != ctx_.self.federation)
+    co_return Status::Conflict("the node at " + address + " belongs to federation '" +
+                               theirs->federation + "', not '" + ctx_.self.federation + "'");
   auto news = apply_all(theirs->members, theirs->self);
   if (!news.empty()) {
     broadcast(news, theirs->self);
@@ -407,6 +410,11 @@ asio::awaitable<Status> Introducer::updates(model::Updates updates) {
 }
 
 asio::awaitable<Result<model::MemberList>> Introducer::merge(model::MemberList list) {
+  if (list.federation != ctx_.self.federation)
+    co_return Status::Conflict("federation '" + list.federation + "' cannot merge with '" +
+                               ctx_.self.federation +
+                               "': the nodes of one federation share its name (deploy.xml "
+                               "federation=)");
   auto news = apply_all(list.members, list.self);
   if (!news.empty()) {
     // What the other side taught us, our members have not heard either.

@@ -1,0 +1,42 @@
+// Baseline schedulers, for comparison with random-adaptive:
+//   "round-robin": every fitting live member in turn, ignoring load and speed.
+//   "local": everything on this node.
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "services/register/logic.h"
+#include "services/schedule/logic.h"
+
+namespace fvce::schedule {
+
+class RoundRobin final : public ScheduleLogic {
+ public:
+  explicit RoundRobin(std::shared_ptr<reg::MembershipView> members) : members_(std::move(members)) {}
+  boost::asio::awaitable<std::vector<Placement>> place(std::vector<TaskNeeds> tasks) override;
+  void dispatched(const std::string&) override {}
+  void refused(const std::string&) override {}
+  void finished(const std::string&, std::int64_t, std::int64_t, bool) override {}
+  void abandoned(const std::string&) override {}
+
+ private:
+  std::shared_ptr<reg::MembershipView> members_;
+  std::mutex mu_;
+  std::size_t next_ = 0;
+};
+
+class LocalOnly final : public ScheduleLogic {
+ public:
+  explicit LocalOnly(std::shared_ptr<reg::MembershipView> members) : members_(std::move(members)) {}
+  boost::asio::awaitable<std::vector<Placement>> place(std::vector<TaskNeeds> tasks) override;
+  void dispatched(const std::string&) override {}
+  void refused(const std::string&) override {}
+  void finished(const std::string&, std::int64_t, std::int64_t, bool) override {}
+  void abandoned(const std::string&) override {}
+
+ private:
+  std::shared_ptr<reg::MembershipView> members_;
+};
+
+}  // namespace fvce::schedule

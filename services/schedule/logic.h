@@ -1,0 +1,57 @@
+// The schedule service: where each ready task should run.
+//
+// The submit service asks place() for a batch of ready tasks (e.g. the ready part of a task
+// array) and gets, for each task, a short ranked list of hosts to try in order: when a host
+// refuses (its pool is full), the submitter tries the next, and reports the refusal so the
+// next placement avoids that host for a moment. dispatched() and finished() keep the
+// scheduler's picture of its own work in flight and feed back observed run times.
+//
+// Impls (services/schedule/impl/): "random-adaptive" (the randomized adaptive peer
+// algorithm, docs/scheduling.md), "round-robin" and "local" (baselines).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "node/model/member.h"
+
+namespace fvce::schedule {
+
+struct TaskNeeds {
+  int cores = 1;
+  std::uint64_t memory = 0;  // bytes; 0 = not stated
+  std::int64_t cost_ms = 0;  // expected run time on a host of speed 1000; 0 = unknown
+  // Where the task's inputs are: (address of the node holding it, bytes).
+  std::vector<std::pair<std::string, std::uint64_t>> inputs;
+};
+
+struct Placement {
+  std::vector<model::Member> hosts;  // best first; empty when no host can take it now
+  std::string why_none;              // when empty: why (e.g. no member has 64 cores)
+  bool never = false;                // no live member could ever run it (static needs)
+};
+
+class ScheduleLogic {
+ public:
+  virtual ~ScheduleLogic() = default;
+
+  // Ranked hosts for each task of the batch (same order as tasks). May ask the sampled
+  // hosts for their load. Thread-safe.
+  virtual boost::asio::awaitable<std::vector<Placement>> place(std::vector<TaskNeeds> tasks) = 0;
+
+  // The task was handed to host_id (it accepted).
+  virtual void dispatched(const std::string& host_id) = 0;
+  // host_id refused a task (pool full): avoid it briefly.
+  virtual void refused(const std::string& host_id) = 0;
+  // A task dispatched to host_id ended (success or not) after observed_ms of running;
+  // cost_ms is its declared cost (0 = unknown). Feeds the adaptive factor of the host.
+  virtual void finished(const std::string& host_id, std::int64_t cost_ms,
+                        std::int64_t observed_ms, bool success) = 0;
+  // A task dispatched to host_id will not finish there (host lost, task cancelled).
+  virtual void abandoned(const std::string& host_id) = 0;
+};
+
+}  // namespace fvce::schedule

@@ -1,0 +1,83 @@
+// The submit service's durable state in SQLite (WAL mode): workflows as submitted, the
+// state of every task, where every produced file is, and the results brought back.
+//
+// Not thread-safe: the owner calls it from one strand (DagSubmit runs it on a strand of the
+// node's worker pool, never on an I/O thread).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "node/core/status.h"
+#include "node/model/task.h"
+
+namespace fvce::submit {
+
+struct WorkflowRow {
+  std::string id, name, owner;
+  model::WorkflowState state = model::WorkflowState::running;
+  std::int64_t submitted = 0;
+  std::optional<std::int64_t> finished;
+  std::string doc;  // the workflow document as accepted (inputs with sha256 and size)
+};
+
+struct TaskRow {
+  std::string workflow;
+  int index = 0;
+  model::TaskState state = model::TaskState::pending;
+  int attempts = 0;
+  std::string host_id, host_name, host_address;
+  std::uint64_t host_incarnation = 0;
+  std::optional<int> exit_code;
+  std::optional<std::uint64_t> wall_ms, cpu_ms, max_rss;
+  std::optional<std::int64_t> started, finished;
+  std::string message;
+};
+
+struct FileRow {
+  std::string workflow;
+  model::FileRef ref;  // name, sha256, size, source, path
+  bool result = false;  // a declared result, in this node's store
+};
+
+// A set of changes written in one transaction.
+struct Batch {
+  std::vector<WorkflowRow> workflows;  // inserted or replaced
+  std::vector<TaskRow> tasks;          // inserted or replaced
+  std::vector<FileRow> files;          // inserted or replaced
+  bool empty() const { return workflows.empty() && tasks.empty() && files.empty(); }
+};
+
+class Store {
+ public:
+  Store() = default;
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Opens (creating) the database. full_sync: fsync every commit (survives power loss);
+  // otherwise commits survive a crash of the process but not of the machine.
+  Status open(const std::filesystem::path& path, bool full_sync);
+  // Writes the batch in one transaction. durable forces an fsync of this commit.
+  Status write(const Batch& batch, bool durable);
+
+  Result<std::vector<WorkflowRow>> workflows(bool only_running);
+  Result<std::vector<TaskRow>> tasks(const std::string& workflow);
+  Result<std::vector<FileRow>> files(const std::string& workflow);
+
+ private:
+  Status exec(const char* sql);
+  Status error(const char* what) const;
+  sqlite3* db_ = nullptr;
+  bool full_sync_ = false;
+  sqlite3_stmt* put_workflow_ = nullptr;
+  sqlite3_stmt* put_task_ = nullptr;
+  sqlite3_stmt* put_file_ = nullptr;
+};
+
+}  // namespace fvce::submit

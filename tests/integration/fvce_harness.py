@@ -1,0 +1,606 @@
+"""A small harness for integration tests of fvce: real `fvce node` processes on loopback.
+
+Everything here uses only the Python standard library (Debian's /usr/bin/python3).
+
+Typical use, inside a unittest.TestCase::
+
+    with Cluster(fvce_path) as c:
+        deploy = c.write_deploy(register={"probe-interval": "200ms"})
+        a = c.start("a", deploy=deploy)
+        b = c.start("b", deploy=deploy, join=a)
+        c.wait_until(lambda: c.alive_names(a) == {"a", "b"}, 5, "a sees a and b")
+
+What it guarantees:
+
+* No fixed ports: every node listens on 127.0.0.1:0 and the harness reads the address the
+  node writes to STATE_DIR/address once it listens.
+* Each node has its own state directory and its own stdout/stderr log files under the
+  cluster's temporary directory. The directory is removed when the `with` block ends
+  normally and KEPT when it ends with an exception (a failed assertion), and its path and
+  the tail of every node's log are printed to stderr. Set FVCE_KEEP_TMP=1 to always keep it.
+* Processes are always cleaned up: Cluster.__exit__ kills what is left, an atexit hook
+  kills whatever any cluster started, SIGTERM to the test runs the same cleanup, and on
+  Linux every node gets PR_SET_PDEATHSIG so it dies with the test process even when the
+  test is killed with SIGKILL (e.g. by a ctest TIMEOUT).
+* Waiting is done by polling a predicate (wait_until); fixed sleeps are never used as
+  assertions.
+
+Parsing: documents are in the namespace urn:fvce:1; `q("member")` makes the qualified tag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import dataclasses
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import xml.etree.ElementTree as ET
+
+NS = "urn:fvce:1"
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+
+def q(tag: str) -> str:
+    """The qualified name of an fvce element: q('member') == '{urn:fvce:1}member'."""
+    return "{%s}%s" % (NS, tag)
+
+
+# --------------------------------------------------------------------------------------
+# Process bookkeeping shared by every cluster of this interpreter.
+
+_LIVE_PROCS: set[subprocess.Popen] = set()
+
+
+def _kill_all_live() -> None:
+    for p in list(_LIVE_PROCS):
+        if p.poll() is None:
+            try:
+                p.kill()
+            except OSError:
+                pass
+    for p in list(_LIVE_PROCS):
+        try:
+            p.wait(timeout=5)
+        except Exception:
+            pass
+        _LIVE_PROCS.discard(p)
+
+
+atexit.register(_kill_all_live)
+
+
+def _on_sigterm(signum, frame):  # a ctest timeout or a user's kill: clean up, then exit
+    _kill_all_live()
+    raise SystemExit(128 + signum)
+
+
+try:  # installed on import (from the main thread); a test may install its own
+    signal.signal(signal.SIGTERM, _on_sigterm)
+except ValueError:  # imported from another thread
+    pass
+
+
+def _pdeathsig():
+    """preexec_fn: the child gets SIGKILL when the test process dies (Linux only)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except Exception:
+        pass
+
+
+# --------------------------------------------------------------------------------------
+# Waiting.
+
+
+class WaitTimeout(AssertionError):
+    """wait_until gave up; an AssertionError so unittest reports it as a failure."""
+
+
+class Fatal(AssertionError):
+    """Raised by a wait_until predicate when waiting longer cannot help (a node exited)."""
+
+
+def wait_until(predicate, timeout: float, what: str = "condition", interval: float = 0.05):
+    """Polls predicate() until it returns a truthy value; returns that value.
+
+    Exceptions raised by the predicate count as "not yet" (a node may be starting or
+    stopping); the last one is quoted in the failure message. Raises WaitTimeout after
+    `timeout` seconds. A Fatal raised by the predicate ends the wait at once.
+    """
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    last_value = None
+    while True:
+        try:
+            last_value = predicate()
+            if last_value:
+                return last_value
+        except Fatal:
+            raise
+        except Exception as e:  # noqa: BLE001 - any failure is "not yet"
+            last_exc = e
+        if time.monotonic() >= deadline:
+            extra = f"; last error: {last_exc!r}" if last_exc else f"; last value: {last_value!r}"
+            raise WaitTimeout(f"timed out after {timeout:.1f}s waiting for {what}{extra}")
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------------------
+# HTTP.
+
+
+@dataclasses.dataclass
+class Reply:
+    status: int
+    headers: dict
+    body: bytes
+
+    def xml(self) -> ET.Element:
+        return ET.fromstring(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+def request(address: str, method: str, path: str, body: bytes | str | None = None,
+            timeout: float = 5.0, headers: dict | None = None) -> Reply:
+    """One HTTP request to HOST:PORT; returns status, headers and body whatever the status."""
+    host, port = address.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
+    try:
+        if isinstance(body, str):
+            body = body.encode()
+        h = {"Content-Type": "application/xml"} if body is not None else {}
+        h.update(headers or {})
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        return Reply(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+    finally:
+        conn.close()
+
+
+def get(address: str, path: str, **kw) -> Reply:
+    return request(address, "GET", path, **kw)
+
+
+def post(address: str, path: str, body: bytes | str | None = b"", **kw) -> Reply:
+    return request(address, "POST", path, body=body, **kw)
+
+
+def get_xml(address: str, path: str, timeout: float = 5.0) -> ET.Element:
+    """GET an XML document; raises unless the status is 200."""
+    r = get(address, path, timeout=timeout)
+    if r.status != 200:
+        raise RuntimeError(f"GET {path} on {address}: HTTP {r.status}: {r.text[:300]}")
+    return r.xml()
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+    id: str
+    name: str
+    address: str
+    incarnation: int
+    state: str
+    host: dict
+
+
+def parse_members(root: ET.Element) -> list[Member]:
+    assert root.tag == q("members"), f"expected <members>, got {root.tag}"
+    out = []
+    for m in root.findall(q("member")):
+        h = m.find(q("host"))
+        out.append(Member(m.get("id"), m.get("name"), m.get("address"),
+                          int(m.get("incarnation")), m.get("state"),
+                          dict(h.attrib) if h is not None else {}))
+    return out
+
+
+def parse_metrics(text: str) -> dict[tuple[str, tuple], float]:
+    """Prometheus text → {(metric, ((label, value), ...)): value}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name_labels, _, value = line.rpartition(" ")
+        if "{" in name_labels:
+            name, _, rest = name_labels.partition("{")
+            labels = []
+            for part in _split_labels(rest.rstrip("}")):
+                k, _, v = part.partition("=")
+                labels.append((k, v.strip('"')))
+            key = (name, tuple(sorted(labels)))
+        else:
+            key = (name_labels, ())
+        try:
+            out[key] = float(value)
+        except ValueError:
+            pass
+    return out
+
+
+def _split_labels(s: str):
+    part, quoted = "", False
+    for ch in s:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            yield part
+            part = ""
+        else:
+            part += ch
+    if part:
+        yield part
+
+
+def free_dead_address() -> str:
+    """A loopback address nobody listens on (a port the OS just handed out and took back)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"127.0.0.1:{port}"
+
+
+# --------------------------------------------------------------------------------------
+# Nodes and clusters.
+
+
+@dataclasses.dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+class Node:
+    """One `fvce node` process (or its stopped remains: the state dir survives restarts)."""
+
+    def __init__(self, cluster: "Cluster", name: str):
+        self.cluster = cluster
+        self.name = name
+        self.state_dir = os.path.join(cluster.tmp, "nodes", name)
+        self.proc: subprocess.Popen | None = None
+        self.address: str | None = None
+        self.deploy: str | None = None
+        self.join: str | None = None
+        self.extra_args: list[str] = []
+        self.starts = 0
+        self.log_paths: list[str] = []
+
+    # -- reading the node --
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def node_id(self) -> str:
+        with open(os.path.join(self.state_dir, "node-id")) as f:
+            return f.read().strip()
+
+    def members(self, all: bool = False, timeout: float = 3.0) -> list[Member]:
+        path = "/register/members?all=true" if all else "/register/members"
+        return parse_members(get_xml(self.address, path, timeout=timeout))
+
+    def view(self, all: bool = False) -> dict[str, Member]:
+        """This node's member list by name."""
+        return {m.name: m for m in self.members(all=all)}
+
+    def alive_names(self) -> set[str]:
+        return {m.name for m in self.members() if m.state == "alive"}
+
+    def metrics(self) -> dict:
+        r = get(self.address, "/metrics")
+        if r.status != 200:
+            raise RuntimeError(f"/metrics: HTTP {r.status}")
+        return parse_metrics(r.text)
+
+    def stderr_text(self) -> str:
+        return "".join(_read(p) for p in self.log_paths if p.endswith(".err"))
+
+    # -- controlling the node --
+
+    def signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def kill(self) -> None:
+        """kill -9, and reap."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def terminate(self, timeout: float = 10.0) -> int:
+        """SIGTERM (graceful leave) and wait for the exit code."""
+        self.proc.terminate()
+        return self.proc.wait(timeout=timeout)
+
+    def wait_exit(self, timeout: float) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def __repr__(self):
+        return f"Node({self.name}, {self.address}, pid={self.proc.pid if self.proc else None})"
+
+
+class Cluster:
+    """A temporary directory, the deploy files written into it and the nodes started from it.
+
+    Use as a context manager; see the module docstring.
+    """
+
+    def __init__(self, fvce: str, label: str = "fvce-it", federation: str = "test",
+                 log_level: str = "debug"):
+        self.fvce = os.path.abspath(fvce)
+        self.log_level = log_level
+        if not os.access(self.fvce, os.X_OK):
+            raise FileNotFoundError(f"fvce binary not found or not executable: {self.fvce}")
+        self.tmp = tempfile.mkdtemp(prefix=label + "-")
+        self.federation = federation
+        self.nodes: dict[str, Node] = {}
+        self._deploys = 0
+
+    # -- context management --
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.stop_all()
+        keep = exc_type is not None or os.environ.get("FVCE_KEEP_TMP") == "1"
+        if exc_type is not None and exc_type is not KeyboardInterrupt:
+            self.dump_logs()
+        if keep:
+            print(f"[harness] kept {self.tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return False
+
+    def dump_logs(self, tail: int = 40) -> None:
+        for node in self.nodes.values():
+            for p in node.log_paths:
+                lines = _read(p).splitlines()[-tail:]
+                print(f"----- {p} (last {len(lines)} lines) -----", file=sys.stderr)
+                for line in lines:
+                    print("  " + line, file=sys.stderr)
+
+    def stop_all(self) -> None:
+        """SIGKILL every node still running (the tests that want graceful stops do them)."""
+        for node in self.nodes.values():
+            if node.running():
+                try:
+                    node.proc.kill()
+                except OSError:
+                    pass
+        for node in self.nodes.values():
+            if node.proc is not None:
+                try:
+                    node.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+                _LIVE_PROCS.discard(node.proc)
+
+    # -- deploy files --
+
+    def write_deploy(self, register: dict | None = None, info: tuple | None = None,
+                     http: dict | None = None, federation: str | None = None,
+                     name: str | None = None, raw: str | None = None) -> str:
+        """Writes a deploy.xml and returns its path.
+
+        register: params of the register service ("introducer"), e.g. {"probe-interval": "200ms"}.
+        info: (impl, params) of the info service; default ("statgrab", {"calibrate": "false"}),
+              which starts fast. Use ("declared", {"cores": "4", "speed": "100", "memory": "8GiB"})
+              to give a node a known capacity.
+        http: attributes of <http>, e.g. {"max-body": "4KiB", "read-timeout": "1s"}.
+        raw: the whole file's text instead (for deploy error tests).
+        """
+        self._deploys += 1
+        path = os.path.join(self.tmp, name or f"deploy-{self._deploys}.xml")
+        if raw is None:
+            raw = deploy_text(register=register, info=info, http=http,
+                              federation=federation or self.federation)
+        with open(path, "w") as f:
+            f.write(raw)
+        return path
+
+    # -- nodes --
+
+    def start(self, name: str, deploy: str, join: "Node | str | None" = None,
+              wait: bool = True, extra_args: list[str] | None = None,
+              ready_timeout: float = 15.0) -> Node:
+        """Starts node `name` (its state dir is TMP/nodes/NAME) listening on 127.0.0.1:0.
+
+        join: a Node or "HOST:PORT" to join through. wait: return once it listens (its
+        address file exists and it answers GET /register/members).
+        """
+        node = self.nodes.get(name) or Node(self, name)
+        self.nodes[name] = node
+        node.deploy = deploy
+        node.join = join.address if isinstance(join, Node) else join
+        node.extra_args = list(extra_args or [])
+        self._spawn(node)
+        if wait:
+            self.wait_ready(node, ready_timeout)
+        return node
+
+    def restart(self, node: Node, join: "Node | str | None" = None, wait: bool = True,
+                ready_timeout: float = 15.0) -> Node:
+        """Starts a stopped node again with the same name, deploy file and state dir.
+
+        The node's previous --join is NOT reused: pass join explicitly (None = rejoin by
+        the members remembered in the state dir).
+        """
+        if node.running():
+            raise RuntimeError(f"{node.name} is still running")
+        node.join = join.address if isinstance(join, Node) else join
+        self._spawn(node)
+        if wait:
+            self.wait_ready(node, ready_timeout)
+        return node
+
+    def _spawn(self, node: Node) -> None:
+        os.makedirs(node.state_dir, exist_ok=True)
+        addr_file = os.path.join(node.state_dir, "address")
+        if os.path.exists(addr_file):  # a previous run's: must not be mistaken for this one's
+            os.remove(addr_file)
+        node.starts += 1
+        base = os.path.join(self.tmp, "logs", f"{node.name}.{node.starts}")
+        os.makedirs(os.path.dirname(base), exist_ok=True)
+        out, err = base + ".out", base + ".err"
+        node.log_paths += [out, err]
+        args = [self.fvce, "node", "--deploy", node.deploy, "--listen", "127.0.0.1:0",
+                "--state-dir", node.state_dir, "--name", node.name, "--log-level", self.log_level]
+        if node.join:
+            args += ["--join", node.join]
+        args += node.extra_args
+        with open(out, "wb") as fo, open(err, "wb") as fe:
+            node.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
+                                         preexec_fn=_pdeathsig)
+        _LIVE_PROCS.add(node.proc)
+        node.address = None
+
+    def wait_ready(self, node: Node, timeout: float = 15.0) -> None:
+        addr_file = os.path.join(node.state_dir, "address")
+
+        def ready():
+            if node.proc.poll() is not None:
+                raise Fatal(f"{node.name} exited with {node.proc.returncode} while "
+                                     f"starting:\n{node.stderr_text()[-2000:]}")
+            if not os.path.exists(addr_file):
+                return False
+            address = _read(addr_file).strip()
+            if not address:
+                return False
+            node.address = address
+            get(address, "/register/members", timeout=1.0)
+            return True
+
+        wait_until(ready, timeout, f"{node.name} to listen", interval=0.02)
+
+    def running_nodes(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.running()]
+
+    # -- views over the cluster --
+
+    def views(self, nodes: list[Node] | None = None, all: bool = False) -> dict[str, dict]:
+        """{node name: {member name: Member}} for each given (default: running) node."""
+        return {n.name: n.view(all=all) for n in (nodes or self.running_nodes())}
+
+    def converged(self, nodes: list[Node] | None = None, names: set[str] | None = None) -> bool:
+        """True when every given node lists exactly `names` (default: their names), all alive."""
+        nodes = nodes or self.running_nodes()
+        names = names if names is not None else {n.name for n in nodes}
+        for n in nodes:
+            members = n.members()
+            if {m.name for m in members} != names or any(m.state != "alive" for m in members):
+                return False
+        return True
+
+    def wait_converged(self, nodes: list[Node] | None = None, timeout: float = 10.0,
+                       names: set[str] | None = None) -> float:
+        """Waits until converged(); returns the seconds it took."""
+        t0 = time.monotonic()
+        nodes = nodes or self.running_nodes()
+        wait_until(lambda: self.converged(nodes, names), timeout,
+                   f"{[n.name for n in nodes]} to list {sorted(names or [n.name for n in nodes])}"
+                   " all alive", interval=0.05)
+        return time.monotonic() - t0
+
+    # -- the command line --
+
+    def cli(self, *args: str, timeout: float = 20.0, env: dict | None = None) -> CliResult:
+        """Runs `fvce ARGS...`; returns exit code, stdout, stderr and how long it took."""
+        e = dict(os.environ)
+        e.pop("FVCE_NODE", None)
+        e.update(env or {})
+        t0 = time.monotonic()
+        p = subprocess.run([self.fvce, *args], stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=timeout, env=e)
+        return CliResult(p.returncode, p.stdout.decode("utf-8", "replace"),
+                         p.stderr.decode("utf-8", "replace"), time.monotonic() - t0)
+
+
+def deploy_text(register: dict | None = None, info: tuple | None = None,
+                http: dict | None = None, federation: str = "test") -> str:
+    """The text of a deploy.xml (see Cluster.write_deploy)."""
+    impl, params = info or ("statgrab", {"calibrate": "false"})
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             f'<deploy xmlns="{NS}" federation="{federation}">',
+             '  <node threads="2"/>']
+    if http:
+        attrs = " ".join(f'{k}="{v}"' for k, v in http.items())
+        lines.append(f"  <http {attrs}/>")
+    lines.append('  <service name="register" impl="introducer">')
+    for k, v in (register or {}).items():
+        lines.append(f'    <param name="{k}" value="{v}"/>')
+    lines.append("  </service>")
+    lines.append(f'  <service name="info" impl="{impl}">')
+    for k, v in params.items():
+        lines.append(f'    <param name="{k}" value="{v}"/>')
+    lines.append("  </service>")
+    lines.append("</deploy>")
+    return "\n".join(lines) + "\n"
+
+
+# Register params that make membership react in a fraction of a second; for tests that are
+# not about the defaults.
+FAST_REGISTER = {
+    "probe-interval": "200ms",
+    "probe-timeout": "200ms",
+    "suspect-after": "1",
+    "remove-after": "3",
+    "suspect-timeout": "1s",
+    "sync-interval": "2s",
+}
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """Splits the CLI's human table (columns separated by 2+ spaces) into cells."""
+    import re
+
+    return [re.split(r"\s{2,}", line.strip()) for line in text.splitlines() if line.strip()]
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+# --------------------------------------------------------------------------------------
+# Entry point for the test scripts.
+
+FVCE: str = ""
+
+
+def main() -> None:
+    """Parses --fvce PATH (default: $FVCE or build/fvce), then runs unittest on __main__."""
+    global FVCE
+    ap = argparse.ArgumentParser(add_help=False)
+    ap.add_argument("--fvce", default=os.environ.get("FVCE", os.path.join(REPO, "build", "fvce")))
+    args, rest = ap.parse_known_args()
+    FVCE = os.path.abspath(args.fvce)
+    unittest.main(module="__main__", argv=[sys.argv[0], *rest], verbosity=2)
+
+
+def fvce_path() -> str:
+    return FVCE

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""deploy_errors: a node given a bad deploy.xml refuses to start: it exits 1 quickly, names
+FILE:LINE:COL and says what is wrong (listing the known choices where there are some), and
+leaves nothing behind listening."""
+
+import os
+import re
+import subprocess
+import time
+import unittest
+
+import fvce_harness as H
+
+START_BOUND = 5.0  # seconds for the node to give up
+
+HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<deploy xmlns="urn:fvce:1" federation="test">\n'
+REGISTER_PARAMS = ["probe-interval", "probes-per-round", "probe-timeout", "suspect-after",
+                   "remove-after", "suspect-timeout", "tombstone", "sync-interval", "gossip-repeat"]
+INFO_OK = '  <service name="info" impl="statgrab"><param name="calibrate" value="false"/></service>\n'
+
+# name: (deploy text with the faulty element on a line marked "<!--HERE-->", fragments the
+# message must contain)
+CASES = {
+    "unknown register impl": (
+        HEAD + INFO_OK + '  <service name="register" impl="gossip"/><!--HERE-->\n</deploy>\n',
+        ["unknown impl 'gossip'", "service 'register'", "known: introducer"]),
+    "unknown info impl": (
+        HEAD + '  <service name="info" impl="psutil"/><!--HERE-->\n</deploy>\n',
+        ["unknown impl 'psutil'", "known: declared, statgrab"]),
+    "unknown param": (
+        HEAD + INFO_OK + '  <service name="register" impl="introducer">\n'
+        '    <param name="probe-rate" value="1s"/><!--HERE-->\n  </service>\n</deploy>\n',
+        ["unknown parameter 'probe-rate'", "introducer", "known: " + ", ".join(REGISTER_PARAMS)]),
+    "bad param value": (
+        HEAD + INFO_OK + '  <service name="register" impl="introducer">\n'
+        '    <param name="probe-timeout" value="500ms"/>\n'
+        '    <param name="probe-interval" value="fast"/><!--HERE-->\n  </service>\n</deploy>\n',
+        ["probe-interval", "fast"]),
+    "bad integer param": (
+        HEAD + INFO_OK + '  <service name="register" impl="introducer">\n'
+        '    <param name="probes-per-round" value="0"/><!--HERE-->\n  </service>\n</deploy>\n',
+        ["probes-per-round", "outside 1..64"]),
+    "missing required param": (
+        HEAD + '  <service name="info" impl="declared"><!--HERE-->\n'
+        '    <param name="speed" value="100"/>\n    <param name="memory" value="4GiB"/>\n'
+        '  </service>\n</deploy>\n',
+        ["needs parameter 'cores'"]),
+    "remove-after below suspect-after": (
+        HEAD + INFO_OK + '  <service name="register" impl="introducer">\n'
+        '    <param name="suspect-after" value="5"/>\n'
+        '    <param name="remove-after" value="2"/><!--HERE-->\n  </service>\n</deploy>\n',
+        ["remove-after must be at least suspect-after"]),
+    "bad http limit": (
+        HEAD + '  <http read-timeout="soon"/><!--HERE-->\n' + INFO_OK + '</deploy>\n',
+        ["read-timeout"]),
+    "xsd-invalid service name": (
+        HEAD + INFO_OK + '  <service name="nosuch" impl="x"/><!--HERE-->\n</deploy>\n',
+        ["nosuch"]),
+    "xsd-invalid unknown element": (
+        HEAD + INFO_OK + '  <nodes threads="2"/><!--HERE-->\n</deploy>\n', ["nodes"]),
+    "service given twice": (
+        HEAD + INFO_OK + '  <service name="info" impl="declared"/><!--HERE-->\n</deploy>\n', []),
+    "malformed xml": (
+        HEAD + INFO_OK + '  <service name="register" impl="introducer"\n'
+        '</deploy><!--HERE-->\n', []),
+}
+
+
+class DeployErrors(unittest.TestCase):
+    def start_bad(self, c, key, text):
+        path = c.write_deploy(raw=text, name=re.sub(r"\W+", "-", key) + ".xml")
+        line = next(i for i, l in enumerate(text.splitlines(), start=1) if "<!--HERE-->" in l)
+        state = os.path.join(c.tmp, "state-" + re.sub(r"\W+", "-", key))
+        t0 = time.monotonic()
+        p = subprocess.run([c.fvce, "node", "--deploy", path, "--listen", "127.0.0.1:0",
+                            "--state-dir", state, "--name", "bad"],
+                           capture_output=True, timeout=START_BOUND + 10, text=True,
+                           preexec_fn=H._pdeathsig)
+        return path, line, state, p, time.monotonic() - t0
+
+    def test_refuses_to_start(self):
+        with H.Cluster(H.fvce_path(), "fvce-deploy-errors") as c:
+            for key, (text, fragments) in CASES.items():
+                with self.subTest(case=key):
+                    path, line, state, p, seconds = self.start_bad(c, key, text)
+                    self.assertEqual(p.returncode, 1, f"{key}: stderr: {p.stderr}")
+                    self.assertLess(seconds, START_BOUND)
+                    m = re.search(re.escape(path) + r":(\d+):(\d+): (.*)", p.stderr)
+                    self.assertIsNotNone(m, f"{key}: no {path}:LINE:COL in: {p.stderr}")
+                    self.assertEqual(int(m.group(1)), line, f"{key}: {p.stderr}")
+                    self.assertGreater(int(m.group(2)), 0)
+                    for f in fragments:
+                        self.assertIn(f, m.group(3), f"{key}: {p.stderr}")
+                    self.assertNotIn("listening on", p.stdout)
+                    # Nothing left behind listening: no address was ever published.
+                    self.assertFalse(os.path.exists(os.path.join(state, "address")), key)
+
+            # A deploy file that does not exist is a usage error (exit 2).
+            p = subprocess.run([c.fvce, "node", "--deploy", os.path.join(c.tmp, "nope.xml")],
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("nope.xml", p.stderr)
+
+
+if __name__ == "__main__":
+    H.main()
