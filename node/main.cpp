@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "node/cli/client_commands.h"
+#include "node/cli/workflow_commands.h"
 #include "node/node.h"
 
 namespace {
@@ -70,6 +71,39 @@ int main(int argc, char** argv) {
       ->required()
       ->check(kAddress);
 
+  std::string wf_file, wf_id, task, dir;
+  bool watch = false, all_workflows = false, stderr_stream = false;
+  auto* submit_cmd = app.add_subcommand("submit", "submit a workflow; prints its id");
+  add_client_flags(submit_cmd);
+  submit_cmd->add_option("workflow", wf_file, "the workflow document (XML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  submit_cmd->add_flag("--watch", watch, "follow it until it ends; exit 0 when it is done");
+
+  auto* workflows_cmd = app.add_subcommand("workflows", "list your workflows on the node");
+  add_client_flags(workflows_cmd);
+  workflows_cmd->add_flag("--all", all_workflows, "everybody's workflows");
+
+  auto* status_cmd = app.add_subcommand("status", "a workflow and each of its tasks");
+  add_client_flags(status_cmd);
+  status_cmd->add_option("workflow", wf_id, "workflow id")->required();
+  status_cmd->add_flag("--watch", watch, "follow it until it ends");
+
+  auto* logs_cmd = app.add_subcommand("logs", "a task's output, wherever it ran");
+  add_client_flags(logs_cmd);
+  logs_cmd->add_option("workflow", wf_id, "workflow id")->required();
+  logs_cmd->add_option("task", task, "task id, e.g. model[17]")->required();
+  logs_cmd->add_flag("--stderr", stderr_stream, "standard error instead of standard output");
+
+  auto* fetch_cmd = app.add_subcommand("fetch", "download a workflow's results, checked");
+  add_client_flags(fetch_cmd);
+  fetch_cmd->add_option("workflow", wf_id, "workflow id")->required();
+  fetch_cmd->add_option("dir", dir, "directory to put them in")->required();
+
+  auto* cancel_cmd = app.add_subcommand("cancel", "cancel a workflow");
+  add_client_flags(cancel_cmd);
+  cancel_cmd->add_option("workflow", wf_id, "workflow id")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -82,5 +116,11 @@ int main(int argc, char** argv) {
   if (*info_cmd) return fvce::cli::info(client, host);
   if (*leave_cmd) return fvce::cli::leave(client);
   if (*probe_cmd) return fvce::cli::probe(client, address);
+  if (*submit_cmd) return fvce::cli::submit(client, wf_file, watch);
+  if (*workflows_cmd) return fvce::cli::workflows(client, all_workflows);
+  if (*status_cmd) return watch ? fvce::cli::watch(client, wf_id) : fvce::cli::status(client, wf_id);
+  if (*logs_cmd) return fvce::cli::logs(client, wf_id, task, stderr_stream);
+  if (*fetch_cmd) return fvce::cli::fetch(client, wf_id, dir);
+  if (*cancel_cmd) return fvce::cli::cancel(client, wf_id);
   return 2;
 }

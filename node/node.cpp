@@ -21,7 +21,16 @@
 #include "services/info/logic.h"
 #include "services/info/register_impls.h"
 #include "services/info/resource.h"
+#include "services/execute/logic.h"
+#include "services/execute/register_impls.h"
+#include "services/execute/resource.h"
+#include "services/file/logic.h"
+#include "services/file/register_impls.h"
+#include "services/file/resource.h"
 #include "services/register/register_impls.h"
+#include "services/schedule/register_impls.h"
+#include "services/submit/register_impls.h"
+#include "services/submit/resource.h"
 #include "services/register/resource.h"
 #include "services/register/impl/introducer.h"
 
@@ -38,7 +47,9 @@ struct ServiceDefault {
   const char* name;
   const char* impl;
 };
-constexpr ServiceDefault kServices[] = {{"info", "statgrab"}, {"register", "introducer"}};
+constexpr ServiceDefault kServices[] = {{"info", "statgrab"},         {"file", "local"},
+                                       {"execute", "process"},       {"register", "introducer"},
+                                       {"schedule", "random-adaptive"}, {"submit", "dag"}};
 
 std::string host_name() {
   char buf[256] = {};
@@ -95,7 +106,8 @@ int run_node(const NodeOptions& options) {
     bool known = false;
     for (const auto& d : kServices) known = known || s.name == d.name;
     if (!known) {
-      spdlog::error("{}: service '{}' is not available in this build (available: info, register)",
+      spdlog::error("{}: service '{}' is not available in this build (available: info, file, "
+                    "execute, register, schedule, submit)",
                     s.where.str(), s.name);
       return 1;
     }
@@ -107,6 +119,9 @@ int run_node(const NodeOptions& options) {
     return 1;
   }
 
+  // Declared before the io_context, so it outlives every coroutine that may still hold a
+  // strand of it when the io_context is destroyed.
+  boost::asio::thread_pool workers(2);
   asio::io_context ioc(settings.threads);
   http::Metrics metrics;
   http::Client client(ioc, cfg->client);
@@ -137,7 +152,6 @@ int run_node(const NodeOptions& options) {
   }
 
   std::uint64_t seed = settings.seed.value_or(std::random_device{}());
-  boost::asio::thread_pool workers(2);
   NodeContext ctx(ioc, client, metrics, SystemClock::instance());
   ctx.seed = seed;
   ctx.self = NodeIdentity{identity->id, settings.name, cfg->federation, address,
@@ -149,31 +163,55 @@ int run_node(const NodeOptions& options) {
   // Build the services, in dependency order, through their registries.
   deploy::Registry<info::LocalInfo, NodeContext> info_registry("info");
   info::register_info_impls(info_registry);
+  file::FileRegistry file_registry("file");
+  file::register_file_impls(file_registry);
+  execute::ExecuteRegistry execute_registry("execute");
+  execute::register_execute_impls(execute_registry);
   reg::RegisterRegistry register_registry("register");
   reg::register_register_impls(register_registry);
+  schedule::ScheduleRegistry schedule_registry("schedule");
+  schedule::register_schedule_impls(schedule_registry);
+  submit::SubmitRegistry submit_registry("submit");
+  submit::register_submit_impls(submit_registry);
 
-  auto build = [&](auto& registry) {
+  auto build = [&](auto& registry, auto& context) {
     const auto* sc = cfg->find(registry.service());
     std::string impl;
     for (const auto& d : kServices)
       if (registry.service() == d.name) impl = d.impl;
-    return sc ? registry.build(*sc, ctx) : registry.build_default(impl, ctx, cfg->file);
+    return sc ? registry.build(*sc, context) : registry.build_default(impl, context, cfg->file);
   };
-  auto info = build(info_registry);
-  if (!info.ok()) {
-    spdlog::error("{}", info.status().message());
+  auto fail = [](const Status& s) {
+    spdlog::error("{}", s.message());
     return 1;
-  }
+  };
+  auto info = build(info_registry, ctx);
+  if (!info.ok()) return fail(info.status());
   ctx.info = *info;
-  auto membership = build(register_registry);
-  if (!membership.ok()) {
-    spdlog::error("{}", membership.status().message());
-    return 1;
-  }
+  auto files = build(file_registry, ctx);
+  if (!files.ok()) return fail(files.status());
+  ctx.files = *files;
+  auto executor = build(execute_registry, ctx);
+  if (!executor.ok()) return fail(executor.status());
+  ctx.executor = *executor;
+  // The slots travel with the static info: set them before membership carries it.
+  ctx.info->set_slots(ctx.executor->slots());
+  ctx.info->set_slot_source([ex = ctx.executor] { return ex->occupancy(); });
+  auto membership = build(register_registry, ctx);
+  if (!membership.ok()) return fail(membership.status());
   ctx.membership = *membership;
+  auto scheduler = build(schedule_registry, ctx);
+  if (!scheduler.ok()) return fail(scheduler.status());
+  submit::SubmitContext submit_ctx{ctx, *scheduler};
+  auto submitter = build(submit_registry, submit_ctx);
+  if (!submitter.ok()) return fail(submitter.status());
+  if (auto s = (*submitter)->open(); !s.ok()) return fail(s);
 
   reg::add_routes(router, ctx.membership);
   info::add_routes(router, ctx.info, ctx.membership, client, cfg->federation);
+  file::add_routes(router, ctx.files, ctx);
+  execute::add_routes(router, ctx.executor);
+  submit::add_routes(router, *submitter);
   router.add(http::Verb::get, "/metrics",
              [&metrics](const http::RequestView&) -> asio::awaitable<http::Response> {
                co_return http::text_response(metrics.render(),
@@ -183,6 +221,7 @@ int run_node(const NodeOptions& options) {
   // Shutdown: leave the federation (members drop us at once), then let requests in
   // progress finish, then stop. A second signal stops at once.
   std::atomic<bool> shutting_down{false};
+  auto submitter_ptr = *submitter;
   auto shutdown = [&](bool leave) {
     if (shutting_down.exchange(true)) return;
     asio::co_spawn(
@@ -190,6 +229,8 @@ int run_node(const NodeOptions& options) {
         [&, leave]() -> asio::awaitable<void> {
           if (leave) co_await ctx.membership->leave();
           ctx.membership->stop();
+          submitter_ptr->stop();
+          ctx.executor->stop();
           ctx.info->stop();
           co_await server.stop(std::chrono::milliseconds(3000));
           ioc.stop();
@@ -213,8 +254,10 @@ int run_node(const NodeOptions& options) {
   signals.async_wait(on_signal);
 
   ctx.info->start();
+  ctx.executor->start();
   server.start();
   ctx.membership->start(settings.join);
+  submitter_ptr->start();
 
   // Scripts and tests find the bound address here (useful with port 0).
   auto s = write_file_atomic(std::filesystem::path(settings.state_dir) / "address", address + "\n");
@@ -228,6 +271,7 @@ int run_node(const NodeOptions& options) {
   for (int i = 1; i < settings.threads; ++i) threads.emplace_back([&] { ioc.run(); });
   ioc.run();
   for (auto& t : threads) t.join();
+  workers.join();
   // The address is only true while the node runs.
   std::error_code ignored;
   std::filesystem::remove(std::filesystem::path(settings.state_dir) / "address", ignored);

@@ -24,6 +24,21 @@ bool split_address(std::string_view address, std::string& host, std::string& por
   return true;
 }
 
+std::string query_escape(std::string_view text) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 Client::Client(asio::io_context& ioc, ClientOptions options)
     : ioc_(ioc), options_(options), jitter_(std::random_device{}()) {}
 
@@ -114,6 +129,7 @@ asio::awaitable<Result<Response>> Client::request(std::string address, Verb meth
     req.set(bhttp::field::content_type, kXmlType);
     req.body() = std::move(body);
   }
+  for (const auto& [name, value] : opts.headers) req.set(name, value);
   req.keep_alive(true);
   req.prepare_payload();
 

@@ -34,6 +34,7 @@ struct ClientOptions {
 struct RequestOptions {
   std::chrono::milliseconds timeout{0};  // 0: ClientOptions::timeout
   int attempts = 1;                      // total tries, >= 1
+  std::vector<std::pair<std::string, std::string>> headers = {};  // extra request headers
 };
 
 class Client {
@@ -80,6 +81,9 @@ class Client {
   std::map<std::string, std::vector<std::unique_ptr<Stream>>> idle_;
   std::minstd_rand jitter_;
 };
+
+// Percent-encodes text for use as a query parameter value.
+std::string query_escape(std::string_view text);
 
 // Splits "HOST:PORT" ("[v6]:PORT" too). False when it is not of that form.
 bool split_address(std::string_view address, std::string& host, std::string& port);

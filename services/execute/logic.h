@@ -35,6 +35,12 @@ class ExecuteLogic {
   virtual boost::asio::awaitable<Result<std::string>> logs(std::string workflow, std::string task,
                                                            int attempt, std::string stream,
                                                            std::uint64_t max_bytes) = 0;
+
+  // Removes the work directories (and so the outputs) of a workflow's tasks on this host, or
+  // of one task when request.task is set, once the workflow no longer needs them. The
+  // captured stdout and stderr are kept for logs(); directories of attempts still active
+  // here are left alone. Nothing to remove is not an error. (POST /execute/cleanup)
+  virtual boost::asio::awaitable<Status> cleanup(model::CancelRequest request) = 0;
 };
 
 class LocalExecute : public ExecuteLogic {

@@ -180,7 +180,9 @@ Result<Plan> plan_workflow(const model::WorkflowDoc& doc) {
 
   // Files: who writes what.
   std::set<std::string> provided;
-  for (const auto& f : doc.files) provided.insert(f.name);
+  for (const auto& f : doc.files)
+    if (!provided.insert(f.name).second)
+      return Status::InvalidArgument("file '" + f.name + "': the name is used twice");
   for (std::size_t i = 0; i < plan.tasks.size(); ++i) {
     for (const auto& [name, result] : plan.tasks[i].outputs) {
       if (name.find("..") != std::string::npos || name.front() == '/')

@@ -1,0 +1,24 @@
+// Client commands for workflows: submit, workflows, status, logs, fetch, cancel.
+// Exit codes: 0 success, 1 the operation (or, with --watch, the workflow) failed.
+#pragma once
+
+#include <string>
+
+#include "node/cli/client_commands.h"
+
+namespace fvce::cli {
+
+int submit(const ClientOptions& o, const std::string& workflow_file, bool watch);
+int workflows(const ClientOptions& o, bool all);
+int status(const ClientOptions& o, const std::string& id);
+int logs(const ClientOptions& o, const std::string& id, const std::string& task, bool stderr_stream);
+int fetch(const ClientOptions& o, const std::string& id, const std::string& dir);
+int cancel(const ClientOptions& o, const std::string& id);
+
+// Follows a workflow until it ends, printing a progress line to stderr. 0 when it is done.
+int watch(const ClientOptions& o, const std::string& id);
+
+// The OS user running the CLI (the workflow owner until user accounts exist).
+std::string current_user();
+
+}  // namespace fvce::cli

@@ -1,0 +1,149 @@
+// execute impl "process": tasks run as local processes in a bounded pool of slots.
+//
+// A task occupies `cores` slots from the moment it leaves the queue (staging included)
+// until its process is reaped and its outputs are hashed. Accepted tasks beyond the free
+// slots wait in a FIFO queue of at most `queue` tasks; beyond that assign() answers
+// unavailable, so the scheduler places the task elsewhere. The head of the queue is never
+// overtaken (a wide task is not starved by narrow ones).
+//
+// Each task is one coroutine on its own strand: it stages the inputs (bounded parallel
+// fetches), spawns the command on the worker pool (posix_spawn, own process group, clean
+// environment, stdin /dev/null, stdout/stderr to files), waits for the exit through a pidfd
+// (no thread blocks on a child), reaps it with wait4 for the resource use, checks and
+// hashes the declared outputs and reports. Time limits and cancels signal the process group
+// from the same strand, so a signal can never reach a reaped (and possibly reused) pid.
+//
+// Reports go into one outbox per submitter, drained by one coroutine per non-empty outbox
+// that batches what is pending into one POST /submit/reports: see docs/execute.md.
+//
+// Thread-safety: every public method may be called from any thread. Executor-wide state
+// (slots, the queue, the task table, the outboxes) is guarded by mu_, never held across a
+// co_await. Lifetime: built by Create() as a shared_ptr; coroutines hold a reference, so
+// the object lives until the last of them ends. ctx (and the objects it points to) must
+// outlive it.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "node/core/clock.h"
+#include "node/node_context.h"
+#include "services/execute/logic.h"
+
+namespace fvce::execute {
+
+struct ProcessOptions {
+  int slots = 1;  // >= 1
+  int queue = 1;  // >= 0: accepted tasks that may wait beyond the running ones
+  std::chrono::milliseconds kill_grace{5'000};  // SIGTERM → SIGKILL
+  std::chrono::milliseconds report_retry_for{std::chrono::hours(1)};
+  int stage_parallel = 4;                           // concurrent input fetches per task
+  std::chrono::milliseconds report_timeout{5'000};  // per POST /submit/reports
+};
+
+class ProcessExecutor final : public LocalExecute,
+                              public std::enable_shared_from_this<ProcessExecutor> {
+ public:
+  // ctx.files, ctx.info and ctx.workers must be set. Errors: invalid-argument for bad
+  // options or a missing dependency.
+  static Result<std::shared_ptr<ProcessExecutor>> Create(NodeContext& ctx, ProcessOptions options);
+  ~ProcessExecutor() override;
+
+  // ExecuteLogic
+  boost::asio::awaitable<Status> assign(model::TaskAssignment task) override;
+  boost::asio::awaitable<Status> cancel(model::CancelRequest request) override;
+  boost::asio::awaitable<Result<std::string>> logs(std::string workflow, std::string task,
+                                                   int attempt, std::string stream,
+                                                   std::uint64_t max_bytes) override;
+  boost::asio::awaitable<Status> cleanup(model::CancelRequest request) override;
+
+  // LocalExecute
+  int slots() const override { return options_.slots; }
+  std::pair<int, int> occupancy() const override;
+  void start() override;
+  void stop() override;
+
+  const ProcessOptions& options() const { return options_; }
+
+  // "model[17]" → "model.17": the task's directory name under work/<workflow>/.
+  static std::string task_dir_name(const std::string& task);
+
+  // Internal to the impl (named here so process.cpp's helpers can use them).
+  struct Task;  // one accepted task; defined in process.cpp
+  enum class StopReason { none, cancelled, time_limit, shutdown };
+  enum class Phase { staging, spawning, running, finishing };
+  struct ExitInfo {
+    int status = 0;
+    rusage usage{};
+    bool lost = false;  // someone else reaped the process: no status
+  };
+
+ private:
+  using Key = std::tuple<std::string, std::string, int>;  // workflow, task, attempt
+  struct Pending {
+    model::TaskReport report;
+    std::chrono::steady_clock::time_point give_up;
+  };
+  struct Outbox {
+    std::deque<Pending> pending;
+    bool sending = false;
+    std::size_t one_by_one = 0;  // after a refused batch: send this many singly
+  };
+
+  ProcessExecutor(NodeContext& ctx, ProcessOptions options);
+
+  boost::asio::awaitable<void> run(std::shared_ptr<Task> task);
+  boost::asio::awaitable<void> run_steps(std::shared_ptr<Task> task);
+  boost::asio::awaitable<Status> stage_inputs(std::shared_ptr<Task> task);
+  // After the exit: the final report (outputs checked and hashed on success).
+  boost::asio::awaitable<void> finish_exited(std::shared_ptr<Task> task, model::TaskReport report);
+  boost::asio::awaitable<ExitInfo> wait_exit(std::shared_ptr<Task> task);
+  std::optional<ExitInfo> try_reap(Task& task);
+  // On the task's strand: signals the process (or drops the task) for reason.
+  void request_stop(const std::shared_ptr<Task>& task, StopReason reason);
+  // Final bookkeeping: frees the slots, starts waiting tasks.
+  void release(const std::shared_ptr<Task>& task);
+  // Takes tasks off the queue while slots allow. Call with mu_ held; launch them after.
+  std::vector<std::shared_ptr<Task>> take_startable_locked();
+  void launch(std::vector<std::shared_ptr<Task>> tasks);
+
+  model::TaskReport make_report(const Task& task, model::TaskState state) const;
+  // Queues report for the task's submitter; final states also count in the metrics.
+  void report(const Task& task, model::TaskReport report);
+  boost::asio::awaitable<void> deliver(std::string submitter);
+  void count_final(model::TaskState state);
+  void update_running_gauge_locked();
+  // Remembers a finished attempt (bounded), so a repeated assignment is a conflict.
+  void remember_locked(const Key& key);
+
+  NodeContext& ctx_;
+  const ProcessOptions options_;
+  std::vector<std::string> base_env_;  // NAME=value, before the task's own
+  std::string base_path_;              // PATH given to tasks
+
+  mutable std::mutex mu_;
+  bool started_ = false;
+  bool stopping_ = false;
+  int free_slots_;
+  int running_ = 0;
+  std::map<Key, std::shared_ptr<Task>> tasks_;  // accepted, not yet finished
+  std::deque<std::shared_ptr<Task>> waiting_;   // FIFO, at most options_.queue
+  std::set<Key> recent_;                        // finished attempts, for conflict
+  std::deque<Key> recent_order_;                // bounded
+  std::map<std::string, Outbox> outboxes_;      // by submitter address
+  Rng rng_;                                     // back-off jitter
+};
+
+}  // namespace fvce::execute

@@ -1,0 +1,94 @@
+#include "services/execute/register_impls.h"
+
+#include <string>
+#include <vector>
+
+#include "services/execute/impl/process.h"
+#include "services/info/logic.h"
+
+namespace fvce::execute {
+namespace {
+
+using deploy::Params;
+using deploy::ParamSpec;
+
+constexpr std::int64_t kMaxSlots = 1 << 16;
+
+Status bad(const Params& params, const std::string& name, const std::string& why) {
+  return Status::InvalidArgument(params.where(name) + ": parameter '" + name + "' of service '" +
+                                 params.service() + "': " + why);
+}
+
+Result<std::shared_ptr<LocalExecute>> build_process(const Params& params, NodeContext& ctx) {
+  if (!ctx.files)
+    return Status::InvalidArgument(params.where("slots") +
+                                   ": execute impl 'process' needs the file service, which is "
+                                   "built before it: is it missing from this build?");
+  if (!ctx.info)
+    return Status::InvalidArgument(params.where("slots") +
+                                   ": execute impl 'process' needs the info service, which is "
+                                   "built before it");
+  if (!ctx.workers)
+    return Status::InvalidArgument(params.where("slots") +
+                                   ": execute impl 'process' needs the node's worker pool");
+  ProcessOptions options;
+  if (params.text("slots") == "auto") {
+    options.slots = std::max(1, ctx.info->static_now().cores);
+  } else {
+    auto slots = params.integer("slots", 1, kMaxSlots);
+    if (!slots.ok()) return slots.status();
+    options.slots = static_cast<int>(*slots);
+  }
+  if (params.text("queue") == "auto") {
+    options.queue = options.slots;
+  } else {
+    auto queue = params.integer("queue", 0, kMaxSlots * 64);
+    if (!queue.ok()) return queue.status();
+    options.queue = static_cast<int>(*queue);
+  }
+  auto grace = params.duration("kill-grace");
+  if (!grace.ok()) return grace.status();
+  if (*grace > std::chrono::minutes(10))
+    return bad(params, "kill-grace", "at most 10m (a stop or cancel waits this long at worst)");
+  options.kill_grace = *grace;
+  auto retry = params.duration("report-retry-for");
+  if (!retry.ok()) return retry.status();
+  if (*retry < std::chrono::seconds(1))
+    return bad(params, "report-retry-for", "at least 1s (reports must survive a short outage)");
+  options.report_retry_for = *retry;
+
+  auto executor = ProcessExecutor::Create(ctx, options);
+  if (!executor.ok())
+    return Status::InvalidArgument(params.where("slots") + ": " + executor.status().message());
+  return std::shared_ptr<LocalExecute>(std::move(*executor));
+}
+
+}  // namespace
+
+void register_execute_impls(ExecuteRegistry& registry) {
+  std::vector<ParamSpec> process = {
+      {"slots", "auto",
+       "task slots of this host: a task needing N cores takes N slots (a whole number, at least "
+       "1, or auto = the host's cores as the info service reports them)",
+       false},
+      {"queue", "auto",
+       "accepted tasks that may wait for a slot beyond the running ones; past that the "
+       "executor refuses with 503 and the scheduler places the task elsewhere (a whole "
+       "number, at least 0, or auto = slots)",
+       false},
+      {"kill-grace", "5s",
+       "after SIGTERM (time limit, cancel), how long a task's processes get before SIGKILL (a "
+       "duration, at most 10m)",
+       false},
+      {"report-retry-for", "1h",
+       "how long a state report is retried while its submitter is unreachable before it is "
+       "dropped (a duration, at least 1s)",
+       false},
+  };
+  registry.add("process",
+               "runs tasks as local processes in a bounded pool of slots, each in its own work "
+               "directory and process group",
+               std::move(process), build_process);
+}
+
+}  // namespace fvce::execute

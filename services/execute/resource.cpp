@@ -1,0 +1,72 @@
+#include "services/execute/resource.h"
+
+#include <charconv>
+
+#include "node/http/handlers.h"
+
+namespace fvce::execute {
+
+using http::RequestView;
+using http::Verb;
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::uint64_t kDefaultLogBytes = 64u << 10;
+
+// A whole non-negative number from a query parameter, or fallback when it is absent.
+Result<std::uint64_t> number_param(const RequestView& v, std::string_view key,
+                                   std::uint64_t fallback) {
+  std::string text = v.param(key);
+  if (text.empty()) return fallback;
+  std::uint64_t out = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (ec != std::errc() || p != text.data() + text.size())
+    return Status::InvalidArgument("query parameter '" + std::string(key) +
+                                   "' must be a whole number, not '" + text + "'");
+  return out;
+}
+
+}  // namespace
+
+void add_routes(http::Router& router, std::shared_ptr<LocalExecute> logic) {
+  // 202, not 204: the task is accepted, its outcome comes later as reports.
+  router.add(Verb::post, "/execute/tasks",
+             [logic](const RequestView& v) -> asio::awaitable<http::Response> {
+               auto in = http::parse_body<model::TaskAssignment>(v.body());
+               if (!in.ok()) co_return http::error_response(in.status());
+               Status s = co_await logic->assign(std::move(*in));
+               if (!s.ok()) co_return http::error_response(s);
+               http::Response res{http::bhttp::status::accepted, 11};
+               res.prepare_payload();
+               co_return res;
+             });
+  router.add(Verb::post, "/execute/cancel",
+             http::with_body_no_answer<model::CancelRequest>(
+                 [logic](model::CancelRequest c, const RequestView&) {
+                   return logic->cancel(std::move(c));
+                 }));
+  router.add(Verb::post, "/execute/cleanup",
+             http::with_body_no_answer<model::CancelRequest>(
+                 [logic](model::CancelRequest c, const RequestView&) {
+                   return logic->cleanup(std::move(c));
+                 }));
+  router.add(
+      Verb::get, "/execute/logs", [logic](const RequestView& v) -> asio::awaitable<http::Response> {
+        auto attempt = number_param(v, "attempt", 0);
+        if (!attempt.ok()) co_return http::error_response(attempt.status());
+        if (*attempt > 1'000'000)
+          co_return http::error_response(
+              Status::InvalidArgument("query parameter 'attempt' is out of range"));
+        auto max = number_param(v, "max", kDefaultLogBytes);
+        if (!max.ok()) co_return http::error_response(max.status());
+        std::string stream = v.param("stream");
+        if (stream.empty()) stream = "stdout";
+        auto text = co_await logic->logs(v.param("workflow"), v.param("task"),
+                                         static_cast<int>(*attempt), std::move(stream), *max);
+        if (!text.ok()) co_return http::error_response(text.status());
+        co_return http::text_response(std::move(*text), "text/plain; charset=utf-8");
+      });
+}
+
+}  // namespace fvce::execute

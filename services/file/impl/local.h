@@ -1,0 +1,104 @@
+// The "local" file impl: the work root is a directory on this host's file system.
+//
+// Thread-safety: every method may be called from any thread and concurrently; the object
+// holds no mutable state beyond what the file system holds. Blocking work (hashing, reads
+// and writes of file contents, recursive walks and removals) runs on the node's worker
+// pool (NodeContext::workers) and the coroutine resumes on its caller's executor; without
+// a pool it runs inline. Coroutines keep the object alive (shared_from_this) while they run.
+//
+// Concurrent writers of the same path do not corrupt each other: each writes its own part
+// file and the last rename wins.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "node/node_context.h"
+#include "services/file/logic.h"
+#include "services/file/transfer.h"
+
+namespace fvce::file {
+
+struct LocalFileOptions {
+  std::filesystem::path work_root;               // created when missing; made absolute
+  std::uint64_t max_upload = 64ull << 30;        // bytes accepted by one PUT
+  std::size_t list_limit = 10'000;               // entries per list or find answer
+  int fetch_attempts = 3;                        // tries of a remote fetch (unavailable/timeout)
+  std::chrono::milliseconds fetch_backoff{200};  // first back-off; doubles, full jitter
+  std::chrono::milliseconds connect_timeout{5'000};    // to reach a peer for a transfer
+  std::chrono::milliseconds transfer_timeout{30'000};  // without progress during a transfer
+};
+
+// A path after the confinement checks.
+struct ResolvedPath {
+  std::filesystem::path absolute;  // under the work root
+  std::string relative;            // normalised, '/'-separated; "." for the root itself
+};
+
+// Read limits of the contract (logic.h).
+inline constexpr std::uint64_t kMaxRead = 8u << 20;
+inline constexpr std::uint64_t kMaxLines = 100'000;
+
+class LocalFileService final : public LocalFile,
+                               public std::enable_shared_from_this<LocalFileService> {
+ public:
+  // Creates the work root (and its store/ and work/ folders) and removes part files a
+  // crash left in store/. ctx must outlive the service; ctx.self.address and ctx.workers are
+  // read at each call. Errors: io-error when the work root cannot be created.
+  static Result<std::shared_ptr<LocalFileService>> Create(const NodeContext& ctx,
+                                                          LocalFileOptions options);
+
+  // FileLogic
+  boost::asio::awaitable<Result<model::FileList>> list(std::string path) override;
+  boost::asio::awaitable<Result<model::FileEntry>> stat(std::string path,
+                                                        bool with_sha256) override;
+  boost::asio::awaitable<Result<std::string>> read(std::string path, std::uint64_t offset,
+                                                   std::uint64_t length) override;
+  boost::asio::awaitable<Result<std::string>> read_lines(std::string path, std::uint64_t first,
+                                                         std::uint64_t last) override;
+  boost::asio::awaitable<Status> write(std::string path, std::string content) override;
+  boost::asio::awaitable<Status> mkdir(std::string path) override;
+  boost::asio::awaitable<Status> remove(std::string path) override;
+  boost::asio::awaitable<Result<model::FileList>> find(std::string path, std::string pattern,
+                                                       std::size_t limit) override;
+
+  // LocalFile
+  const std::filesystem::path& work_root() const override { return root_; }
+  Result<std::filesystem::path> resolve(std::string_view path) const override;
+  boost::asio::awaitable<Status> fetch(model::FileRef ref, std::string dest) override;
+  boost::asio::awaitable<Result<std::pair<std::string, std::uint64_t>>> hash(
+      std::string path) override;
+
+  // As resolve(), with the normalised relative form. check_final = false leaves the last
+  // component unchecked when it is a symlink: for operations on the link itself (remove),
+  // which never follow it.
+  Result<ResolvedPath> resolve_path(std::string_view path, bool check_final = true) const;
+
+  const LocalFileOptions& options() const { return options_; }
+  boost::asio::thread_pool* workers() const { return ctx_.workers; }
+
+ private:
+  LocalFileService(const NodeContext& ctx, LocalFileOptions options, std::filesystem::path root)
+      : ctx_(ctx), options_(std::move(options)), root_(std::move(root)) {}
+
+  boost::asio::awaitable<Status> fetch_local(model::FileRef ref, ResolvedPath to, mode_t mode);
+  boost::asio::awaitable<Status> fetch_remote(model::FileRef ref, ResolvedPath to, mode_t mode);
+
+  const NodeContext& ctx_;
+  LocalFileOptions options_;
+  std::filesystem::path root_;  // canonical
+};
+
+// The entry of an existing path (lstat: a symlink is reported as such). Blocking.
+// Errors: not-found, io-error.
+Result<model::FileEntry> entry_at(const std::filesystem::path& absolute, std::string relative);
+
+// Permission bits of files in store/: read-only, so a task handed a hard link to a store
+// file cannot change the store's copy; executable when asked for.
+inline constexpr mode_t kStoreMode = 0444;
+
+}  // namespace fvce::file

@@ -1,0 +1,890 @@
+#include "services/submit/impl/dag.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+#include <random>
+
+#include "node/model/codec.h"
+#include "services/execute/logic.h"
+#include "services/execute/remote.h"
+#include "services/file/logic.h"
+#include "services/register/logic.h"
+
+namespace fvce::submit {
+
+namespace asio = boost::asio;
+using model::TaskState;
+using model::WorkflowState;
+
+namespace {
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kLatencyWindow = 20'000;
+
+// "Hello World_2" → "hello-world-2", at most 40 characters.
+std::string slug(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    if (out.size() >= 40) break;
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    else if (!out.empty() && out.back() != '-')
+      out += '-';
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  if (out.size() < 2) out = "wf" + out;
+  return out;
+}
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rng()));
+  return buf;
+}
+
+bool in_flight(TaskState s) {
+  return s == TaskState::placed || s == TaskState::staging || s == TaskState::running;
+}
+
+int rank(TaskState s) { return static_cast<int>(s); }
+
+}  // namespace
+
+DagSubmit::DagSubmit(NodeContext& ctx, std::shared_ptr<schedule::ScheduleLogic> scheduler,
+                     DagConfig config)
+    : ctx_(ctx),
+      scheduler_(std::move(scheduler)),
+      config_(config),
+      db_strand_(asio::make_strand(ctx.workers->get_executor())),
+      wake_(std::make_unique<asio::steady_timer>(ctx.ioc)) {
+  latencies_.reserve(kLatencyWindow);
+  ctx_.metrics.describe("fvce_submit_tasks_total", "counter", "Tasks that ended, by state.");
+  ctx_.metrics.describe("fvce_submit_workflows", "gauge", "Workflows known, by state.");
+  ctx_.metrics.describe("fvce_schedule_latency_seconds", "summary",
+                        "Time from a task becoming ready to its acceptance by a host "
+                        "(quantiles over the last 20000 tasks).");
+  ctx_.metrics.add_collector([this](http::Metrics& m) {
+    std::vector<double> lat;
+    std::uint64_t count = 0;
+    std::map<WorkflowState, int> states;
+    {
+      std::lock_guard lock(mu_);
+      lat = latencies_;
+      count = latency_count_;
+      for (const auto& [id, wf] : workflows_) ++states[wf->state];
+    }
+    for (auto s : {WorkflowState::running, WorkflowState::done, WorkflowState::failed,
+                   WorkflowState::cancelled})
+      m.set("fvce_submit_workflows", {{"state", std::string(model::to_string(s))}}, states[s]);
+    std::sort(lat.begin(), lat.end());
+    for (double q : {0.5, 0.9, 0.99}) {
+      double v = lat.empty() ? 0 : lat[std::min(lat.size() - 1, static_cast<std::size_t>(q * lat.size()))];
+      m.set("fvce_schedule_latency_seconds", {{"quantile", q == 0.5 ? "0.5" : q == 0.9 ? "0.9" : "0.99"}}, v);
+    }
+    m.set("fvce_schedule_latency_seconds_count", {}, static_cast<double>(count));
+  });
+}
+
+DagSubmit::~DagSubmit() = default;
+
+namespace {
+// Runs on the database strand. Takes pointers into the awaiting frame, which outlives it (a
+// capturing coroutine lambda here is miscompiled by GCC 12: its captures were destroyed
+// twice).
+asio::awaitable<void> write_on_strand(Store* store, const Batch* batch, bool durable,
+                                      Status* out) {
+  *out = store->write(*batch, durable);
+  co_return;
+}
+}  // namespace
+
+asio::awaitable<Status> DagSubmit::write(Batch batch, bool durable) {
+  if (batch.empty()) co_return Status::Ok();
+  Status result;
+  co_await asio::co_spawn(db_strand_, write_on_strand(&store_, &batch, durable, &result),
+                          asio::use_awaitable);
+  co_return result;
+}
+
+Status DagSubmit::open() {
+  auto s = store_.open(ctx_.state_dir / "submit.db", config_.full_sync);
+  if (!s.ok()) return s;
+  auto rows = store_.workflows(false);
+  if (!rows.ok()) return rows.status();
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  for (auto& w : *rows) {
+    auto wf = std::make_shared<Workflow>();
+    wf->id = w.id;
+    wf->name = w.name;
+    wf->owner = w.owner;
+    wf->doc = w.doc;
+    wf->state = w.state;
+    wf->submitted = w.submitted;
+    wf->finished = w.finished;
+    auto doc = model::from_xml<model::WorkflowDoc>(w.doc);
+    if (!doc.ok()) {
+      spdlog::error("workflow {}: stored document unreadable: {}", w.id, doc.status().message());
+      continue;
+    }
+    auto plan = plan_workflow(*doc);
+    if (!plan.ok()) {
+      spdlog::error("workflow {}: stored plan invalid: {}", w.id, plan.status().message());
+      continue;
+    }
+    wf->plan = std::move(*plan);
+    wf->runs.resize(wf->plan.tasks.size());
+    for (const auto& in : wf->plan.inputs)
+      wf->files[in.name] = model::FileRef{in.name, in.sha256, in.size.value_or(0), ctx_.self.address,
+                                          "store/" + in.sha256, in.executable};
+    auto tasks = store_.tasks(w.id);
+    if (!tasks.ok()) return tasks.status();
+    for (const auto& t : *tasks) {
+      if (t.index < 0 || t.index >= static_cast<int>(wf->runs.size())) continue;
+      auto& r = wf->runs[t.index];
+      r.state = t.state;
+      r.attempts = t.attempts;
+      r.host_id = t.host_id;
+      r.host_name = t.host_name;
+      r.host_address = t.host_address;
+      r.host_incarnation = t.host_incarnation;
+      r.exit_code = t.exit_code;
+      r.wall_ms = t.wall_ms;
+      r.cpu_ms = t.cpu_ms;
+      r.max_rss = t.max_rss;
+      r.started = t.started;
+      r.finished = t.finished;
+      r.message = t.message;
+    }
+    auto files = store_.files(w.id);
+    if (!files.ok()) return files.status();
+    for (const auto& f : *files) {
+      if (f.result)
+        wf->results.push_back(f.ref);
+      else
+        wf->files[f.ref.name] = f.ref;
+    }
+    for (std::size_t i = 0; i < wf->runs.size(); ++i) {
+      auto& r = wf->runs[i];
+      if (model::is_final(r.state)) ++wf->final_count;
+      for (int d : wf->plan.tasks[i].deps)
+        if (wf->runs[d].state != TaskState::done) ++r.deps_left;
+    }
+    workflows_[wf->id] = wf;
+    if (wf->state == WorkflowState::running) {
+      for (std::size_t i = 0; i < wf->runs.size(); ++i) {
+        auto& r = wf->runs[i];
+        if ((r.state == TaskState::pending && r.deps_left == 0) || r.state == TaskState::ready)
+          make_ready(*wf, static_cast<int>(i), now);
+      }
+      spdlog::info("workflow {} ({}) resumed: {} of {} tasks final", wf->id, wf->name,
+                   wf->final_count, wf->runs.size());
+    }
+  }
+  return Status::Ok();
+}
+
+void DagSubmit::start() {
+  auto self = shared_from_this();
+  asio::co_spawn(ctx_.ioc, dispatch_loop(), asio::detached);
+  asio::co_spawn(ctx_.ioc, watch_loop(), asio::detached);
+  // Workflows whose tasks all ended before a crash still need their results and clean-up.
+  std::vector<WorkflowPtr> unfinished;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, wf] : workflows_)
+      if (wf->state == WorkflowState::running && all_final(*wf)) unfinished.push_back(wf);
+  }
+  for (auto& wf : unfinished) asio::co_spawn(ctx_.ioc, finalize(wf), asio::detached);
+}
+
+void DagSubmit::stop() {
+  stopping_ = true;
+  notify();
+}
+
+void DagSubmit::notify() {
+  asio::post(wake_->get_executor(), [self = shared_from_this()] { self->wake_->cancel(); });
+}
+
+void DagSubmit::record_latency(double seconds) {
+  if (latencies_.size() < kLatencyWindow)
+    latencies_.push_back(seconds);
+  else
+    latencies_[latency_next_] = seconds;
+  latency_next_ = (latency_next_ + 1) % kLatencyWindow;
+  ++latency_count_;
+}
+
+// --- state helpers (under mu_) ---
+
+void DagSubmit::make_ready(Workflow& wf, int index, std::chrono::steady_clock::time_point now) {
+  auto& r = wf.runs[index];
+  r.state = TaskState::ready;
+  r.ready_at = now;
+  auto it = workflows_.find(wf.id);
+  if (it != workflows_.end()) ready_.push_back({it->second, index});
+}
+
+TaskRow DagSubmit::row(const Workflow& wf, int index) const {
+  const auto& r = wf.runs[index];
+  TaskRow t;
+  t.workflow = wf.id;
+  t.index = index;
+  t.state = r.state;
+  t.attempts = r.attempts;
+  t.host_id = r.host_id;
+  t.host_name = r.host_name;
+  t.host_address = r.host_address;
+  t.host_incarnation = r.host_incarnation;
+  t.exit_code = r.exit_code;
+  t.wall_ms = r.wall_ms;
+  t.cpu_ms = r.cpu_ms;
+  t.max_rss = r.max_rss;
+  t.started = r.started;
+  t.finished = r.finished;
+  t.message = r.message;
+  return t;
+}
+
+WorkflowRow DagSubmit::workflow_row(const Workflow& wf) const {
+  return WorkflowRow{wf.id, wf.name, wf.owner, wf.state, wf.submitted, wf.finished, wf.doc};
+}
+
+void DagSubmit::set_final(Workflow& wf, int index, TaskState state, Batch& batch) {
+  auto& r = wf.runs[index];
+  if (model::is_final(r.state)) return;
+  r.state = state;
+  if (!r.finished) r.finished = ctx_.clock.unix_ms();
+  ++wf.final_count;
+  batch.tasks.push_back(row(wf, index));
+  ctx_.metrics.add("fvce_submit_tasks_total", {{"state", std::string(model::to_string(state))}});
+  if (state != TaskState::done) {
+    // Everything downstream can no longer run.
+    for (int d : wf.plan.tasks[index].dependents) {
+      auto& dr = wf.runs[d];
+      if (model::is_final(dr.state)) continue;
+      dr.message = "not run: task '" + wf.plan.tasks[index].id + "' " +
+                   std::string(model::to_string(state));
+      set_final(wf, d, TaskState::cancelled, batch);
+    }
+  }
+}
+
+void DagSubmit::release_dependents(Workflow& wf, int index, Batch& batch) {
+  auto now = std::chrono::steady_clock::now();
+  for (int d : wf.plan.tasks[index].dependents) {
+    auto& dr = wf.runs[d];
+    if (--dr.deps_left == 0 && dr.state == TaskState::pending) {
+      make_ready(wf, d, now);
+      batch.tasks.push_back(row(wf, d));
+    }
+  }
+}
+
+model::TaskAssignment DagSubmit::assignment(const Workflow& wf, int index, int attempt) const {
+  const auto& t = wf.plan.tasks[index];
+  model::TaskAssignment a;
+  a.workflow = wf.id;
+  a.task = t.id;
+  a.attempt = attempt;
+  a.submitter = ctx_.self.address;
+  a.owner = wf.owner;
+  a.cmd = t.cmd;
+  a.args = t.args;
+  a.env = t.env;
+  a.cores = t.cores;
+  a.memory = t.memory;
+  a.time_limit_ms = t.time_limit_ms;
+  for (const auto& name : t.inputs) {
+    auto it = wf.files.find(name);
+    if (it != wf.files.end()) a.inputs.push_back(it->second);
+  }
+  for (const auto& [name, result] : t.outputs) a.outputs.push_back(name);
+  a.checkpoint = t.checkpoint;
+  return a;
+}
+
+model::WorkflowSummary DagSubmit::summary(const Workflow& wf) const {
+  model::WorkflowSummary s;
+  s.id = wf.id;
+  s.name = wf.name;
+  s.owner = wf.owner;
+  s.node = ctx_.self.name;
+  s.state = wf.state;
+  s.submitted = wf.submitted;
+  s.finished = wf.finished;
+  s.tasks = static_cast<int>(wf.runs.size());
+  for (const auto& r : wf.runs) {
+    switch (r.state) {
+      case TaskState::pending: ++s.pending; break;
+      case TaskState::ready:
+      case TaskState::placed: ++s.ready; break;
+      case TaskState::staging:
+      case TaskState::running: ++s.running; break;
+      case TaskState::done: ++s.done; break;
+      case TaskState::failed: ++s.failed; break;
+      case TaskState::cancelled: ++s.cancelled; break;
+    }
+  }
+  return s;
+}
+
+// --- SubmitLogic ---
+
+asio::awaitable<Result<model::Submitted>> DagSubmit::submit(model::WorkflowDoc doc,
+                                                            std::string owner) {
+  auto plan = plan_workflow(doc);
+  if (!plan.ok()) co_return plan.status();
+  // Every input must be in this node's store already, with the size the document states.
+  for (const auto& in : plan->inputs) {
+    if (in.sha256.empty() || !in.size)
+      co_return Status::InvalidArgument("file '" + in.name +
+                                        "': sha256 and size are needed (fvce submit fills them "
+                                        "in from src)");
+    auto path = ctx_.files->resolve("store/" + in.sha256);
+    std::error_code ec;
+    auto size = path.ok() ? std::filesystem::file_size(*path, ec) : 0;
+    if (!path.ok() || ec)
+      co_return Status::InvalidArgument("file '" + in.name + "' (sha256 " + in.sha256 +
+                                        ") is not in this node's store: upload it first with "
+                                        "PUT /file/store?sha256=" + in.sha256 +
+                                        " (fvce submit does this)");
+    if (size != *in.size)
+      co_return Status::InvalidArgument("file '" + in.name + "': the store holds " +
+                                        std::to_string(size) + " bytes, the document says " +
+                                        std::to_string(*in.size));
+  }
+  auto wf = std::make_shared<Workflow>();
+  wf->id = slug(doc.name) + "-" + random_suffix();
+  wf->name = doc.name;
+  wf->owner = owner;
+  wf->doc = model::to_xml(doc);
+  wf->submitted = ctx_.clock.unix_ms();
+  wf->plan = std::move(*plan);
+  wf->runs.resize(wf->plan.tasks.size());
+  for (const auto& in : wf->plan.inputs)
+    wf->files[in.name] = model::FileRef{in.name, in.sha256, *in.size, ctx_.self.address,
+                                        "store/" + in.sha256, in.executable};
+  Batch batch;
+  batch.workflows.push_back(workflow_row(*wf));
+  for (std::size_t i = 0; i < wf->runs.size(); ++i) {
+    wf->runs[i].deps_left = static_cast<int>(wf->plan.tasks[i].deps.size());
+    batch.tasks.push_back(row(*wf, static_cast<int>(i)));  // all pending
+  }
+  auto s = co_await write(std::move(batch), true);
+  if (!s.ok()) co_return s;
+  model::Submitted out{wf->id, wf->name, static_cast<int>(wf->runs.size())};
+  Batch ready;
+  {
+    std::lock_guard lock(mu_);
+    workflows_[wf->id] = wf;
+    auto now = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < wf->runs.size(); ++i)
+      if (wf->runs[i].deps_left == 0) {
+        make_ready(*wf, static_cast<int>(i), now);
+        ready.tasks.push_back(row(*wf, static_cast<int>(i)));
+      }
+  }
+  co_await write(std::move(ready), false);
+  spdlog::info("workflow {} ({}) submitted by {}: {} tasks", out.id, out.name, owner, out.tasks);
+  notify();
+  co_return out;
+}
+
+asio::awaitable<Result<model::WorkflowList>> DagSubmit::workflows(std::string owner) {
+  model::WorkflowList list;
+  std::lock_guard lock(mu_);
+  for (const auto& [id, wf] : workflows_)
+    if (owner.empty() || wf->owner == owner) list.workflows.push_back(summary(*wf));
+  std::sort(list.workflows.begin(), list.workflows.end(),
+            [](const auto& a, const auto& b) { return a.submitted > b.submitted; });
+  co_return list;
+}
+
+asio::awaitable<Result<model::WorkflowStatus>> DagSubmit::status(std::string id) {
+  std::lock_guard lock(mu_);
+  auto it = workflows_.find(id);
+  if (it == workflows_.end()) co_return Status::NotFound("no workflow '" + id + "' on this node");
+  const auto& wf = *it->second;
+  model::WorkflowStatus st;
+  st.summary = summary(wf);
+  for (std::size_t i = 0; i < wf.runs.size(); ++i) {
+    const auto& r = wf.runs[i];
+    st.tasks.push_back(model::TaskStatus{wf.plan.tasks[i].id, r.state, r.host_name, r.attempts,
+                                         r.exit_code, r.wall_ms, r.cpu_ms, r.max_rss, r.started,
+                                         r.finished, r.message});
+  }
+  co_return st;
+}
+
+std::string DagSubmit::owner_of(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = workflows_.find(id);
+  return it == workflows_.end() ? "" : it->second->owner;
+}
+
+asio::awaitable<Status> DagSubmit::cancel(std::string id) {
+  WorkflowPtr wf;
+  std::set<std::pair<std::string, std::string>> hosts;  // (id, address) running its tasks
+  Batch batch;
+  {
+    std::lock_guard lock(mu_);
+    auto it = workflows_.find(id);
+    if (it == workflows_.end()) co_return Status::NotFound("no workflow '" + id + "' on this node");
+    wf = it->second;
+    if (wf->state != WorkflowState::running)
+      co_return Status::Conflict("workflow '" + id + "' is already " +
+                                 std::string(model::to_string(wf->state)));
+    wf->cancel_requested = true;
+    for (std::size_t i = 0; i < wf->runs.size(); ++i) {
+      auto& r = wf->runs[i];
+      if (model::is_final(r.state)) continue;
+      if (in_flight(r.state)) {
+        hosts.insert({r.host_id, r.host_address});
+        scheduler_->abandoned(r.host_id);
+      }
+      r.message = "cancelled by the user";
+      set_final(*wf, static_cast<int>(i), TaskState::cancelled, batch);
+    }
+  }
+  auto s = co_await write(std::move(batch), true);
+  if (!s.ok()) co_return s;
+  model::CancelRequest req{id, ""};
+  for (const auto& [host_id, address] : hosts) {
+    Status c;
+    if (host_id == ctx_.self.id)
+      c = co_await ctx_.executor->cancel(req);
+    else
+    {
+      execute::ExecuteRemote remote(ctx_.client, address);
+      c = co_await remote.cancel(req);
+    }
+    if (!c.ok()) spdlog::warn("cancelling {} on {}: {}", id, address, c.message());
+  }
+  spdlog::info("workflow {} cancelled", id);
+  asio::co_spawn(ctx_.ioc, finalize(wf), asio::detached);
+  co_return Status::Ok();
+}
+
+asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
+  Batch batch;
+  std::set<WorkflowPtr> touched;
+  bool freed = false;
+  {
+    std::lock_guard lock(mu_);
+    auto now = std::chrono::steady_clock::now();
+    for (const auto& rep : reports.reports) {
+      auto it = workflows_.find(rep.workflow);
+      if (it == workflows_.end()) continue;  // forgotten: nothing to do, but acknowledge
+      auto& wf = *it->second;
+      auto ti = wf.plan.task_index.find(rep.task);
+      if (ti == wf.plan.task_index.end()) continue;
+      int idx = ti->second;
+      auto& r = wf.runs[idx];
+      // Only news about the current attempt on the host it was given to counts.
+      if (rep.attempt != r.attempts || rep.host != r.host_id || model::is_final(r.state)) continue;
+      const auto& task = wf.plan.tasks[idx];
+      switch (rep.state) {
+        case TaskState::staging:
+        case TaskState::running:
+          if (rank(rep.state) > rank(r.state)) {
+            r.state = rep.state;
+            if (rep.started) r.started = rep.started;
+            batch.tasks.push_back(row(wf, idx));
+          }
+          break;
+        case TaskState::done: {
+          r.exit_code = rep.exit_code;
+          r.wall_ms = rep.wall_ms;
+          r.cpu_ms = rep.cpu_ms;
+          r.max_rss = rep.max_rss;
+          if (rep.started) r.started = rep.started;
+          r.finished = rep.finished;
+          r.message.clear();
+          for (const auto& out : rep.outputs) {
+            wf.files[out.name] = out;
+            batch.files.push_back(FileRow{wf.id, out, false});
+          }
+          scheduler_->finished(r.host_id, task.cost_ms,
+                               static_cast<std::int64_t>(rep.wall_ms.value_or(0)), true);
+          freed = true;
+          set_final(wf, idx, TaskState::done, batch);
+          release_dependents(wf, idx, batch);
+          touched.insert(it->second);
+          break;
+        }
+        case TaskState::failed: {
+          scheduler_->finished(r.host_id, task.cost_ms,
+                               static_cast<std::int64_t>(rep.wall_ms.value_or(0)), false);
+          freed = true;
+          r.exit_code = rep.exit_code;
+          r.wall_ms = rep.wall_ms;
+          r.cpu_ms = rep.cpu_ms;
+          r.max_rss = rep.max_rss;
+          if (rep.started) r.started = rep.started;
+          r.finished = rep.finished;
+          r.message = rep.message;
+          if (r.attempts <= task.retries && !wf.cancel_requested) {
+            r.message = "attempt " + std::to_string(r.attempts) + " failed: " + rep.message;
+            r.finished.reset();
+            make_ready(wf, idx, now);
+            batch.tasks.push_back(row(wf, idx));
+          } else {
+            set_final(wf, idx, TaskState::failed, batch);
+            touched.insert(it->second);
+          }
+          break;
+        }
+        case TaskState::cancelled:
+          // Not cancelled by us (we would have made it final already): the executor gave it
+          // up (it is stopping). Run it again elsewhere, without counting a retry.
+          scheduler_->abandoned(r.host_id);
+          freed = true;
+          --r.attempts;
+          r.message = "given up by " + r.host_name + ": " + rep.message;
+          make_ready(wf, idx, now);
+          batch.tasks.push_back(row(wf, idx));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  auto s = co_await write(std::move(batch), false);
+  if (!s.ok()) co_return s;
+  for (const auto& wf : touched) {
+    bool finish;
+    {
+      std::lock_guard lock(mu_);
+      finish = all_final(*wf) && !wf->finalizing;
+      if (finish) wf->finalizing = true;
+    }
+    if (finish) asio::co_spawn(ctx_.ioc, finalize(wf), asio::detached);
+  }
+  if (freed) notify();
+  co_return Status::Ok();
+}
+
+asio::awaitable<Result<model::ResultList>> DagSubmit::results(std::string id) {
+  std::lock_guard lock(mu_);
+  auto it = workflows_.find(id);
+  if (it == workflows_.end()) co_return Status::NotFound("no workflow '" + id + "' on this node");
+  if (it->second->state == WorkflowState::running)
+    co_return Status::Conflict("workflow '" + id + "' is still running; its results come "
+                               "when it is done");
+  co_return model::ResultList{id, it->second->results};
+}
+
+asio::awaitable<Result<std::string>> DagSubmit::logs(std::string id, std::string task,
+                                                     std::string stream) {
+  std::string host_id, address;
+  int attempt = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = workflows_.find(id);
+    if (it == workflows_.end()) co_return Status::NotFound("no workflow '" + id + "' on this node");
+    auto ti = it->second->plan.task_index.find(task);
+    if (ti == it->second->plan.task_index.end())
+      co_return Status::NotFound("workflow '" + id + "' has no task '" + task + "'");
+    const auto& r = it->second->runs[ti->second];
+    if (r.host_id.empty() || r.attempts == 0)
+      co_return Status::NotFound("task '" + task + "' has not run yet (" +
+                                 std::string(model::to_string(r.state)) + ")");
+    host_id = r.host_id;
+    address = r.host_address;
+    attempt = r.attempts;
+  }
+  constexpr std::uint64_t kMax = 8u << 20;
+  if (host_id == ctx_.self.id)
+    co_return co_await ctx_.executor->logs(id, task, attempt, stream, kMax);
+  execute::ExecuteRemote remote(ctx_.client, address);
+  co_return co_await remote.logs(id, task, attempt, stream, kMax);
+}
+
+// --- background work ---
+
+asio::awaitable<void> DagSubmit::dispatch_loop() {
+  auto self = shared_from_this();
+  while (!stopping_) {
+    std::vector<ReadyItem> items;
+    {
+      std::lock_guard lock(mu_);
+      while (!ready_.empty() && items.size() < static_cast<std::size_t>(config_.batch)) {
+        auto item = ready_.front();
+        ready_.pop_front();
+        if (item.wf->runs[item.index].state == TaskState::ready &&
+            item.wf->state == WorkflowState::running && !item.wf->cancel_requested)
+          items.push_back(std::move(item));
+      }
+    }
+    if (items.empty()) {
+      wake_->expires_after(std::chrono::seconds(1));
+      co_await wake_->async_wait(use_tuple);
+      continue;
+    }
+    std::vector<schedule::TaskNeeds> needs;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& it : items) {
+        const auto& t = it.wf->plan.tasks[it.index];
+        schedule::TaskNeeds n{t.cores, t.memory, t.cost_ms, {}};
+        for (const auto& name : t.inputs) {
+          auto f = it.wf->files.find(name);
+          if (f != it.wf->files.end()) n.inputs.emplace_back(f->second.source, f->second.size);
+        }
+        needs.push_back(std::move(n));
+      }
+    }
+    auto placements = co_await scheduler_->place(std::move(needs));
+
+    Batch batch;
+    struct Send {
+      WorkflowPtr wf;
+      int index;
+      int attempt;
+      std::vector<model::Member> hosts;
+      model::TaskAssignment a;
+    };
+    std::vector<Send> sends;
+    std::vector<ReadyItem> later;
+    std::set<WorkflowPtr> touched;
+    {
+      std::lock_guard lock(mu_);
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        auto& wf = *items[i].wf;
+        int idx = items[i].index;
+        auto& r = wf.runs[idx];
+        if (r.state != TaskState::ready || wf.cancel_requested) continue;
+        const auto& p = placements[i];
+        if (p.hosts.empty()) {
+          if (p.never) {
+            r.message = p.why_none;
+            set_final(wf, idx, TaskState::failed, batch);
+            touched.insert(items[i].wf);
+          } else {
+            later.push_back(items[i]);
+          }
+          continue;
+        }
+        const auto& h = p.hosts.front();
+        r.state = TaskState::placed;
+        r.attempts += 1;
+        r.host_id = h.id;
+        r.host_name = h.name;
+        r.host_address = h.address;
+        r.host_incarnation = h.incarnation;
+        r.started.reset();
+        r.finished.reset();
+        batch.tasks.push_back(row(wf, idx));
+        sends.push_back({items[i].wf, idx, r.attempts, p.hosts, assignment(wf, idx, r.attempts)});
+      }
+      // Unplaceable now: to the front, in order, to be tried again shortly.
+      for (auto it = later.rbegin(); it != later.rend(); ++it) ready_.push_front(*it);
+    }
+    auto s = co_await write(std::move(batch), false);
+    if (!s.ok()) spdlog::error("cannot record placements: {}", s.message());
+    for (auto& snd : sends)
+      asio::co_spawn(ctx_.ioc,
+                     send(std::move(snd.wf), snd.index, snd.attempt, std::move(snd.hosts),
+                          std::move(snd.a)),
+                     asio::detached);
+    for (const auto& wf : touched) {
+      bool finish;
+      {
+        std::lock_guard lock(mu_);
+        finish = all_final(*wf) && !wf->finalizing;
+        if (finish) wf->finalizing = true;
+      }
+      if (finish) asio::co_spawn(ctx_.ioc, finalize(wf), asio::detached);
+    }
+    if (!later.empty() && sends.empty()) {
+      // Nothing could be placed: wait for a task to end (notify) or a little while.
+      wake_->expires_after(config_.busy_retry);
+      co_await wake_->async_wait(use_tuple);
+    }
+  }
+}
+
+asio::awaitable<void> DagSubmit::send(WorkflowPtr wf, int index, int attempt,
+                                      std::vector<model::Member> hosts, model::TaskAssignment a) {
+  auto self = shared_from_this();
+  std::string last_error;
+  for (std::size_t k = 0; k < hosts.size(); ++k) {
+    const auto& h = hosts[k];
+    if (k > 0) {
+      // Falling back to the next host: record where the task really goes first.
+      Batch batch;
+      {
+        std::lock_guard lock(mu_);
+        auto& r = wf->runs[index];
+        if (r.attempts != attempt || r.state != TaskState::placed) co_return;
+        r.host_id = h.id;
+        r.host_name = h.name;
+        r.host_address = h.address;
+        r.host_incarnation = h.incarnation;
+        batch.tasks.push_back(row(*wf, index));
+      }
+      co_await write(std::move(batch), false);
+    }
+    Status s;
+    if (h.id == ctx_.self.id)
+      s = co_await ctx_.executor->assign(a);
+    else
+    {
+      execute::ExecuteRemote remote(ctx_.client, h.address);
+      s = co_await remote.assign(a);
+    }
+    if (s.ok()) {
+      scheduler_->dispatched(h.id);
+      std::lock_guard lock(mu_);
+      auto& r = wf->runs[index];
+      if (r.attempts == attempt)
+        record_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - r.ready_at)
+                           .count());
+      co_return;
+    }
+    last_error = h.name + ": " + s.message();
+    if (s.code() == ErrorCode::unavailable || s.code() == ErrorCode::timeout)
+      scheduler_->refused(h.id);
+  }
+  // Nobody took it: back to the ready queue (this was not a run, so not an attempt).
+  Batch batch;
+  {
+    std::lock_guard lock(mu_);
+    auto& r = wf->runs[index];
+    if (r.attempts != attempt || r.state != TaskState::placed) co_return;
+    r.attempts -= 1;
+    r.state = TaskState::ready;
+    r.message = "waiting: " + last_error;
+    ready_.push_back({wf, index});  // keeps its ready_at: the latency counts the wait
+    batch.tasks.push_back(row(*wf, index));
+  }
+  co_await write(std::move(batch), false);
+  // Give the hosts a moment before the dispatcher tries again.
+  asio::steady_timer t(ctx_.ioc, config_.busy_retry);
+  co_await t.async_wait(use_tuple);
+  notify();
+}
+
+asio::awaitable<void> DagSubmit::watch_loop() {
+  auto self = shared_from_this();
+  asio::steady_timer timer(ctx_.ioc);
+  while (!stopping_) {
+    timer.expires_after(config_.watch_interval);
+    co_await timer.async_wait(use_tuple);
+    if (stopping_) break;
+    std::map<std::string, std::uint64_t> live;  // id → incarnation
+    for (const auto& m : ctx_.membership->live_members())
+      if (m.state == model::MemberState::alive || m.state == model::MemberState::suspect)
+        live[m.id] = m.incarnation;
+    Batch batch;
+    bool requeued = false;
+    {
+      std::lock_guard lock(mu_);
+      auto now = std::chrono::steady_clock::now();
+      for (auto& [id, wf] : workflows_) {
+        if (wf->state != WorkflowState::running) continue;
+        for (std::size_t i = 0; i < wf->runs.size(); ++i) {
+          auto& r = wf->runs[i];
+          if (!in_flight(r.state)) continue;
+          auto it = live.find(r.host_id);
+          bool lost = it == live.end() || it->second != r.host_incarnation;
+          if (!lost) continue;
+          spdlog::warn("workflow {}: task {} was on {}, which {}; running it again", wf->id,
+                       wf->plan.tasks[i].id, r.host_name,
+                       it == live.end() ? "is gone" : "restarted");
+          scheduler_->abandoned(r.host_id);
+          r.message = "host " + r.host_name + " was lost; rescheduled";
+          r.attempts -= 1;  // a lost host is not the task's fault
+          make_ready(*wf, static_cast<int>(i), now);
+          batch.tasks.push_back(row(*wf, static_cast<int>(i)));
+          requeued = true;
+        }
+      }
+    }
+    co_await write(std::move(batch), false);
+    if (requeued) notify();
+  }
+}
+
+asio::awaitable<void> DagSubmit::finalize(WorkflowPtr wf) {
+  auto self = shared_from_this();
+  {
+    std::lock_guard lock(mu_);
+    wf->finalizing = true;
+  }
+  // Results: every declared result of a task that is done, into this node's store.
+  std::vector<model::FileRef> wanted;
+  std::set<std::string> hosts;  // addresses that ran tasks of the workflow
+  bool failed = false;
+  bool cancelled;
+  {
+    std::lock_guard lock(mu_);
+    cancelled = wf->cancel_requested;
+    for (std::size_t i = 0; i < wf->runs.size(); ++i) {
+      const auto& r = wf->runs[i];
+      if (!r.host_address.empty() && r.attempts > 0) hosts.insert(r.host_address);
+      if (r.state != TaskState::done) {
+        failed = failed || r.state == TaskState::failed ||
+                 (r.state == TaskState::cancelled && !cancelled);
+        continue;
+      }
+      for (const auto& [name, result] : wf->plan.tasks[i].outputs) {
+        auto f = wf->files.find(name);
+        if (result && f != wf->files.end()) wanted.push_back(f->second);
+      }
+    }
+  }
+  std::vector<model::FileRef> results;
+  std::string problem;
+  for (const auto& ref : wanted) {
+    std::string dest = "store/" + ref.sha256;
+    auto path = ctx_.files->resolve(dest);
+    Status s = Status::Ok();
+    if (!path.ok() || !std::filesystem::exists(*path)) s = co_await ctx_.files->fetch(ref, dest);
+    if (!s.ok()) {
+      problem = "result '" + ref.name + "' could not be brought back: " + s.message();
+      spdlog::error("workflow {}: {}", wf->id, problem);
+      failed = true;
+      continue;
+    }
+    results.push_back(model::FileRef{ref.name, ref.sha256, ref.size, ctx_.self.address, dest,
+                                     ref.executable});
+  }
+  Batch batch;
+  {
+    std::lock_guard lock(mu_);
+    wf->results = results;
+    for (const auto& r : results) batch.files.push_back(FileRow{wf->id, r, true});
+    wf->state = cancelled ? WorkflowState::cancelled
+                          : failed ? WorkflowState::failed : WorkflowState::done;
+    wf->finished = ctx_.clock.unix_ms();
+    batch.workflows.push_back(workflow_row(*wf));
+  }
+  auto s = co_await write(std::move(batch), true);
+  if (!s.ok()) spdlog::error("workflow {}: cannot record its end: {}", wf->id, s.message());
+  spdlog::info("workflow {} ({}) {}", wf->id, wf->name, model::to_string(wf->state));
+  // Work directories are no longer needed anywhere (logs are kept).
+  model::CancelRequest req{wf->id, ""};
+  for (const auto& address : hosts) {
+    Status c;
+    if (address == ctx_.self.address)
+      c = co_await ctx_.executor->cleanup(req);
+    else
+    {
+      execute::ExecuteRemote remote(ctx_.client, address);
+      c = co_await remote.cleanup(req);
+    }
+    if (!c.ok()) spdlog::warn("workflow {}: cleaning up on {}: {}", wf->id, address, c.message());
+  }
+}
+
+}  // namespace fvce::submit

@@ -1,0 +1,135 @@
+// submit impl "dag": workflows as DAGs of tasks, durable in SQLite.
+//
+// All workflow state lives in memory under one mutex (never held across a co_await) and is
+// mirrored to the Store, which runs on a strand of the node's worker pool. A change is on
+// disk before it is acknowledged: a workflow before submit() answers, a placement before the
+// assignment is sent, a report before reports() answers.
+//
+// The dispatcher coroutine takes ready tasks in batches, asks the scheduler for ranked
+// hosts, records the placement, and hands each task to the first host that accepts it. A
+// watcher returns tasks on hosts that left, died or restarted to the ready queue (without
+// counting a retry). A workflow whose tasks are all final has its results fetched into the
+// store and its work directories cleaned on every host that ran a task.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "node/node_context.h"
+#include "services/schedule/logic.h"
+#include "services/submit/logic.h"
+#include "services/submit/plan.h"
+#include "services/submit/store.h"
+
+namespace fvce::submit {
+
+struct DagConfig {
+  int batch = 256;                                  // ready tasks placed per round
+  bool full_sync = false;                           // fsync every state change
+  std::chrono::milliseconds watch_interval{1000};   // how often lost hosts are looked for
+  std::chrono::milliseconds busy_retry{50};         // wait when every host refused
+  std::size_t max_workflows = 10'000;               // kept in memory (finished ones beyond
+                                                    // this are forgotten, oldest first)
+};
+
+class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<DagSubmit> {
+ public:
+  DagSubmit(NodeContext& ctx, std::shared_ptr<schedule::ScheduleLogic> scheduler,
+            DagConfig config);
+  ~DagSubmit() override;
+
+  // Opens the database in the state directory and recovers the workflows that were in
+  // progress. Call once at start-up, before start().
+  Status open();
+  // Starts the dispatcher and the watcher. Call once.
+  void start();
+  // Stops them. Thread-safe.
+  void stop();
+
+  boost::asio::awaitable<Result<model::Submitted>> submit(model::WorkflowDoc workflow,
+                                                          std::string owner) override;
+  boost::asio::awaitable<Result<model::WorkflowList>> workflows(std::string owner) override;
+  boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string id) override;
+  boost::asio::awaitable<Status> cancel(std::string id) override;
+  boost::asio::awaitable<Status> reports(model::TaskReports reports) override;
+  boost::asio::awaitable<Result<model::ResultList>> results(std::string id) override;
+  boost::asio::awaitable<Result<std::string>> logs(std::string id, std::string task,
+                                                   std::string stream) override;
+
+  // Owner of a workflow ("" when unknown). Thread-safe.
+  std::string owner_of(const std::string& id) const;
+
+ private:
+  struct Run {
+    model::TaskState state = model::TaskState::pending;
+    int attempts = 0;
+    std::string host_id, host_name, host_address;
+    std::uint64_t host_incarnation = 0;
+    std::optional<int> exit_code;
+    std::optional<std::uint64_t> wall_ms, cpu_ms, max_rss;
+    std::optional<std::int64_t> started, finished;
+    std::string message;
+    int deps_left = 0;
+    std::chrono::steady_clock::time_point ready_at{};
+  };
+  struct Workflow {
+    std::string id, name, owner, doc;
+    model::WorkflowState state = model::WorkflowState::running;
+    bool cancel_requested = false;
+    bool finalizing = false;
+    std::int64_t submitted = 0;
+    std::optional<std::int64_t> finished;
+    Plan plan;
+    std::vector<Run> runs;
+    std::map<std::string, model::FileRef> files;  // where each file is now
+    std::vector<model::FileRef> results;          // in this node's store, once done
+    int final_count = 0;
+  };
+  using WorkflowPtr = std::shared_ptr<Workflow>;
+  struct ReadyItem {
+    WorkflowPtr wf;
+    int index;
+  };
+
+  boost::asio::awaitable<void> dispatch_loop();
+  boost::asio::awaitable<void> watch_loop();
+  boost::asio::awaitable<void> send(WorkflowPtr wf, int index, int attempt,
+                                    std::vector<model::Member> hosts, model::TaskAssignment a);
+  boost::asio::awaitable<void> finalize(WorkflowPtr wf);
+  boost::asio::awaitable<Status> write(Batch batch, bool durable);
+
+  // Under mu_:
+  void make_ready(Workflow& wf, int index, std::chrono::steady_clock::time_point now);
+  void set_final(Workflow& wf, int index, model::TaskState state, Batch& batch);
+  void release_dependents(Workflow& wf, int index, Batch& batch);
+  TaskRow row(const Workflow& wf, int index) const;
+  WorkflowRow workflow_row(const Workflow& wf) const;
+  model::WorkflowSummary summary(const Workflow& wf) const;
+  model::TaskAssignment assignment(const Workflow& wf, int index, int attempt) const;
+  bool all_final(const Workflow& wf) const { return wf.final_count == static_cast<int>(wf.runs.size()); }
+  void notify();
+  void record_latency(double seconds);
+
+  NodeContext& ctx_;
+  std::shared_ptr<schedule::ScheduleLogic> scheduler_;
+  DagConfig config_;
+  boost::asio::strand<boost::asio::thread_pool::executor_type> db_strand_;
+  Store store_;
+  mutable std::mutex mu_;
+  std::map<std::string, WorkflowPtr> workflows_;
+  std::deque<ReadyItem> ready_;
+  std::unique_ptr<boost::asio::steady_timer> wake_;  // the dispatcher sleeps on it
+  std::atomic<bool> stopping_{false};
+  std::vector<double> latencies_;  // ring of the last scheduling latencies (seconds)
+  std::size_t latency_next_ = 0;
+  std::uint64_t latency_count_ = 0;
+};
+
+}  // namespace fvce::submit

@@ -1,0 +1,37 @@
+#include "services/submit/register_impls.h"
+
+namespace fvce::submit {
+
+void register_submit_impls(SubmitRegistry& registry) {
+  registry.add(
+      "dag", "workflows as DAGs of tasks, durable in SQLite",
+      {
+          {"batch", "256", "ready tasks placed per scheduling round"},
+          {"sync", "normal",
+           "normal: state survives a crash of the node; full: also of the machine (fsync "
+           "every change)"},
+          {"watch-interval", "1s", "how often tasks on lost hosts are looked for"},
+          {"busy-retry", "50ms", "wait before trying again when every host refused"},
+      },
+      [](const deploy::Params& p, SubmitContext& c) -> Result<std::shared_ptr<DagSubmit>> {
+        DagConfig cfg;
+        auto batch = p.integer("batch", 1, 100000);
+        auto watch = p.duration("watch-interval");
+        auto busy = p.duration("busy-retry");
+        for (const Status& s : {batch.status(), watch.status(), busy.status()})
+          if (!s.ok()) return s;
+        auto sync = p.text("sync");
+        if (sync != "normal" && sync != "full")
+          return Status::InvalidArgument(p.where("sync") + ": parameter 'sync' of service "
+                                         "'submit': '" + sync + "' is not normal or full");
+        cfg.batch = static_cast<int>(*batch);
+        cfg.watch_interval = *watch;
+        cfg.busy_retry = *busy;
+        cfg.full_sync = sync == "full";
+        if (!c.node.files || !c.node.executor || !c.node.membership || !c.scheduler)
+          return Status::Internal("submit needs file, execute, register and schedule first");
+        return std::make_shared<DagSubmit>(c.node, c.scheduler, cfg);
+      });
+}
+
+}  // namespace fvce::submit

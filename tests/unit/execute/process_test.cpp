@@ -1,0 +1,591 @@
+// The "process" executor against real processes, the real "local" file service and a real
+// HTTP submitter on loopback that records the reports it receives.
+#include "services/execute/impl/process.h"
+
+#include <doctest/doctest.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "node/core/files.h"
+#include "node/http/router.h"
+#include "node/http/server.h"
+#include "node/model/codec.h"
+#include "services/execute/register_impls.h"
+#include "services/execute/remote.h"
+#include "services/execute/resource.h"
+#include "services/file/register_impls.h"
+#include "services/info/impl/declared.h"
+
+namespace fvce::execute {
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using model::TaskReport;
+using model::TaskState;
+using namespace std::chrono_literals;
+
+constexpr const char* kWorkflow = "wf-test";
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A process that exists and is not a zombie (a reparented zombie may linger in a container
+// whose init does not reap).
+bool alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
+// A node's worth of machinery: io_context on two threads, worker pool, the real file
+// service, declared info (4 cores), an HTTP server playing the submitter (and serving the
+// execute routes), and the executor under test.
+struct Fixture {
+  fs::path dir;
+  asio::io_context ioc;
+  asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(ioc);
+  asio::thread_pool workers{2};
+  http::Client client{ioc};
+  http::Metrics metrics;
+  http::Router router;
+  http::Server server{ioc, router, metrics, http::ServerOptions{}};
+  NodeContext ctx{ioc, client, metrics, SystemClock::instance()};
+  std::shared_ptr<ProcessExecutor> exec;
+  std::string address;
+  std::vector<std::thread> threads;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<TaskReport> reports;
+  std::vector<std::size_t> batch_sizes;
+  int refuse_next = 0;  // answer 503 to this many POSTs first
+
+  explicit Fixture(ProcessOptions options = default_options()) {
+    char tmpl[] = "/tmp/fvce-execute-test-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir = tmpl;
+    REQUIRE(server.listen(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)).ok());
+    address = "127.0.0.1:" + std::to_string(server.local_endpoint().port());
+
+    ctx.seed = 7;
+    ctx.self = NodeIdentity{make_uuid(), "test-node", "lab", address, 1};
+    ctx.state_dir = dir;
+    ctx.deploy_file = "deploy.xml";
+    ctx.workers = &workers;
+    model::HostStatic host;
+    host.cores = 4;
+    host.memory = 8ull << 30;
+    host.speed = 100;
+    ctx.info = std::make_shared<info::DeclaredInfo>(ioc, SystemClock::instance(),
+                                                    info::SamplingOptions{}, host);
+    file::FileRegistry files("file");
+    file::register_file_impls(files);
+    auto built = files.build_default("local", ctx, "deploy.xml");
+    REQUIRE_MESSAGE(built.ok(), built.status().ToString());
+    ctx.files = *built;
+
+    auto e = ProcessExecutor::Create(ctx, options);
+    REQUIRE(e.ok());
+    exec = *e;
+    add_routes(router, exec);
+    router.add(http::Verb::post, "/submit/reports",
+               [this](const http::RequestView& v) -> asio::awaitable<http::Response> {
+                 {
+                   std::lock_guard lock(mu);
+                   if (refuse_next > 0) {
+                     --refuse_next;
+                     co_return http::error_response(Status::Unavailable("busy, try later"));
+                   }
+                 }
+                 // Validated against the schema, as the real submitter does.
+                 auto in = http::parse_body<model::TaskReports>(v.body());
+                 if (!in.ok()) co_return http::error_response(in.status());
+                 {
+                   std::lock_guard lock(mu);
+                   batch_sizes.push_back(in->reports.size());
+                   for (auto& r : in->reports) reports.push_back(std::move(r));
+                 }
+                 cv.notify_all();
+                 co_return http::no_content();
+               });
+    server.start();
+    exec->start();
+    for (int i = 0; i < 2; ++i) threads.emplace_back([this] { ioc.run(); });
+  }
+
+  ~Fixture() {
+    exec->stop();
+    asio::co_spawn(ioc, server.stop(500ms), asio::use_future).get();
+    guard.reset();
+    ioc.stop();
+    for (auto& t : threads) t.join();
+    workers.join();
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+
+  static ProcessOptions default_options() {
+    ProcessOptions o;
+    o.slots = 2;
+    o.queue = 2;
+    o.kill_grace = 1s;
+    return o;
+  }
+
+  // Runs a coroutine on the io_context and waits for its result.
+  template <typename F>
+  auto sync(F f) {
+    using R = typename decltype(f())::value_type;
+    std::optional<R> out;
+    asio::co_spawn(
+        ioc, [&]() -> asio::awaitable<void> { out.emplace(co_await f()); }, asio::use_future)
+        .get();
+    return std::move(*out);
+  }
+
+  model::TaskAssignment task(std::string id, std::string script) const {
+    model::TaskAssignment a;
+    a.workflow = kWorkflow;
+    a.task = std::move(id);
+    a.attempt = 1;
+    a.submitter = address;
+    a.owner = "tester";
+    a.cmd = "sh";
+    a.args = {"-c", std::move(script)};
+    return a;
+  }
+
+  Status assign(model::TaskAssignment a) {
+    return sync([&] { return exec->assign(a); });
+  }
+
+  // The reports of a task, once its final one arrived (or the deadline passed).
+  std::vector<TaskReport> wait_final(const std::string& id,
+                                     std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(mu);
+    auto of_task = [&] {
+      std::vector<TaskReport> out;
+      for (const auto& r : reports)
+        if (r.task == id) out.push_back(r);
+      return out;
+    };
+    cv.wait_for(lock, timeout, [&] {
+      for (const auto& r : of_task())
+        if (model::is_final(r.state)) return true;
+      return false;
+    });
+    return of_task();
+  }
+
+  // Waits until the task reported state.
+  bool wait_state(const std::string& id, TaskState state, std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, timeout, [&] {
+      for (const auto& r : reports)
+        if (r.task == id && r.state == state) return true;
+      return false;
+    });
+  }
+
+  fs::path work_root() const { return ctx.files->work_root(); }
+  fs::path workdir(const std::string& task_dir) const {
+    return work_root() / "work" / kWorkflow / task_dir / "a1";
+  }
+};
+
+std::vector<TaskState> states(const std::vector<TaskReport>& rs) {
+  std::vector<TaskState> out;
+  for (const auto& r : rs) out.push_back(r.state);
+  return out;
+}
+
+// Waits for a file to hold a line (a task writing its pid).
+pid_t read_pid(const fs::path& p) {
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream in(p);
+    pid_t pid = 0;
+    if (in >> pid && pid > 0) return pid;
+    std::this_thread::sleep_for(10ms);
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("a task runs in its work directory: staging, running, done, output captured") {
+  Fixture f;
+  REQUIRE(f.assign(f.task("hello", "echo hi; echo err >&2")).ok());
+  auto rs = f.wait_final("hello");
+  REQUIRE(states(rs) ==
+          std::vector<TaskState>{TaskState::staging, TaskState::running, TaskState::done});
+  const auto& done = rs.back();
+  CHECK(done.workflow == kWorkflow);
+  CHECK(done.attempt == 1);
+  CHECK(done.host == f.ctx.self.id);
+  CHECK(done.exit_code == 0);
+  CHECK_FALSE(done.signal);
+  REQUIRE(done.started);
+  REQUIRE(done.finished);
+  CHECK(*done.finished >= *done.started);
+  CHECK(rs[1].started == done.started);
+  REQUIRE(done.wall_ms);
+  CHECK(*done.wall_ms < 5000);
+
+  auto task_dir = f.work_root() / "work" / kWorkflow / "hello";
+  CHECK(slurp(task_dir / "a1.out") == "hi\n");
+  CHECK(slurp(task_dir / "a1.err") == "err\n");
+  CHECK(fs::is_directory(task_dir / "a1"));
+
+  auto out = f.sync([&] { return f.exec->logs(kWorkflow, "hello", 0, "stdout", 100); });
+  REQUIRE(out.ok());
+  CHECK(*out == "hi\n");
+  auto err = f.sync([&] { return f.exec->logs(kWorkflow, "hello", 1, "stderr", 2); });
+  REQUIRE(err.ok());
+  CHECK(*err == "r\n");  // the tail: at most max bytes
+  auto none = f.sync([&] { return f.exec->logs(kWorkflow, "other", 0, "stdout", 100); });
+  CHECK(none.status().code() == ErrorCode::not_found);
+  auto bad = f.sync([&] { return f.exec->logs("../etc", "hello", 0, "stdout", 100); });
+  CHECK(bad.status().code() == ErrorCode::invalid_argument);
+
+  CHECK(f.metrics.value("fvce_execute_tasks_total", {{"state", "done"}}) == 1);
+  CHECK(f.metrics.value("fvce_execute_running", {}) == 0);
+  CHECK(f.metrics.value("fvce_execute_spawns_total", {}) == 1);
+}
+
+TEST_CASE("inputs are staged, an input can be the program, outputs carry hash and size") {
+  Fixture f;
+  auto root = f.work_root();
+  fs::create_directories(root / "inputs");
+  REQUIRE(write_file_atomic(root / "inputs/data.txt", "abc\n").ok());
+  REQUIRE(write_file_atomic(root / "inputs/run.sh",
+                            "#!/bin/sh\nmkdir -p sub && cat data.txt data.txt > sub/out.txt\n")
+              .ok());
+  auto ref = [&](std::string name, std::string path, bool executable) {
+    auto h = f.sync([&] { return f.ctx.files->hash(path); });
+    REQUIRE(h.ok());
+    return model::FileRef{std::move(name), h->first, h->second, f.address, path, executable};
+  };
+  auto a = f.task("array[3]", "");
+  a.cmd = "./run.sh";
+  a.args.clear();
+  a.inputs.push_back(ref("data.txt", "inputs/data.txt", false));
+  a.inputs.push_back(ref("run.sh", "inputs/run.sh", true));
+  a.outputs = {"sub/out.txt"};
+  REQUIRE(f.assign(a).ok());
+  auto rs = f.wait_final("array[3]");
+  REQUIRE(!rs.empty());
+  INFO(rs.back().message);
+  REQUIRE(rs.back().state == TaskState::done);
+  REQUIRE(rs.back().outputs.size() == 1);
+  const auto& out = rs.back().outputs[0];
+  CHECK(out.name == "sub/out.txt");
+  CHECK(out.sha256 == sha256_hex("abc\nabc\n"));
+  CHECK(out.size == 8);
+  CHECK(out.source == f.address);
+  CHECK(out.path == "work/wf-test/array.3/a1/sub/out.txt");  // "[3]" → ".3"
+  CHECK(slurp(root / out.path) == "abc\nabc\n");
+}
+
+TEST_CASE("a non-zero exit is a failure with the exit code and the end of stderr") {
+  Fixture f;
+  REQUIRE(f.assign(f.task("fails", "echo noise >&2; echo 'the last words' >&2; exit 3")).ok());
+  auto rs = f.wait_final("fails");
+  REQUIRE(!rs.empty());
+  const auto& r = rs.back();
+  CHECK(r.state == TaskState::failed);
+  CHECK(r.exit_code == 3);
+  CHECK(r.message.find("exited with code 3") != std::string::npos);
+  CHECK(r.message.find("the last words") != std::string::npos);
+  CHECK(f.metrics.value("fvce_execute_tasks_total", {{"state", "failed"}}) == 1);
+}
+
+TEST_CASE("exit 0 without a declared output is a failure naming the output") {
+  Fixture f;
+  auto a = f.task("lazy", "true");
+  a.outputs = {"result.bin"};
+  REQUIRE(f.assign(a).ok());
+  auto rs = f.wait_final("lazy");
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().state == TaskState::failed);
+  CHECK(rs.back().exit_code == 0);
+  CHECK(rs.back().message == "task exited 0 but did not write output 'result.bin'");
+  CHECK(rs.back().outputs.empty());
+}
+
+TEST_CASE("a task past its time limit is terminated and fails") {
+  Fixture f;
+  auto a = f.task("slow", "");
+  a.cmd = "sleep";
+  a.args = {"10"};
+  a.time_limit_ms = 200;
+  auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(f.assign(a).ok());
+  auto rs = f.wait_final("slow");
+  auto took = std::chrono::steady_clock::now() - t0;
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().state == TaskState::failed);
+  CHECK(rs.back().message == "time limit of 200ms exceeded");
+  CHECK(rs.back().signal == SIGTERM);
+  CHECK(took < 1500ms);
+  CHECK(took >= 200ms);
+}
+
+TEST_CASE("cancel terminates the whole process group and reports cancelled") {
+  Fixture f;
+  REQUIRE(
+      f.assign(f.task("victim", "echo $$ > self.pid; sleep 10 & echo $! > child.pid; wait")).ok());
+  REQUIRE(f.wait_state("victim", TaskState::running));
+  pid_t leader = read_pid(f.workdir("victim") / "self.pid");
+  pid_t child = read_pid(f.workdir("victim") / "child.pid");
+  REQUIRE(leader > 0);
+  REQUIRE(child > 0);
+  CHECK(alive(child));
+  auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(f.sync([&] { return f.exec->cancel(model::CancelRequest{kWorkflow, "victim"}); }).ok());
+  auto rs = f.wait_final("victim");
+  CHECK(std::chrono::steady_clock::now() - t0 < 1s);
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().state == TaskState::cancelled);
+  CHECK(::kill(leader, 0) == -1);  // reaped by the executor
+  // The rest of the group was signalled before the report; dying takes the kernel a moment.
+  for (int i = 0; i < 100 && alive(child); ++i) std::this_thread::sleep_for(5ms);
+  CHECK_FALSE(alive(child));
+  // Unknown tasks and workflows are not an error.
+  CHECK(f.sync([&] { return f.exec->cancel(model::CancelRequest{"no-such-wf", ""}); }).ok());
+}
+
+TEST_CASE("slots and queue bound what is accepted; a workflow cancel clears both") {
+  ProcessOptions o = Fixture::default_options();
+  o.slots = 1;
+  o.queue = 1;
+  Fixture f(o);
+  auto sleeper = [&](std::string id) {
+    auto a = f.task(std::move(id), "");
+    a.cmd = "sleep";
+    a.args = {"10"};
+    return a;
+  };
+  REQUIRE(f.assign(sleeper("one")).ok());
+  REQUIRE(f.assign(sleeper("two")).ok());
+  CHECK(f.exec->occupancy() == std::pair<int, int>{0, 1});
+  Status full = f.assign(sleeper("three"));
+  CHECK(full.code() == ErrorCode::unavailable);
+  CHECK(full.message() == "all 1 slots busy and the queue is full (1 waiting)");
+  CHECK(f.assign(sleeper("one")).code() == ErrorCode::conflict);
+  REQUIRE(f.wait_state("one", TaskState::running));
+
+  REQUIRE(f.sync([&] { return f.exec->cancel(model::CancelRequest{kWorkflow, ""}); }).ok());
+  auto one = f.wait_final("one");
+  auto two = f.wait_final("two");
+  REQUIRE(!one.empty());
+  REQUIRE(!two.empty());
+  CHECK(one.back().state == TaskState::cancelled);
+  CHECK(states(two) == std::vector<TaskState>{TaskState::cancelled});  // never started
+  for (int i = 0; i < 100 && f.exec->occupancy() != std::pair<int, int>{1, 0}; ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(f.exec->occupancy() == std::pair<int, int>{1, 0});
+  CHECK(f.metrics.value("fvce_execute_tasks_total", {{"state", "cancelled"}}) == 2);
+}
+
+TEST_CASE("with no queue a second task is refused while the slot is busy") {
+  ProcessOptions o = Fixture::default_options();
+  o.slots = 1;
+  o.queue = 0;
+  Fixture f(o);
+  auto a = f.task("first", "sleep 10");
+  REQUIRE(f.assign(a).ok());
+  CHECK(f.assign(f.task("second", "true")).code() == ErrorCode::unavailable);
+  CHECK(f.exec->occupancy() == std::pair<int, int>{0, 0});
+}
+
+TEST_CASE("a task needing more cores than the host's slots is refused") {
+  Fixture f;  // 2 slots
+  auto a = f.task("wide", "true");
+  a.cores = 3;
+  Status s = f.assign(a);
+  CHECK(s.code() == ErrorCode::invalid_argument);
+  CHECK(s.message() == "task needs 3 cores, this host offers 2");
+  a.outputs = {"../escape"};
+  a.cores = 1;
+  CHECK(f.assign(a).code() == ErrorCode::invalid_argument);
+}
+
+TEST_CASE("wall time, CPU time and max RSS are recorded") {
+  Fixture f;
+  // dd holds a 50 MB buffer; the loop burns ~0.1 s of CPU in sh.
+  REQUIRE(f.assign(f.task("heavy",
+                          "dd if=/dev/zero of=/dev/null bs=50000000 count=1 2>/dev/null; "
+                          "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done"))
+              .ok());
+  auto rs = f.wait_final("heavy");
+  REQUIRE(!rs.empty());
+  const auto& r = rs.back();
+  REQUIRE(r.state == TaskState::done);
+  REQUIRE(r.max_rss);
+  REQUIRE(r.cpu_ms);
+  REQUIRE(r.wall_ms);
+  CHECK(*r.max_rss >= 45'000'000);
+  CHECK(*r.max_rss < 1'000'000'000);
+  CHECK(*r.cpu_ms >= 20);
+  CHECK(*r.cpu_ms <= *r.wall_ms + 20);
+  CHECK(*r.finished - *r.started >= static_cast<std::int64_t>(*r.wall_ms) - 20);
+}
+
+TEST_CASE("an unknown command fails with a message naming it and the PATH") {
+  Fixture f;
+  auto a = f.task("ghost", "");
+  a.cmd = "no-such-program-fvce";
+  a.args.clear();
+  REQUIRE(f.assign(a).ok());
+  auto rs = f.wait_final("ghost");
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().state == TaskState::failed);
+  CHECK(rs.back().message.find("command 'no-such-program-fvce' not found on this host (PATH=") ==
+        0);
+}
+
+TEST_CASE("a task gets a clean environment: its own variables, PATH with fvce's directory") {
+  Fixture f;
+  auto a = f.task("env",
+                  "echo \"$FVCE_WORKFLOW $FVCE_TASK $FVCE_ATTEMPT $OMP_NUM_THREADS "
+                  "$MY_VAR\"; echo \"$TMPDIR\"; pwd; echo \"$PATH\"; echo \"$LC_ALL\"");
+  a.cores = 2;
+  a.env = {{"MY_VAR", "x y"}};
+  REQUIRE(f.assign(a).ok());
+  auto rs = f.wait_final("env");
+  REQUIRE(!rs.empty());
+  REQUIRE(rs.back().state == TaskState::done);
+  std::istringstream out(slurp(f.workdir("env").parent_path() / "a1.out"));
+  std::string vars, tmpdir, cwd, path, locale;
+  std::getline(out, vars);
+  std::getline(out, tmpdir);
+  std::getline(out, cwd);
+  std::getline(out, path);
+  std::getline(out, locale);
+  CHECK(vars == "wf-test env 1 2 x y");
+  CHECK(fs::path(tmpdir) == f.workdir("env"));
+  CHECK(fs::path(cwd) == f.workdir("env"));
+  auto exe_dir = fs::read_symlink("/proc/self/exe").parent_path().string();
+  CHECK(path.rfind(exe_dir + ":", 0) == 0);
+  CHECK(locale == "C.UTF-8");
+}
+
+TEST_CASE("reports are retried until the submitter takes them, in order, batched") {
+  Fixture f;
+  {
+    std::lock_guard lock(f.mu);
+    f.refuse_next = 2;
+  }
+  REQUIRE(f.assign(f.task("patient", "true")).ok());
+  auto rs = f.wait_final("patient");
+  CHECK(states(rs) ==
+        std::vector<TaskState>{TaskState::staging, TaskState::running, TaskState::done});
+  std::lock_guard lock(f.mu);
+  CHECK(f.refuse_next == 0);
+  // The reports that piled up during the back-off went out together.
+  CHECK(f.batch_sizes.size() < 3);
+}
+
+TEST_CASE("the HTTP routes and ExecuteRemote: 202, 503 when full, logs, cancel, cleanup") {
+  ProcessOptions o = Fixture::default_options();
+  o.slots = 1;
+  o.queue = 0;
+  Fixture f(o);
+  ExecuteRemote remote(f.client, f.address);
+  REQUIRE(f.sync([&] { return remote.assign(f.task("remote", "echo over http")); }).ok());
+  REQUIRE(f.wait_final("remote").back().state == TaskState::done);
+  auto text = f.sync([&] { return remote.logs(kWorkflow, "remote", 0, "stdout", 1000); });
+  REQUIRE(text.ok());
+  CHECK(*text == "over http\n");
+
+  auto busy = f.task("busy[1]", "sleep 10");
+  REQUIRE(f.sync([&] { return remote.assign(busy); }).ok());
+  Status full = f.sync([&] { return remote.assign(f.task("extra", "true")); });
+  CHECK(full.code() == ErrorCode::unavailable);
+  CHECK(full.message().find("slots busy") != std::string::npos);
+  auto wide = f.task("wide", "true");
+  wide.cores = 2;
+  CHECK(f.sync([&] { return remote.assign(wide); }).code() == ErrorCode::invalid_argument);
+  REQUIRE(f.sync([&] { return remote.cancel(model::CancelRequest{kWorkflow, "busy[1]"}); }).ok());
+  CHECK(f.wait_final("busy[1]").back().state == TaskState::cancelled);
+
+  auto task_dir = f.work_root() / "work" / kWorkflow / "remote";
+  REQUIRE(fs::is_directory(task_dir / "a1"));
+  REQUIRE(f.sync([&] { return remote.cleanup(model::CancelRequest{kWorkflow, ""}); }).ok());
+  CHECK_FALSE(fs::exists(task_dir / "a1"));
+  CHECK(fs::exists(task_dir / "a1.out"));  // logs stay
+  auto again = f.sync([&] { return remote.logs(kWorkflow, "remote", 1, "stdout", 1000); });
+  CHECK(again.ok());
+}
+
+TEST_CASE("register_execute_impls: process with documented params, auto slots, clear errors") {
+  Fixture f;
+  ExecuteRegistry registry("execute");
+  register_execute_impls(registry);
+  CHECK(registry.names() == std::vector<std::string>{"process"});
+  for (const auto& spec : *registry.params_of("process")) CHECK_FALSE(spec.help.empty());
+
+  auto config = [](std::vector<deploy::Param> params) {
+    return deploy::ServiceConfig{"execute", "process", std::move(params),
+                                 deploy::Location{"deploy.xml", 9, 3}};
+  };
+  auto built = registry.build(config({}), f.ctx);
+  REQUIRE(built.ok());
+  CHECK((*built)->slots() == 4);  // auto: the declared cores
+  CHECK((*built)->occupancy() == std::pair<int, int>{4, 0});
+  auto p = std::dynamic_pointer_cast<ProcessExecutor>(*built);
+  REQUIRE(p);
+  CHECK(p->options().queue == 4);
+  CHECK(p->options().kill_grace == 5s);
+
+  auto zero =
+      registry.build(config({{"slots", "0", deploy::Location{"deploy.xml", 10, 5}}}), f.ctx);
+  REQUIRE_FALSE(zero.ok());
+  CHECK(zero.status().message().find("deploy.xml:10") != std::string::npos);
+
+  NodeContext bare(f.ioc, f.client, f.metrics, SystemClock::instance());
+  bare.info = f.ctx.info;
+  bare.workers = &f.workers;
+  auto no_files = registry.build(config({}), bare);
+  REQUIRE_FALSE(no_files.ok());
+  CHECK(no_files.status().message().find("needs the file service") != std::string::npos);
+}
+
+}  // namespace fvce::execute
