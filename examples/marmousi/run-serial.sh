@@ -3,7 +3,7 @@
 #   resample → for each shot: model → filter → record → sections.
 # Every step is a separate process reading and writing files in OUTDIR, with the same
 # arguments the fvce workflow uses; this is the serial baseline of the benchmark.
-# Programs are taken from $FVCE_BIN_DIR (default: build/examples/marmousi in this checkout).
+# Programs are taken from $FVCE_BIN_DIR (default: build/, beside fvce, in this checkout).
 set -euo pipefail
 
 usage() { echo "usage: $0 small|medium|full OUTDIR" >&2; exit 2; }
@@ -13,7 +13,7 @@ outdir=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 preset_file=$here/presets/$preset.env
 [ -f "$preset_file" ] || { echo "$0: no preset '$preset' ($preset_file)" >&2; usage; }
-bin=${FVCE_BIN_DIR:-$here/../../build/examples/marmousi}
+bin=${FVCE_BIN_DIR:-$here/../../build}
 for tool in resample model filter record sections; do
   [ -x "$bin/marmousi-$tool" ] || { echo "$0: $bin/marmousi-$tool not found; build the" \
     "'marmousi' target or set FVCE_BIN_DIR" >&2; exit 1; }

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""The Marmousi `medium` preset run through fvce on a 2-node loopback federation (1 slot
+each) beside the same tasks run one after another by examples/marmousi/run-serial.sh, in the
+same run and with the same programs and arguments (1 OpenMP thread per shot in both).
+
+Prints: serial makespan, fvce makespan (submit → done), their ratio, the parallel
+efficiency (serial / (2 × fvce)), and fvce's overhead per task: slot-time not spent running a
+task, divided by the number of tasks, 2 × makespan − Σ task wall times) / tasks.
+
+Usage: bench_medium.py --fvce build/fvce [--preset medium] [--runs 1]
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+NS = {"f": "urn:fvce:1"}
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+MARMOUSI = os.path.join(ROOT, "examples", "marmousi")
+
+DEPLOY = """<?xml version="1.0"?>
+<deploy xmlns="urn:fvce:1" federation="bench">
+  <service name="register" impl="introducer"/>
+  <service name="info" impl="statgrab"/>
+  <service name="execute" impl="process"><param name="slots" value="1"/></service>
+</deploy>
+"""
+
+
+def run_serial(preset, work, bindir):
+    out = os.path.join(work, "serial")
+    env = dict(os.environ, FVCE_BIN_DIR=bindir)
+    # Same threads as the fvce run: one per shot.
+    preset_file = os.path.join(MARMOUSI, "presets", preset + ".env")
+    t0 = time.monotonic()
+    subprocess.run(["bash", "-c",
+                    f'set -e; tmp=$(mktemp -d); sed "s/^THREADS=.*/THREADS=1/" {preset_file} > '
+                    f'$tmp/{preset}.env; mkdir -p $tmp/presets; mv $tmp/{preset}.env $tmp/presets/; '
+                    f'cp -r {MARMOUSI}/data $tmp/; cp {MARMOUSI}/run-serial.sh $tmp/; '
+                    f'bash $tmp/run-serial.sh {preset} {out}'],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.monotonic() - t0
+
+
+def start_node(fvce, work, name, join=None):
+    state = os.path.join(work, name)
+    os.makedirs(state, exist_ok=True)
+    deploy = os.path.join(work, "deploy.xml")
+    args = [fvce, "node", "--deploy", deploy, "--listen", "127.0.0.1:0", "--state-dir", state,
+            "--name", name, "--log-level", "warn"]
+    if join:
+        args += ["--join", join]
+    log = open(os.path.join(work, name + ".log"), "w")
+    p = subprocess.Popen(args, stdout=log, stderr=log)
+    addr_file = os.path.join(state, "address")
+    for _ in range(200):
+        if os.path.exists(addr_file):
+            return p, open(addr_file).read().strip()
+        time.sleep(0.05)
+    raise RuntimeError("node did not start")
+
+
+def run_fvce(fvce, preset, work):
+    with open(os.path.join(work, "deploy.xml"), "w") as f:
+        f.write(DEPLOY)
+    wfdir = os.path.join(work, "wf")
+    os.makedirs(wfdir)
+    shutil.copytree(os.path.join(MARMOUSI, "data"), os.path.join(wfdir, "data"))
+    wf = os.path.join(wfdir, "workflow.xml")
+    with open(wf, "w") as f:
+        subprocess.run([os.path.join(MARMOUSI, "make-workflow.sh"), preset], stdout=f, check=True,
+                       env=dict(os.environ, THREADS="1"))
+    a, addr_a = start_node(fvce, work, "a")
+    b, addr_b = start_node(fvce, work, "b", addr_a)
+    try:
+        for _ in range(100):
+            out = subprocess.run([fvce, "hosts", "--node", addr_a, "--xml"], capture_output=True,
+                                 text=True)
+            if out.stdout.count("<host-info") == 2:
+                break
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        sub = subprocess.run([fvce, "submit", wf, "--node", addr_a, "--watch"], capture_output=True,
+                             text=True)
+        makespan = time.monotonic() - t0
+        if sub.returncode != 0:
+            raise RuntimeError("workflow failed: " + sub.stderr)
+        wf_id = sub.stdout.strip().splitlines()[0]
+        st = subprocess.run([fvce, "status", wf_id, "--node", addr_a, "--xml"], capture_output=True,
+                            text=True, check=True)
+        root = ET.fromstring(st.stdout)
+        walls = [int(t.get("wall", "0")) / 1000.0 for t in root.findall("f:task", NS)]
+        hosts = {t.get("host") for t in root.findall("f:task", NS)}
+        return makespan, walls, hosts
+    finally:
+        for p in (a, b):
+            p.terminate()
+        for p in (a, b):
+            p.wait(timeout=10)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fvce", required=True)
+    ap.add_argument("--preset", default="medium")
+    ap.add_argument("--runs", type=int, default=1)
+    args = ap.parse_args()
+    fvce = os.path.abspath(args.fvce)
+    bindir = os.path.dirname(fvce)
+    rows = []
+    for r in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix="fvce-bench-mm-") as work:
+            serial = run_serial(args.preset, work, bindir)
+            makespan, walls, hosts = run_fvce(fvce, args.preset, work)
+            n = len(walls)
+            overhead = (2 * makespan - sum(walls)) / n
+            rows.append((serial, makespan, serial / makespan, serial / (2 * makespan), overhead, n,
+                         len(hosts)))
+    load = os.getloadavg()[0]
+    print(f"Marmousi preset '{args.preset}', 1 thread per shot, {os.cpu_count()} cores, "
+          f"load average {load:.2f}")
+    print(f"{'run':>3}  {'serial s':>9}  {'fvce s':>8}  {'speed-up':>8}  {'efficiency':>10}  "
+          f"{'overhead/task':>13}  tasks  hosts")
+    for i, (s, m, sp, eff, ov, n, h) in enumerate(rows):
+        print(f"{i + 1:>3}  {s:9.2f}  {m:8.2f}  {sp:7.2f}x  {eff * 100:9.1f}%  {ov * 1000:10.1f} ms  "
+              f"{n:>5}  {h:>5}")
+    if len(rows) > 1:
+        print(f"median speed-up {statistics.median(r[2] for r in rows):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
