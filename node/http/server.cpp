@@ -54,9 +54,17 @@ tcp::endpoint Server::local_endpoint() const {
   return acceptor_.local_endpoint(ec);
 }
 
-void Server::start() { asio::co_spawn(ioc_, accept_loop(), asio::detached); }
+void Server::start() {
+  accepting_ = true;
+  asio::co_spawn(ioc_, accept_loop(), asio::detached);
+}
 
 asio::awaitable<void> Server::accept_loop() {
+  // stop() waits for this, so the Server may be destroyed once stop() has returned.
+  struct Done {
+    std::atomic<bool>& flag;
+    ~Done() { flag = false; }
+  } done{accepting_};
   while (!stopping_) {
     tcp::socket socket(asio::make_strand(ioc_));
     auto [ec] = co_await acceptor_.async_accept(socket, use_tuple);
@@ -174,6 +182,19 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
     if (ec || !keep) break;
   }
   conn->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  // Lingering close: a request body we did not read (an upload refused before its body)
+  // would make close() send a reset, and the client could lose our answer. Drain what the
+  // peer still sends, briefly, until it closes its side.
+  if (!ec) {
+    conn->stream.expires_after(std::chrono::milliseconds(500));
+    std::size_t drained = 0;
+    while (drained < (1u << 20)) {
+      auto [rec, n] = co_await conn->stream.async_read_some(buffer.prepare(16384), use_tuple);
+      if (rec) break;
+      buffer.consume(buffer.size());
+      drained += n;
+    }
+  }
   conn->stream.close();
   {
     std::lock_guard lock(mu_);
@@ -261,7 +282,7 @@ asio::awaitable<void> Server::stop(std::chrono::milliseconds grace) {
   }
   auto deadline = std::chrono::steady_clock::now() + grace;
   asio::steady_timer timer(ioc_);
-  while (open_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while ((open_.load() > 0 || accepting_.load()) && std::chrono::steady_clock::now() < deadline) {
     timer.expires_after(std::chrono::milliseconds(10));
     co_await timer.async_wait(use_tuple);
   }

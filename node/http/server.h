@@ -66,6 +66,7 @@ class Server {
   ServerOptions options_;
   asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> accepting_{false};  // the accept loop is running
   std::atomic<std::size_t> open_{0};
   std::mutex mu_;
   std::set<std::shared_ptr<Connection>> connections_;

@@ -33,10 +33,12 @@ struct RunningIo {
   asio::io_context ioc;
   asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
   std::thread thread{[this] { ioc.run(); }};
-  ~RunningIo() {
+  ~RunningIo() { shutdown(); }
+  // Stops the loop and joins its thread. Idempotent.
+  void shutdown() {
     work.reset();
     ioc.stop();
-    thread.join();
+    if (thread.joinable()) thread.join();
   }
 };
 

@@ -43,7 +43,12 @@ struct Loopback {
     a->ctx.self.address = address;
     server->start();
   }
-  ~Loopback() { await(io.ioc, server->stop(std::chrono::milliseconds(500))); }
+  // The server's accept loop may still touch it after stop() resolves: stop the loop before
+  // the server is destroyed.
+  ~Loopback() {
+    await(io.ioc, server->stop(std::chrono::milliseconds(500)));
+    io.shutdown();
+  }
 
   const fs::path& root_a() const { return a->service->work_root(); }
   const fs::path& root_b() const { return b->service->work_root(); }
@@ -194,6 +199,7 @@ TEST_CASE("file http: uploads over max-upload are 413") {
   CHECK(r.status().code() == ErrorCode::too_large);
   CHECK_FALSE(fs::exists(node.service->work_root() / "big"));
   await(io.ioc, server.stop(std::chrono::milliseconds(500)));
+  io.shutdown();
 }
 
 TEST_CASE("file http: a stalled upload is cut off at the read deadline and leaves nothing") {
