@@ -247,6 +247,7 @@ struct ProcessExecutor::Task {
   // Guarded by mu_.
   bool queued = false;
   bool counted_running = false;
+  bool holds_slots = false;  // its cores are taken from free_slots_
   pid_t pid = 0;  // process group leader, once spawned
   bool reaped = false;
 
@@ -311,10 +312,33 @@ Status prepare_workdir(const file::LocalFile& files, ProcessExecutor::Task& t) {
   return Status::Ok();
 }
 
+// Where fvce-exec leaves the task's resource use: beside its captured output.
+fs::path rusage_path(const ProcessExecutor::Task& t) {
+  fs::path p = t.out_abs;
+  p.replace_extension(".rusage");
+  return p;
+}
+
+// Reads what fvce-exec recorded (and removes the file). False when there is none.
+bool read_rusage(const fs::path& path, std::uint64_t& max_rss, std::uint64_t& cpu_ms) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return false;
+  long long maxrss_kib = -1, utime = -1, stime = -1;
+  int got = std::fscanf(f, "maxrss_kib %lld\nutime_us %lld\nstime_us %lld", &maxrss_kib, &utime,
+                        &stime);
+  std::fclose(f);
+  std::error_code ec;
+  fs::remove(path, ec);
+  if (got != 3 || maxrss_kib < 0 || utime < 0 || stime < 0) return false;
+  max_rss = static_cast<std::uint64_t>(maxrss_kib) * 1024;
+  cpu_ms = static_cast<std::uint64_t>((utime + stime) / 1000);
+  return true;
+}
+
 // Builds the environment, resolves the command and spawns it in its own process group.
 // Blocking (posix_spawn of a large parent): runs on the worker pool.
 SpawnResult spawn_task(const ProcessExecutor::Task& t, const std::vector<std::string>& base_env,
-                       const std::string& base_path) {
+                       const std::string& base_path, const std::string& launcher) {
   SpawnResult r;
   auto t0 = std::chrono::steady_clock::now();
   const auto& a = t.assignment;
@@ -359,6 +383,14 @@ SpawnResult spawn_task(const ProcessExecutor::Task& t, const std::vector<std::st
   }
 
   std::vector<char*> argv, envp;
+  // Through the launcher: fvce-exec RUSAGE_FILE PROGRAM ARGV0 ARGS...
+  std::string rusage_file = rusage_path(t).string();
+  std::string program_text = program->string();
+  if (!launcher.empty()) {
+    argv.push_back(const_cast<char*>("fvce-exec"));
+    argv.push_back(rusage_file.data());
+    argv.push_back(program_text.data());
+  }
   argv.push_back(const_cast<char*>(a.cmd.c_str()));
   for (const auto& s : a.args) argv.push_back(const_cast<char*>(s.c_str()));
   argv.push_back(nullptr);
@@ -390,7 +422,8 @@ SpawnResult spawn_task(const ProcessExecutor::Task& t, const std::vector<std::st
   posix_spawnattr_setsigmask(&attr, &empty);
 
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, program->c_str(), &fa, &attr, argv.data(), envp.data());
+  const char* to_run = launcher.empty() ? program->c_str() : launcher.c_str();
+  int rc = ::posix_spawn(&pid, to_run, &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   ::close(out);
@@ -451,6 +484,9 @@ ProcessExecutor::ProcessExecutor(NodeContext& ctx, ProcessOptions options)
   const char* path = std::getenv("PATH");
   std::string system_path = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
   base_path_ = exe_dir.empty() ? system_path : exe_dir + ":" + system_path;
+  // Tasks start through fvce-exec when it is there, so their max RSS is their own.
+  if (!exe_dir.empty() && ::access((exe_dir + "/fvce-exec").c_str(), X_OK) == 0)
+    launcher_ = exe_dir + "/fvce-exec";
   if (const char* home = std::getenv("HOME"); home && *home)
     base_env_.push_back(std::string("HOME=") + home);
   // One locale everywhere, so a task formats numbers the same on every host.
@@ -573,6 +609,7 @@ asio::awaitable<Status> ProcessExecutor::assign(model::TaskAssignment a) {
       result = Status::Conflict("task " + task_label(as) + " is already known here");
     } else if (waiting_.empty() && free_slots_ >= as.cores) {
       free_slots_ -= as.cores;
+      task->holds_slots = true;
       tasks_[key] = task;
       start.push_back(task);
     } else if (waiting_.size() < static_cast<std::size_t>(options_.queue)) {
@@ -601,6 +638,7 @@ std::vector<std::shared_ptr<ProcessExecutor::Task>> ProcessExecutor::take_starta
     waiting_.pop_front();
     t->queued = false;
     free_slots_ -= t->assignment.cores;
+    t->holds_slots = true;
     out.push_back(std::move(t));
   }
   return out;
@@ -626,7 +664,10 @@ void ProcessExecutor::release(const std::shared_ptr<Task>& task) {
     const auto& a = task->assignment;
     Key key{a.workflow, a.task, a.attempt};
     tasks_.erase(key);
-    free_slots_ += a.cores;
+    if (task->holds_slots) {
+      free_slots_ += a.cores;
+      task->holds_slots = false;
+    }
     if (task->counted_running) {
       task->counted_running = false;
       --running_;
@@ -728,7 +769,7 @@ asio::awaitable<void> ProcessExecutor::run_steps(std::shared_ptr<Task> task) {
 
   task->phase = Phase::spawning;
   SpawnResult spawned =
-      co_await on_workers(*ctx_.workers, [&] { return spawn_task(*task, base_env_, base_path_); });
+      co_await on_workers(*ctx_.workers, [&] { return spawn_task(*task, base_env_, base_path_, launcher_); });
   if (spawned.pid <= 0) {
     fail(spawned.status.message());
     co_return;
@@ -786,6 +827,12 @@ asio::awaitable<void> ProcessExecutor::run_steps(std::shared_ptr<Task> task) {
   if (!exit.lost) {
     r.cpu_ms = tv_ms(exit.usage.ru_utime) + tv_ms(exit.usage.ru_stime);
     r.max_rss = static_cast<std::uint64_t>(exit.usage.ru_maxrss) * 1024;  // KiB on Linux
+    // The launcher's record is the task's own (wait4's max RSS includes the node's).
+    std::uint64_t rss = 0, cpu = 0;
+    if (!launcher_.empty() && read_rusage(rusage_path(*task), rss, cpu)) {
+      r.max_rss = rss;
+      r.cpu_ms = cpu;
+    }
     if (WIFEXITED(exit.status)) r.exit_code = WEXITSTATUS(exit.status);
     if (WIFSIGNALED(exit.status)) r.signal = WTERMSIG(exit.status);
   }
@@ -1077,8 +1124,17 @@ void ProcessExecutor::update_running_gauge_locked() {
   ctx_.metrics.set("fvce_execute_running", {}, running_);
 }
 
-void ProcessExecutor::report(const Task& task, model::TaskReport r) {
-  if (model::is_final(r.state)) count_final(r.state);
+void ProcessExecutor::report(Task& task, model::TaskReport r) {
+  std::vector<std::shared_ptr<Task>> start;
+  if (model::is_final(r.state)) {
+    count_final(r.state);
+    std::lock_guard lock(mu_);
+    if (task.holds_slots) {
+      free_slots_ += task.assignment.cores;
+      task.holds_slots = false;
+      start = take_startable_locked();
+    }
+  }
   const std::string& to = task.assignment.submitter;
   bool kick = false;
   std::size_t dropped = 0;
@@ -1096,6 +1152,7 @@ void ProcessExecutor::report(const Task& task, model::TaskReport r) {
     spdlog::warn("execute: {} reports wait for {}; dropped the oldest", kMaxPendingPerSubmitter,
                  to);
   if (kick) asio::co_spawn(ctx_.ioc, deliver(to), asio::detached);
+  launch(std::move(start));
 }
 
 // Drains one submitter's outbox: whatever is pending goes in one POST, so a burst of state

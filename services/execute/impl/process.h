@@ -121,7 +121,9 @@ class ProcessExecutor final : public LocalExecute,
 
   model::TaskReport make_report(const Task& task, model::TaskState state) const;
   // Queues report for the task's submitter; final states also count in the metrics.
-  void report(const Task& task, model::TaskReport report);
+  // Queues a report for the task's submitter. A final report frees the task's slots first,
+  // so a submitter that learns a task ended finds its slots free.
+  void report(Task& task, model::TaskReport report);
   boost::asio::awaitable<void> deliver(std::string submitter);
   void count_final(model::TaskState state);
   void update_running_gauge_locked();
@@ -132,6 +134,7 @@ class ProcessExecutor final : public LocalExecute,
   const ProcessOptions options_;
   std::vector<std::string> base_env_;  // NAME=value, before the task's own
   std::string base_path_;              // PATH given to tasks
+  std::string launcher_;               // fvce-exec beside the binary, or "" (spawn directly)
 
   mutable std::mutex mu_;
   bool started_ = false;
