@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS workflows(
   submitted INTEGER NOT NULL, finished INTEGER, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks(
   workflow TEXT NOT NULL, idx INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
-  host_id TEXT, host_name TEXT, host_address TEXT, host_incarnation INTEGER,
+  host_id TEXT, host_name TEXT, host_address TEXT, host_started INTEGER,
   exit_code INTEGER, wall INTEGER, cpu INTEGER, max_rss INTEGER, started INTEGER,
   finished INTEGER, message TEXT, PRIMARY KEY(workflow, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files(
@@ -116,7 +116,7 @@ Status Store::write(const Batch& b, bool durable) {
     bind_text(s, 5, t.host_id);
     bind_text(s, 6, t.host_name);
     bind_text(s, 7, t.host_address);
-    sqlite3_bind_int64(s, 8, static_cast<sqlite3_int64>(t.host_incarnation));
+    sqlite3_bind_int64(s, 8, static_cast<sqlite3_int64>(t.host_started));
     bind_opt(s, 9, t.exit_code);
     bind_opt(s, 10, t.wall_ms);
     bind_opt(s, 11, t.cpu_ms);
@@ -169,7 +169,7 @@ Result<std::vector<WorkflowRow>> Store::workflows(bool only_running) {
 Result<std::vector<TaskRow>> Store::tasks(const std::string& workflow) {
   sqlite3_stmt* s = nullptr;
   if (sqlite3_prepare_v2(db_,
-                         "SELECT idx,state,attempts,host_id,host_name,host_address,host_incarnation,"
+                         "SELECT idx,state,attempts,host_id,host_name,host_address,host_started,"
                          "exit_code,wall,cpu,max_rss,started,finished,message FROM tasks WHERE "
                          "workflow=? ORDER BY idx",
                          -1, &s, nullptr) != SQLITE_OK)
@@ -185,7 +185,7 @@ Result<std::vector<TaskRow>> Store::tasks(const std::string& workflow) {
     t.host_id = col_text(s, 3);
     t.host_name = col_text(s, 4);
     t.host_address = col_text(s, 5);
-    t.host_incarnation = static_cast<std::uint64_t>(sqlite3_column_int64(s, 6));
+    t.host_started = static_cast<std::uint64_t>(sqlite3_column_int64(s, 6));
     t.exit_code = col_opt<int>(s, 7);
     t.wall_ms = col_opt<std::uint64_t>(s, 8);
     t.cpu_ms = col_opt<std::uint64_t>(s, 9);

@@ -32,7 +32,7 @@ struct TaskRow {
   model::TaskState state = model::TaskState::pending;
   int attempts = 0;
   std::string host_id, host_name, host_address;
-  std::uint64_t host_incarnation = 0;
+  std::uint64_t host_started = 0;
   std::optional<int> exit_code;
   std::optional<std::uint64_t> wall_ms, cpu_ms, max_rss;
   std::optional<std::int64_t> started, finished;

@@ -282,6 +282,7 @@ class Node:
         self.deploy: str | None = None
         self.join: str | None = None
         self.extra_args: list[str] = []
+        self.listen = "127.0.0.1:0"  # what --listen gets (restart(same_address=True) changes it)
         self.starts = 0
         self.log_paths: list[str] = []
 
@@ -401,7 +402,8 @@ class Cluster:
 
     def write_deploy(self, register: dict | None = None, info: tuple | None = None,
                      http: dict | None = None, federation: str | None = None,
-                     name: str | None = None, raw: str | None = None) -> str:
+                     name: str | None = None, raw: str | None = None,
+                     services: dict | None = None) -> str:
         """Writes a deploy.xml and returns its path.
 
         register: params of the register service ("introducer"), e.g. {"probe-interval": "200ms"}.
@@ -410,12 +412,14 @@ class Cluster:
               to give a node a known capacity.
         http: attributes of <http>, e.g. {"max-body": "4KiB", "read-timeout": "1s"}.
         raw: the whole file's text instead (for deploy error tests).
+        services: more services, {name: (impl, params)}, e.g.
+              {"execute": ("process", {"slots": "3"}), "schedule": ("round-robin", {})}.
         """
         self._deploys += 1
         path = os.path.join(self.tmp, name or f"deploy-{self._deploys}.xml")
         if raw is None:
             raw = deploy_text(register=register, info=info, http=http,
-                              federation=federation or self.federation)
+                              federation=federation or self.federation, services=services)
         with open(path, "w") as f:
             f.write(raw)
         return path
@@ -441,15 +445,18 @@ class Cluster:
         return node
 
     def restart(self, node: Node, join: "Node | str | None" = None, wait: bool = True,
-                ready_timeout: float = 15.0) -> Node:
+                ready_timeout: float = 15.0, same_address: bool = False) -> Node:
         """Starts a stopped node again with the same name, deploy file and state dir.
 
         The node's previous --join is NOT reused: pass join explicitly (None = rejoin by
-        the members remembered in the state dir).
+        the members remembered in the state dir). same_address: listen on the address it
+        had (as a restarted daemon would), instead of a fresh port.
         """
         if node.running():
             raise RuntimeError(f"{node.name} is still running")
         node.join = join.address if isinstance(join, Node) else join
+        if same_address and node.address:
+            node.listen = node.address
         self._spawn(node)
         if wait:
             self.wait_ready(node, ready_timeout)
@@ -465,7 +472,7 @@ class Cluster:
         os.makedirs(os.path.dirname(base), exist_ok=True)
         out, err = base + ".out", base + ".err"
         node.log_paths += [out, err]
-        args = [self.fvce, "node", "--deploy", node.deploy, "--listen", "127.0.0.1:0",
+        args = [self.fvce, "node", "--deploy", node.deploy, "--listen", node.listen,
                 "--state-dir", node.state_dir, "--name", node.name, "--log-level", self.log_level]
         if node.join:
             args += ["--join", node.join]
@@ -525,6 +532,19 @@ class Cluster:
 
     # -- the command line --
 
+    def cli_background(self, *args: str) -> BackgroundCli:
+        """Starts `fvce ARGS...` without waiting; its output goes to files in the cluster dir."""
+        e = dict(os.environ)
+        e.pop("FVCE_NODE", None)
+        self._bg = getattr(self, "_bg", 0) + 1
+        base = os.path.join(self.tmp, "logs", f"cli.{self._bg}")
+        os.makedirs(os.path.dirname(base), exist_ok=True)
+        with open(base + ".out", "wb") as fo, open(base + ".err", "wb") as fe:
+            p = subprocess.Popen([self.fvce, *args], stdin=subprocess.DEVNULL, stdout=fo,
+                                 stderr=fe, env=e, preexec_fn=_pdeathsig)
+        _LIVE_PROCS.add(p)
+        return BackgroundCli(p, base + ".out", base + ".err")
+
     def cli(self, *args: str, timeout: float = 20.0, env: dict | None = None) -> CliResult:
         """Runs `fvce ARGS...`; returns exit code, stdout, stderr and how long it took."""
         e = dict(os.environ)
@@ -537,8 +557,28 @@ class Cluster:
                          p.stderr.decode("utf-8", "replace"), time.monotonic() - t0)
 
 
+class BackgroundCli:
+    """A CLI command left running (e.g. `fvce submit --watch`); see Cluster.cli_background."""
+
+    def __init__(self, proc: subprocess.Popen, out: str, err: str):
+        self.proc, self._out, self._err = proc, out, err
+        self.t0 = time.monotonic()
+
+    def wait(self, timeout: float) -> CliResult:
+        code = self.proc.wait(timeout=timeout)
+        _LIVE_PROCS.discard(self.proc)
+        return CliResult(code, _read(self._out), _read(self._err), time.monotonic() - self.t0)
+
+    def stdout(self) -> str:
+        return _read(self._out)
+
+    def stderr(self) -> str:
+        return _read(self._err)
+
+
 def deploy_text(register: dict | None = None, info: tuple | None = None,
-                http: dict | None = None, federation: str = "test") -> str:
+                http: dict | None = None, federation: str = "test",
+                services: dict | None = None) -> str:
     """The text of a deploy.xml (see Cluster.write_deploy)."""
     impl, params = info or ("statgrab", {"calibrate": "false"})
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
@@ -555,6 +595,11 @@ def deploy_text(register: dict | None = None, info: tuple | None = None,
     for k, v in params.items():
         lines.append(f'    <param name="{k}" value="{v}"/>')
     lines.append("  </service>")
+    for sname, (simpl, sparams) in (services or {}).items():
+        lines.append(f'  <service name="{sname}" impl="{simpl}">')
+        for k, v in (sparams or {}).items():
+            lines.append(f'    <param name="{k}" value="{v}"/>')
+        lines.append("  </service>")
     lines.append("</deploy>")
     return "\n".join(lines) + "\n"
 
@@ -604,3 +649,116 @@ def main() -> None:
 
 def fvce_path() -> str:
     return FVCE
+
+
+# --------------------------------------------------------------------------------------
+# Workflows (submit, schedule, execute, file).
+
+
+def execute_services(slots: int | str | None = None, schedule: tuple | None = None,
+                     submit: dict | None = None, execute: dict | None = None) -> dict:
+    """The `services` argument of write_deploy for a workflow node.
+
+    slots: the execute service's slot count (None: its default, the cores).
+    schedule: (impl, params) of the schedule service (None: the default random-adaptive).
+    submit: params of the submit service (impl dag). execute: more execute params.
+    """
+    services = {}
+    params = dict(execute or {})
+    if slots is not None:
+        params["slots"] = str(slots)
+    if params:
+        services["execute"] = ("process", params)
+    if schedule is not None:
+        services["schedule"] = schedule
+    if submit:
+        services["submit"] = ("dag", submit)
+    return services
+
+
+def start_federation(c: "Cluster", slots=(1, 2, 3), names=None, register: dict | None = None,
+                     schedule: tuple | None = None, submit: dict | None = None,
+                     execute: dict | None = None, converge_timeout: float = 10.0) -> list:
+    """Starts len(slots) nodes (names w1, w2, ... unless given), the i-th with slots[i] task
+    slots, all joined through the first; waits until they all list each other alive.
+    Returns the nodes, the first being the one to submit to."""
+    names = names or [f"w{i + 1}" for i in range(len(slots))]
+    nodes = []
+    for name, n in zip(names, slots):
+        deploy = c.write_deploy(register=register if register is not None else FAST_REGISTER,
+                                services=execute_services(n, schedule, submit, execute),
+                                name=f"deploy-{name}.xml")
+        nodes.append(c.start(name, deploy, join=nodes[0] if nodes else None))
+    c.wait_converged(nodes, timeout=converge_timeout)
+    return nodes
+
+
+def write_file(directory: str, name: str, text: str | bytes) -> str:
+    """Writes DIR/NAME (parents created); returns its path."""
+    path = os.path.join(directory, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+@dataclasses.dataclass
+class WorkflowStatus:
+    summary: dict   # the <summary> attributes (strings)
+    tasks: dict     # task id → its <task> attributes (strings), in document order
+
+    @property
+    def state(self) -> str:
+        return self.summary["state"]
+
+    def hosts(self) -> set:
+        return {t.get("host") for t in self.tasks.values() if t.get("host")}
+
+
+def workflow_status(address: str, workflow: str, timeout: float = 10.0) -> WorkflowStatus:
+    """GET /submit/status?workflow=ID, parsed."""
+    root = get_xml(address, "/submit/status?workflow=" + workflow, timeout=timeout)
+    summary = dict(root.find(q("summary")).attrib)
+    tasks = {t.get("id"): dict(t.attrib) for t in root.findall(q("task"))}
+    return WorkflowStatus(summary, tasks)
+
+
+def workflow_list(address: str, owner: str | None = None) -> list[dict]:
+    """GET /submit/workflows[?owner=]: the summaries (attribute dicts)."""
+    path = "/submit/workflows" + (f"?owner={owner}" if owner else "")
+    return [dict(w.attrib) for w in get_xml(address, path).findall(q("workflow"))]
+
+
+def wait_workflow(address: str, workflow: str, timeout: float,
+                  interval: float = 0.1) -> WorkflowStatus:
+    """Polls the status until the workflow is no longer running; returns the last status."""
+    out = {}
+
+    def ended():
+        st = workflow_status(address, workflow)
+        out["st"] = st
+        return st.state != "running"
+
+    wait_until(ended, timeout, f"workflow {workflow} to end", interval=interval)
+    return out["st"]
+
+
+def submit(c: "Cluster", node: "Node", path: str, *extra: str, timeout: float = 60.0) -> CliResult:
+    """`fvce submit PATH --node ADDRESS [EXTRA...]`."""
+    return c.cli("submit", path, "--node", node.address, *extra, timeout=timeout)
+
+
+def pids_with_arg(marker: str) -> list[int]:
+    """Processes of this machine whose command line contains `marker` as one argument."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if marker.encode() in args:
+            out.append(int(d))
+    return out

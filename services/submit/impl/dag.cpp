@@ -154,7 +154,7 @@ Status DagSubmit::open() {
       r.host_id = t.host_id;
       r.host_name = t.host_name;
       r.host_address = t.host_address;
-      r.host_incarnation = t.host_incarnation;
+      r.host_started = t.host_started;
       r.exit_code = t.exit_code;
       r.wall_ms = t.wall_ms;
       r.cpu_ms = t.cpu_ms;
@@ -243,7 +243,7 @@ TaskRow DagSubmit::row(const Workflow& wf, int index) const {
   t.host_id = r.host_id;
   t.host_name = r.host_name;
   t.host_address = r.host_address;
-  t.host_incarnation = r.host_incarnation;
+  t.host_started = r.host_started;
   t.exit_code = r.exit_code;
   t.wall_ms = r.wall_ms;
   t.cpu_ms = r.cpu_ms;
@@ -680,7 +680,7 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
         r.host_id = h.id;
         r.host_name = h.name;
         r.host_address = h.address;
-        r.host_incarnation = h.incarnation;
+        r.host_started = static_cast<std::uint64_t>(h.host.started);
         r.started.reset();
         r.finished.reset();
         batch.tasks.push_back(row(wf, idx));
@@ -729,7 +729,7 @@ asio::awaitable<void> DagSubmit::send(WorkflowPtr wf, int index, int attempt,
         r.host_id = h.id;
         r.host_name = h.name;
         r.host_address = h.address;
-        r.host_incarnation = h.incarnation;
+        r.host_started = static_cast<std::uint64_t>(h.host.started);
         batch.tasks.push_back(row(*wf, index));
       }
       co_await write(std::move(batch), false);
@@ -781,10 +781,12 @@ asio::awaitable<void> DagSubmit::watch_loop() {
     timer.expires_after(config_.watch_interval);
     co_await timer.async_wait(use_tuple);
     if (stopping_) break;
-    std::map<std::string, std::uint64_t> live;  // id → incarnation
+    // id → when that run of the node started: a restarted host lost its tasks, but one that
+    // merely refuted a suspicion (a higher incarnation) still runs them.
+    std::map<std::string, std::uint64_t> live;
     for (const auto& m : ctx_.membership->live_members())
       if (m.state == model::MemberState::alive || m.state == model::MemberState::suspect)
-        live[m.id] = m.incarnation;
+        live[m.id] = static_cast<std::uint64_t>(m.host.started);
     Batch batch;
     bool requeued = false;
     {
@@ -796,7 +798,7 @@ asio::awaitable<void> DagSubmit::watch_loop() {
           auto& r = wf->runs[i];
           if (!in_flight(r.state)) continue;
           auto it = live.find(r.host_id);
-          bool lost = it == live.end() || it->second != r.host_incarnation;
+          bool lost = it == live.end() || it->second != r.host_started;
           if (!lost) continue;
           spdlog::warn("workflow {}: task {} was on {}, which {}; running it again", wf->id,
                        wf->plan.tasks[i].id, r.host_name,
