@@ -748,8 +748,10 @@ def submit(c: "Cluster", node: "Node", path: str, *extra: str, timeout: float = 
     return c.cli("submit", path, "--node", node.address, *extra, timeout=timeout)
 
 
-def pids_with_arg(marker: str) -> list[int]:
-    """Processes of this machine whose command line contains `marker` as one argument."""
+def pids_with_arg(marker: str, program: str | None = None) -> list[int]:
+    """Processes of this machine whose command line contains `marker` as one argument
+    (and, with program, whose argv[0] has that base name: the task itself, not a wrapper
+    the executor may put around it)."""
     out = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -760,5 +762,7 @@ def pids_with_arg(marker: str) -> list[int]:
         except OSError:
             continue
         if marker.encode() in args:
+            if program is not None and os.path.basename(args[0].decode(errors="replace")) != program:
+                continue
             out.append(int(d))
     return out

@@ -35,7 +35,7 @@ class Cancel(unittest.TestCase):
             def all_running():
                 st = H.workflow_status(a.address, wf)
                 running = [t for t in st.tasks.values() if t["state"] == "running"]
-                return (len(running) == N and len(H.pids_with_arg(marker)) == N
+                return (len(running) == N and len(H.pids_with_arg(marker, "sleep")) == N
                         and st.hosts() == {n.name for n in nodes})
 
             H.wait_until(all_running, 30, f"{N} sleeps running on every host", interval=0.1)
