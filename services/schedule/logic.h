@@ -46,6 +46,9 @@ class ScheduleLogic {
   virtual void dispatched(const std::string& host_id) = 0;
   // host_id refused a task (pool full): avoid it briefly.
   virtual void refused(const std::string& host_id) = 0;
+  // A placement on host_id was not used (the task was cancelled, or the host answered with
+  // an error other than a refusal).
+  virtual void declined(const std::string& host_id) = 0;
   // A task dispatched to host_id ended (success or not) after observed_ms of running;
   // cost_ms is its declared cost (0 = unknown). Feeds the adaptive factor of the host.
   virtual void finished(const std::string& host_id, std::int64_t cost_ms,

@@ -17,6 +17,7 @@ class RoundRobin final : public ScheduleLogic {
   boost::asio::awaitable<std::vector<Placement>> place(std::vector<TaskNeeds> tasks) override;
   void dispatched(const std::string&) override {}
   void refused(const std::string&) override {}
+  void declined(const std::string&) override {}
   void finished(const std::string&, std::int64_t, std::int64_t, bool) override {}
   void abandoned(const std::string&) override {}
 
@@ -32,6 +33,7 @@ class LocalOnly final : public ScheduleLogic {
   boost::asio::awaitable<std::vector<Placement>> place(std::vector<TaskNeeds> tasks) override;
   void dispatched(const std::string&) override {}
   void refused(const std::string&) override {}
+  void declined(const std::string&) override {}
   void finished(const std::string&, std::int64_t, std::int64_t, bool) override {}
   void abandoned(const std::string&) override {}
 

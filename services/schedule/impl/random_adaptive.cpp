@@ -179,6 +179,10 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
         busy = std::max(busy, slots - o.h->load->free_slots);
         queue = o.h->load->queue;
       }
+      // Ours in flight there (accepted or about to be) never exceed what it can hold.
+      int ours = o.h->inflight + o.h->pending + batch[o.m->id];
+      int capacity = static_cast<int>(slots * (1 + std::max(0.0, config_.overload_queue)));
+      if (ours >= capacity) continue;
       int ahead = busy + queue + batch[o.m->id];
       double wait = ahead < slots ? 0.0 : (static_cast<double>(ahead - slots + 1) / slots) * run;
       double transfer = 0;
@@ -191,26 +195,37 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
     auto& p = out[t];
     for (std::size_t i = 0; i < ranked.size() && static_cast<int>(i) < config_.ranked; ++i)
       p.hosts.push_back(*ranked[i].second);
-    if (p.hosts.empty())
+    if (p.hosts.empty()) {
       p.why_none = "every sampled host is busy or does not fit";
-    else
+    } else {
       ++batch[p.hosts.front().id];
+    }
   }
+  // Reserve what was placed, until the host accepts or refuses it.
+  for (const auto& [id, n] : batch) hosts_[id].pending += n;
   co_return out;
 }
 
 void RandomAdaptive::dispatched(const std::string& host_id) {
   std::lock_guard lock(mu_);
-  ++hosts_[host_id].inflight;
+  auto& h = hosts_[host_id];
+  ++h.inflight;
+  if (h.pending > 0) --h.pending;
 }
 
 void RandomAdaptive::refused(const std::string& host_id) {
   std::lock_guard lock(mu_);
   auto& h = hosts_[host_id];
+  if (h.pending > 0) --h.pending;
   h.refused_until = clock_.now() + config_.refused_pause;
   h.load.reset();  // ask again next time
 }
 
+void RandomAdaptive::declined(const std::string& host_id) {
+  std::lock_guard lock(mu_);
+  auto& h = hosts_[host_id];
+  if (h.pending > 0) --h.pending;
+}
 void RandomAdaptive::abandoned(const std::string& host_id) {
   std::lock_guard lock(mu_);
   auto& h = hosts_[host_id];

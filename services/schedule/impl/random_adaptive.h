@@ -52,6 +52,7 @@ class RandomAdaptive final : public ScheduleLogic {
   boost::asio::awaitable<std::vector<Placement>> place(std::vector<TaskNeeds> tasks) override;
   void dispatched(const std::string& host_id) override;
   void refused(const std::string& host_id) override;
+  void declined(const std::string& host_id) override;
   void finished(const std::string& host_id, std::int64_t cost_ms, std::int64_t observed_ms,
                 bool success) override;
   void abandoned(const std::string& host_id) override;
@@ -63,6 +64,7 @@ class RandomAdaptive final : public ScheduleLogic {
   struct HostState {
     double factor = 1.0;
     int inflight = 0;  // tasks we dispatched there that have not finished
+    int pending = 0;   // placed there by place(), not yet accepted or refused
     std::optional<model::HostLoad> load;
     std::chrono::steady_clock::time_point load_at{};
     std::chrono::steady_clock::time_point refused_until{};

@@ -68,27 +68,38 @@ DagSubmit::DagSubmit(NodeContext& ctx, std::shared_ptr<schedule::ScheduleLogic> 
   ctx_.metrics.describe("fvce_submit_tasks_total", "counter", "Tasks that ended, by state.");
   ctx_.metrics.describe("fvce_submit_workflows", "gauge", "Workflows known, by state.");
   ctx_.metrics.describe("fvce_schedule_latency_seconds", "summary",
-                        "Time from a task becoming ready to its acceptance by a host "
-                        "(quantiles over the last 20000 tasks).");
+                        "Scheduling latency: from the dispatcher taking up a ready task for "
+                        "which a host has room to that host accepting it (placement, load "
+                        "probes, recording, hand-over; quantiles over the last 20000 tasks).");
+  ctx_.metrics.describe("fvce_task_wait_seconds", "summary",
+                        "From a task becoming ready to a host accepting it, including the "
+                        "wait for a free slot (quantiles over the last 20000 tasks).");
   ctx_.metrics.add_collector([this](http::Metrics& m) {
-    std::vector<double> lat;
+    std::vector<double> lat, wait;
     std::uint64_t count = 0;
     std::map<WorkflowState, int> states;
     {
       std::lock_guard lock(mu_);
       lat = latencies_;
+      wait = waits_;
       count = latency_count_;
       for (const auto& [id, wf] : workflows_) ++states[wf->state];
     }
     for (auto s : {WorkflowState::running, WorkflowState::done, WorkflowState::failed,
                    WorkflowState::cancelled})
       m.set("fvce_submit_workflows", {{"state", std::string(model::to_string(s))}}, states[s]);
-    std::sort(lat.begin(), lat.end());
-    for (double q : {0.5, 0.9, 0.99}) {
-      double v = lat.empty() ? 0 : lat[std::min(lat.size() - 1, static_cast<std::size_t>(q * lat.size()))];
-      m.set("fvce_schedule_latency_seconds", {{"quantile", q == 0.5 ? "0.5" : q == 0.9 ? "0.9" : "0.99"}}, v);
-    }
-    m.set("fvce_schedule_latency_seconds_count", {}, static_cast<double>(count));
+    auto quantiles = [&](std::vector<double>& v, const std::string& family) {
+      std::sort(v.begin(), v.end());
+      for (const char* q : {"0.5", "0.9", "0.99"}) {
+        double x = std::stod(q);
+        double value =
+            v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<std::size_t>(x * v.size()))];
+        m.set(family, {{"quantile", q}}, value);
+      }
+      m.set(family + "_count", {}, static_cast<double>(count));
+    };
+    quantiles(lat, "fvce_schedule_latency_seconds");
+    quantiles(wait, "fvce_task_wait_seconds");
   });
 }
 
@@ -181,7 +192,12 @@ Status DagSubmit::open() {
     if (wf->state == WorkflowState::running) {
       for (std::size_t i = 0; i < wf->runs.size(); ++i) {
         auto& r = wf->runs[i];
-        if ((r.state == TaskState::pending && r.deps_left == 0) || r.state == TaskState::ready)
+        // A placement is recorded before the host accepts it: after a crash we cannot know
+        // whether it did. Place it again; the same host answers "already known" (taken as
+        // accepted), another one runs it (the first one's reports are then ignored).
+        if (r.state == TaskState::placed) --r.attempts;
+        if ((r.state == TaskState::pending && r.deps_left == 0) || r.state == TaskState::ready ||
+            r.state == TaskState::placed)
           make_ready(*wf, static_cast<int>(i), now);
       }
       spdlog::info("workflow {} ({}) resumed: {} of {} tasks final", wf->id, wf->name,
@@ -214,11 +230,14 @@ void DagSubmit::notify() {
   asio::post(wake_->get_executor(), [self = shared_from_this()] { self->wake_->cancel(); });
 }
 
-void DagSubmit::record_latency(double seconds) {
-  if (latencies_.size() < kLatencyWindow)
-    latencies_.push_back(seconds);
-  else
-    latencies_[latency_next_] = seconds;
+void DagSubmit::record_latency(double dispatch_seconds, double wait_seconds) {
+  if (latencies_.size() < kLatencyWindow) {
+    latencies_.push_back(dispatch_seconds);
+    waits_.push_back(wait_seconds);
+  } else {
+    latencies_[latency_next_] = dispatch_seconds;
+    waits_[latency_next_] = wait_seconds;
+  }
   latency_next_ = (latency_next_ + 1) % kLatencyWindow;
   ++latency_count_;
 }
@@ -630,6 +649,7 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
       co_await wake_->async_wait(use_tuple);
       continue;
     }
+    auto round_start = std::chrono::steady_clock::now();
     std::vector<schedule::TaskNeeds> needs;
     {
       std::lock_guard lock(mu_);
@@ -662,8 +682,11 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
         auto& wf = *items[i].wf;
         int idx = items[i].index;
         auto& r = wf.runs[idx];
-        if (r.state != TaskState::ready || wf.cancel_requested) continue;
         const auto& p = placements[i];
+        if (r.state != TaskState::ready || wf.cancel_requested) {
+          if (!p.hosts.empty()) scheduler_->declined(p.hosts.front().id);
+          continue;
+        }
         if (p.hosts.empty()) {
           if (p.never) {
             r.message = p.why_none;
@@ -694,7 +717,7 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
     for (auto& snd : sends)
       asio::co_spawn(ctx_.ioc,
                      send(std::move(snd.wf), snd.index, snd.attempt, std::move(snd.hosts),
-                          std::move(snd.a)),
+                          std::move(snd.a), round_start),
                      asio::detached);
     for (const auto& wf : touched) {
       bool finish;
@@ -714,7 +737,8 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
 }
 
 asio::awaitable<void> DagSubmit::send(WorkflowPtr wf, int index, int attempt,
-                                      std::vector<model::Member> hosts, model::TaskAssignment a) {
+                                      std::vector<model::Member> hosts, model::TaskAssignment a,
+                                      std::chrono::steady_clock::time_point round_start) {
   auto self = shared_from_this();
   std::string last_error;
   for (std::size_t k = 0; k < hosts.size(); ++k) {
@@ -742,18 +766,25 @@ asio::awaitable<void> DagSubmit::send(WorkflowPtr wf, int index, int attempt,
       execute::ExecuteRemote remote(ctx_.client, h.address);
       s = co_await remote.assign(a);
     }
+    // "Already known" from a host means it holds this very attempt (e.g. sent again after
+    // this node restarted): as good as accepted.
+    if (s.code() == ErrorCode::conflict) s = Status::Ok();
     if (s.ok()) {
       scheduler_->dispatched(h.id);
       std::lock_guard lock(mu_);
       auto& r = wf->runs[index];
-      if (r.attempts == attempt)
-        record_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - r.ready_at)
-                           .count());
+      if (r.attempts == attempt) {
+        auto now = std::chrono::steady_clock::now();
+        record_latency(std::chrono::duration<double>(now - round_start).count(),
+                       std::chrono::duration<double>(now - r.ready_at).count());
+      }
       co_return;
     }
     last_error = h.name + ": " + s.message();
     if (s.code() == ErrorCode::unavailable || s.code() == ErrorCode::timeout)
       scheduler_->refused(h.id);
+    else
+      scheduler_->declined(h.id);
   }
   // Nobody took it: back to the ready queue (this was not a run, so not an attempt).
   Batch batch;

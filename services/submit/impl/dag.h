@@ -101,7 +101,8 @@ class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<
   boost::asio::awaitable<void> dispatch_loop();
   boost::asio::awaitable<void> watch_loop();
   boost::asio::awaitable<void> send(WorkflowPtr wf, int index, int attempt,
-                                    std::vector<model::Member> hosts, model::TaskAssignment a);
+                                    std::vector<model::Member> hosts, model::TaskAssignment a,
+                                    std::chrono::steady_clock::time_point round_start);
   boost::asio::awaitable<void> finalize(WorkflowPtr wf);
   boost::asio::awaitable<Status> write(Batch batch, bool durable);
 
@@ -115,7 +116,7 @@ class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<
   model::TaskAssignment assignment(const Workflow& wf, int index, int attempt) const;
   bool all_final(const Workflow& wf) const { return wf.final_count == static_cast<int>(wf.runs.size()); }
   void notify();
-  void record_latency(double seconds);
+  void record_latency(double dispatch_seconds, double wait_seconds);
 
   NodeContext& ctx_;
   std::shared_ptr<schedule::ScheduleLogic> scheduler_;
@@ -128,6 +129,7 @@ class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<
   std::unique_ptr<boost::asio::steady_timer> wake_;  // the dispatcher sleeps on it
   std::atomic<bool> stopping_{false};
   std::vector<double> latencies_;  // ring of the last scheduling latencies (seconds)
+  std::vector<double> waits_;      // and of the waits from ready to accepted
   std::size_t latency_next_ = 0;
   std::uint64_t latency_count_ = 0;
 };

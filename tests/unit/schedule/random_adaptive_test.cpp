@@ -85,6 +85,7 @@ struct Fixture {
 TEST_CASE("a long array lands in proportion to host speed (1:2:4)") {
   Fixture f;
   f.fed->members = {host("a", 250, 8), host("b", 500, 8), host("c", 1000, 8)};
+  f.config.overload_queue = 1000;  // hosts with deep queues: only speed decides
   f.make();
   auto c = f.spread(700, 700);
   CAPTURE(c["a"]);
@@ -100,6 +101,7 @@ TEST_CASE("placing one task at a time also follows speed, through in-flight acco
   Fixture f;
   f.fed->members = {host("a", 250, 4), host("b", 500, 4), host("c", 1000, 4)};
   f.config.sample = 3;  // every host sampled: the split is then decided by the estimate
+  f.config.overload_queue = 1000;
   f.make();
   auto c = f.spread(350, 1);
   CHECK(c["c"] > c["b"]);
@@ -119,15 +121,24 @@ TEST_CASE("an overloaded host gets nothing") {
   hot.load1 = 40;  // ≥ overload-load × cores
   f.loads["c"] = hot;
   f.make();
-  auto c = f.spread(200, 20);
+  std::map<std::string, int> c;
+  for (int round = 0; round < 10; ++round) {
+    for (const auto& x : f.place(std::vector<TaskNeeds>(20, TaskNeeds{}))) {
+      if (x.hosts.empty()) continue;  // a is full: the task waits rather than go to b or c
+      ++c[x.hosts.front().name];
+      f.sched->dispatched(x.hosts.front().id);
+      f.sched->finished(x.hosts.front().id, 0, 0, true);
+    }
+  }
   CHECK(c["b"] == 0);
   CHECK(c["c"] == 0);
-  CHECK(c["a"] == 200);
+  CHECK(c["a"] == 10 * 8);  // each round, as many as a holds (slots × 2)
 }
 
 TEST_CASE("a host whose tasks run slow loses share through feedback") {
   Fixture f;
   f.fed->members = {host("a", 1000, 4), host("b", 1000, 4), host("c", 1000, 4)};
+  f.config.overload_queue = 1000;
   f.make();
   auto before = f.spread(300, 300);
   CHECK(before["c"] == doctest::Approx(100).epsilon(0.2));
@@ -147,6 +158,40 @@ TEST_CASE("a host whose tasks run slow loses share through feedback") {
   // Success lets it recover.
   for (int i = 0; i < 40; ++i) f.sched->finished(c_id, 1000, 1000, true);
   CHECK(f.sched->factor(c_id) > 0.8);
+}
+
+TEST_CASE("a host never gets more of our tasks than it can hold; the rest wait here") {
+  Fixture f;
+  f.fed->members = {host("a", 1000, 2), host("b", 1000, 3)};  // hold 4 and 6 (queue = slots)
+  f.config.sample = 2;
+  f.make();
+  auto p = f.place(std::vector<TaskNeeds>(20, TaskNeeds{}));
+  std::map<std::string, int> count;
+  int waiting = 0;
+  for (const auto& x : p) {
+    if (x.hosts.empty()) {
+      CHECK_FALSE(x.never);  // busy, not impossible
+      ++waiting;
+    } else {
+      ++count[x.hosts.front().name];
+    }
+  }
+  CHECK(count["a"] == 4);
+  CHECK(count["b"] == 6);
+  CHECK(waiting == 10);
+  // Nothing more fits until a task ends; a refusal gives its reservation back.
+  CHECK(f.place({TaskNeeds{}})[0].hosts.empty());
+  f.sched->refused(f.fed->members[1].id);
+  f.clock.advance(std::chrono::milliseconds(250));
+  auto again = f.place({TaskNeeds{}});
+  REQUIRE_FALSE(again[0].hosts.empty());
+  CHECK(again[0].hosts.front().name == "b");
+  // Accepted tasks count until they finish.
+  f.sched->dispatched(f.fed->members[1].id);
+  CHECK(f.place({TaskNeeds{}})[0].hosts.empty());
+  f.sched->dispatched(f.fed->members[0].id);  // one of a's is accepted, then ends
+  f.sched->finished(f.fed->members[0].id, 0, 10, true);
+  CHECK(f.place({TaskNeeds{}})[0].hosts.front().name == "a");
 }
 
 TEST_CASE("failures lower a host's factor") {
@@ -169,10 +214,15 @@ TEST_CASE("a refusal leads to a resample elsewhere") {
     auto p = f.place({TaskNeeds{}});
     REQUIRE_FALSE(p[0].hosts.empty());
     CHECK(p[0].hosts.front().id != refused.id);
+    f.sched->declined(p[0].hosts.front().id);
   }
   f.clock.advance(std::chrono::milliseconds(250));  // the pause is over
   bool seen = false;
-  for (int i = 0; i < 50 && !seen; ++i) seen = f.place({TaskNeeds{}})[0].hosts.front().id == refused.id;
+  for (int i = 0; i < 50 && !seen; ++i) {
+    auto p = f.place({TaskNeeds{}});
+    seen = p[0].hosts.front().id == refused.id;
+    f.sched->declined(p[0].hosts.front().id);
+  }
   CHECK(seen);
 }
 
@@ -211,6 +261,7 @@ TEST_CASE("data locality: the host holding a large input is preferred") {
   for (int i = 0; i < 20; ++i) {
     auto p = f.place({TaskNeeds{1, 0, 1000, {{"b:7700", 2'000'000'000}}}});
     on_b += p[0].hosts.front().name == "b";
+    f.sched->declined(p[0].hosts.front().id);
   }
   CHECK(on_b == 20);
 }
