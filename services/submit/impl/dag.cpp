@@ -226,6 +226,15 @@ void DagSubmit::stop() {
   notify();
 }
 
+void DagSubmit::finalize_if_done(const WorkflowPtr& wf) {
+  {
+    std::lock_guard lock(mu_);
+    if (!all_final(*wf) || wf->finalizing) return;
+    wf->finalizing = true;
+  }
+  asio::co_spawn(ctx_.ioc, finalize(wf), asio::detached);
+}
+
 void DagSubmit::notify() {
   asio::post(wake_->get_executor(), [self = shared_from_this()] { self->wake_->cancel(); });
 }
@@ -580,13 +589,7 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
   auto s = co_await write(std::move(batch), false);
   if (!s.ok()) co_return s;
   for (const auto& wf : touched) {
-    bool finish;
-    {
-      std::lock_guard lock(mu_);
-      finish = all_final(*wf) && !wf->finalizing;
-      if (finish) wf->finalizing = true;
-    }
-    if (finish) asio::co_spawn(ctx_.ioc, finalize(wf), asio::detached);
+    finalize_if_done(wf);
   }
   if (freed) notify();
   co_return Status::Ok();
@@ -720,13 +723,7 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
                           std::move(snd.a), round_start),
                      asio::detached);
     for (const auto& wf : touched) {
-      bool finish;
-      {
-        std::lock_guard lock(mu_);
-        finish = all_final(*wf) && !wf->finalizing;
-        if (finish) wf->finalizing = true;
-      }
-      if (finish) asio::co_spawn(ctx_.ioc, finalize(wf), asio::detached);
+      finalize_if_done(wf);
     }
     if (!later.empty() && sends.empty()) {
       // Nothing could be placed: wait for a task to end (notify) or a little while.

@@ -116,6 +116,8 @@ class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<
   model::TaskAssignment assignment(const Workflow& wf, int index, int attempt) const;
   bool all_final(const Workflow& wf) const { return wf.final_count == static_cast<int>(wf.runs.size()); }
   void notify();
+  // Starts finalize() once, when every task of wf is final. Takes mu_.
+  void finalize_if_done(const WorkflowPtr& wf);
   void record_latency(double dispatch_seconds, double wait_seconds);
 
   NodeContext& ctx_;
