@@ -49,6 +49,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import fvce_harness as H  # noqa: E402
 
 SECTION = "## Workflows (submit, schedule, execute, file)"
+LAUNCHER = "fvce-exec"  # the execute service's launcher param (--launcher)
 TARGETS = {
     "vs_xargs": 0.5,      # fvce ≥ 50% of xargs' rate
     "vs_parallel": 2.0,   # fvce ≥ 2× GNU parallel's rate
@@ -126,7 +127,9 @@ def start_cluster(c: H.Cluster, schedule: str, nodes: int):
     sched = None if schedule == "random-adaptive" else (schedule, {})
     # register={}: the default membership params (the fast test params suspect a busy
     # node after 200 ms, and a refuted suspicion makes the submitter run its tasks again).
-    return H.start_federation(c, slots=[None] * nodes, schedule=sched, register={})
+    execute = {"launcher": LAUNCHER} if LAUNCHER != "fvce-exec" else None
+    return H.start_federation(c, slots=[None] * nodes, schedule=sched, register={},
+                              execute=execute)
 
 
 def requests_by_route(m: dict) -> dict:
@@ -433,6 +436,9 @@ def main() -> int:
                     help="tasks of the unsaturated latency run (a chain); 0: skip it")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--nodes", type=int, default=3)
+    ap.add_argument("--launcher", default="fvce-exec", choices=["fvce-exec", "direct"],
+                    help="the execute service's launcher (direct: no fvce-exec, faster for "
+                         "empty tasks, max RSS then includes the node's)")
     ap.add_argument("--schedulers", default="random-adaptive,round-robin,local")
     ap.add_argument("--doc", default=os.path.join(REPO, "docs", "PERFORMANCE.md"))
     ap.add_argument("--no-doc", action="store_true")
@@ -440,6 +446,8 @@ def main() -> int:
     ap.add_argument("--analysis-file", help="Markdown text appended to the section")
     ap.add_argument("--from-json", help="only print (and write) the report of an earlier --json")
     args = ap.parse_args()
+    global LAUNCHER
+    LAUNCHER = args.launcher
     if args.from_json:
         with open(args.from_json) as f:
             res = json.load(f)

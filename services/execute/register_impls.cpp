@@ -57,6 +57,11 @@ Result<std::shared_ptr<LocalExecute>> build_process(const Params& params, NodeCo
     return bad(params, "report-retry-for", "at least 1s (reports must survive a short outage)");
   options.report_retry_for = *retry;
 
+  auto launcher = params.text("launcher");
+  if (launcher != "fvce-exec" && launcher != "direct")
+    return bad(params, "launcher", "'" + launcher + "' is not fvce-exec or direct");
+  options.direct_spawn = launcher == "direct";
+
   auto executor = ProcessExecutor::Create(ctx, options);
   if (!executor.ok())
     return Status::InvalidArgument(params.where("slots") + ": " + executor.status().message());
@@ -83,6 +88,11 @@ void register_execute_impls(ExecuteRegistry& registry) {
       {"report-retry-for", "1h",
        "how long a state report is retried while its submitter is unreachable before it is "
        "dropped (a duration, at least 1s)",
+       false},
+      {"launcher", "fvce-exec",
+       "fvce-exec: start tasks through the launcher beside fvce, which records each task's own "
+       "max RSS (one more fork per task); direct: spawn them straight from the node (faster for "
+       "tiny tasks, but max RSS then includes the node's own)",
        false},
   };
   registry.add("process",

@@ -485,7 +485,8 @@ ProcessExecutor::ProcessExecutor(NodeContext& ctx, ProcessOptions options)
   std::string system_path = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
   base_path_ = exe_dir.empty() ? system_path : exe_dir + ":" + system_path;
   // Tasks start through fvce-exec when it is there, so their max RSS is their own.
-  if (!exe_dir.empty() && ::access((exe_dir + "/fvce-exec").c_str(), X_OK) == 0)
+  if (!options_.direct_spawn && !exe_dir.empty() &&
+      ::access((exe_dir + "/fvce-exec").c_str(), X_OK) == 0)
     launcher_ = exe_dir + "/fvce-exec";
   if (const char* home = std::getenv("HOME"); home && *home)
     base_env_.push_back(std::string("HOME=") + home);

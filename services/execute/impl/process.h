@@ -51,6 +51,7 @@ struct ProcessOptions {
   std::chrono::milliseconds report_retry_for{std::chrono::hours(1)};
   int stage_parallel = 4;                           // concurrent input fetches per task
   std::chrono::milliseconds report_timeout{5'000};  // per POST /submit/reports
+  bool direct_spawn = false;  // true: no fvce-exec launcher (see docs/execute.md)
 };
 
 class ProcessExecutor final : public LocalExecute,
