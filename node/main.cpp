@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   node_cmd->add_option("--listen", node.listen, "HOST:PORT to listen on (port 0: any free port)");
   node_cmd->add_option("--state-dir", node.state_dir, "where the node keeps its durable state");
-  node_cmd->add_option("--join", node.join, "HOST:PORT of a member to join through")->check(kAddress);
+  node_cmd->add_option("--join", node.join, "HOST:PORT of a member to join through")
+      ->check(kAddress);
   node_cmd->add_option("--name", node.name, "this node's name in the federation");
   node_cmd->add_option("--advertise", node.advertise, "HOST:PORT peers use to reach this node");
   node_cmd->add_option("--seed", node.seed, "seed of the node's random choices");
@@ -118,7 +119,8 @@ int main(int argc, char** argv) {
   if (*probe_cmd) return fvce::cli::probe(client, address);
   if (*submit_cmd) return fvce::cli::submit(client, wf_file, watch);
   if (*workflows_cmd) return fvce::cli::workflows(client, all_workflows);
-  if (*status_cmd) return watch ? fvce::cli::watch(client, wf_id) : fvce::cli::status(client, wf_id);
+  if (*status_cmd)
+    return watch ? fvce::cli::watch(client, wf_id) : fvce::cli::status(client, wf_id);
   if (*logs_cmd) return fvce::cli::logs(client, wf_id, task, stderr_stream);
   if (*fetch_cmd) return fvce::cli::fetch(client, wf_id, dir);
   if (*cancel_cmd) return fvce::cli::cancel(client, wf_id);

@@ -18,21 +18,21 @@
 #include "node/http/client.h"
 #include "node/http/server.h"
 #include "node/node_context.h"
-#include "services/info/logic.h"
-#include "services/info/register_impls.h"
-#include "services/info/resource.h"
 #include "services/execute/logic.h"
 #include "services/execute/register_impls.h"
 #include "services/execute/resource.h"
 #include "services/file/logic.h"
 #include "services/file/register_impls.h"
 #include "services/file/resource.h"
+#include "services/info/logic.h"
+#include "services/info/register_impls.h"
+#include "services/info/resource.h"
+#include "services/register/impl/introducer.h"
 #include "services/register/register_impls.h"
+#include "services/register/resource.h"
 #include "services/schedule/register_impls.h"
 #include "services/submit/register_impls.h"
 #include "services/submit/resource.h"
-#include "services/register/resource.h"
-#include "services/register/impl/introducer.h"
 
 namespace fvce {
 
@@ -47,9 +47,12 @@ struct ServiceDefault {
   const char* name;
   const char* impl;
 };
-constexpr ServiceDefault kServices[] = {{"info", "statgrab"},         {"file", "local"},
-                                       {"execute", "process"},       {"register", "introducer"},
-                                       {"schedule", "random-adaptive"}, {"submit", "dag"}};
+constexpr ServiceDefault kServices[] = {{"info", "statgrab"},
+                                        {"file", "local"},
+                                        {"execute", "process"},
+                                        {"register", "introducer"},
+                                        {"schedule", "random-adaptive"},
+                                        {"submit", "dag"}};
 
 std::string host_name() {
   char buf[256] = {};
@@ -62,7 +65,8 @@ std::string host_name() {
 std::string default_state_dir(const std::string& name) {
   const char* xdg = std::getenv("XDG_STATE_HOME");
   const char* home = std::getenv("HOME");
-  std::string base = xdg && *xdg ? xdg : (home && *home ? std::string(home) + "/.local/state" : ".");
+  std::string base =
+      xdg && *xdg ? xdg : (home && *home ? std::string(home) + "/.local/state" : ".");
   return base + "/fvce/" + name;
 }
 
@@ -106,9 +110,10 @@ int run_node(const NodeOptions& options) {
     bool known = false;
     for (const auto& d : kServices) known = known || s.name == d.name;
     if (!known) {
-      spdlog::error("{}: service '{}' is not available in this build (available: info, file, "
-                    "execute, register, schedule, submit)",
-                    s.where.str(), s.name);
+      spdlog::error(
+          "{}: service '{}' is not available in this build (available: info, file, "
+          "execute, register, schedule, submit)",
+          s.where.str(), s.name);
       return 1;
     }
   }
@@ -142,8 +147,10 @@ int run_node(const NodeOptions& options) {
   if (address.empty()) {
     auto ip = bound.address();
     if (ip.is_unspecified()) {
-      spdlog::warn("listening on all interfaces; peers will be told {}:{} (set advertise= in "
-                   "deploy.xml or --advertise to choose)", host_name(), bound.port());
+      spdlog::warn(
+          "listening on all interfaces; peers will be told {}:{} (set advertise= in "
+          "deploy.xml or --advertise to choose)",
+          host_name(), bound.port());
       address = host_name() + ":" + std::to_string(bound.port());
     } else {
       address = (ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string()) + ":" +
@@ -154,8 +161,8 @@ int run_node(const NodeOptions& options) {
   std::uint64_t seed = settings.seed.value_or(std::random_device{}());
   NodeContext ctx(ioc, client, metrics, SystemClock::instance());
   ctx.seed = seed;
-  ctx.self = NodeIdentity{identity->id, settings.name, cfg->federation, address,
-                          identity->incarnation};
+  ctx.self =
+      NodeIdentity{identity->id, settings.name, cfg->federation, address, identity->incarnation};
   ctx.state_dir = settings.state_dir;
   ctx.deploy_file = cfg->file;
   ctx.workers = &workers;
@@ -263,8 +270,8 @@ int run_node(const NodeOptions& options) {
   auto s = write_file_atomic(std::filesystem::path(settings.state_dir) / "address", address + "\n");
   if (!s.ok()) spdlog::warn("{}", s.message());
   std::printf("fvce node %s (%s) listening on %s, federation '%s', state in %s\n",
-              settings.name.c_str(), identity->id.c_str(), address.c_str(),
-              cfg->federation.c_str(), settings.state_dir.c_str());
+              settings.name.c_str(), identity->id.c_str(), address.c_str(), cfg->federation.c_str(),
+              settings.state_dir.c_str());
   std::fflush(stdout);
 
   std::vector<std::thread> threads;

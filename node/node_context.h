@@ -29,10 +29,10 @@ class LocalExecute;
 }
 
 struct NodeIdentity {
-  std::string id;          // persistent UUID
-  std::string name;        // human name
-  std::string federation;  // from deploy.xml
-  std::string address;     // advertised HOST:PORT (known once the server is bound)
+  std::string id;                 // persistent UUID
+  std::string name;               // human name
+  std::string federation;         // from deploy.xml
+  std::string address;            // advertised HOST:PORT (known once the server is bound)
   std::uint64_t incarnation = 0;  // this run's incarnation (one more than the last run's)
 };
 

@@ -1,8 +1,8 @@
 #include "node/cli/client_commands.h"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -132,8 +132,7 @@ int hosts(const ClientOptions& o, bool all) {
     const auto& m = h.member;
     rows.push_back({m.name, m.address, std::string(model::to_string(m.state)),
                     std::to_string(m.host.cores), short_cpu(m.host), fixed(m.host.speed, 0),
-                    format_bytes(m.host.memory),
-                    h.load ? format_bytes(h.load->memory_free) : "-",
+                    format_bytes(m.host.memory), h.load ? format_bytes(h.load->memory_free) : "-",
                     h.load ? fixed(h.load->load1, 2) : "-", h.load ? fixed(h.load->cpu, 0) : "-",
                     m.id == report->self ? "(this node)" : ago(m.last_seen)});
   }
@@ -157,8 +156,8 @@ int info(const ClientOptions& o, const std::string& host) {
       {"state", std::string(model::to_string(m.state)) + " (incarnation " +
                     std::to_string(m.incarnation) + ")"},
       {"os", m.host.os + " " + m.host.arch},
-      {"cpu", m.host.cpu_model + (m.host.cpu_mhz > 0 ? " @ " + fixed(m.host.cpu_mhz, 0) + " MHz"
-                                                     : "")},
+      {"cpu",
+       m.host.cpu_model + (m.host.cpu_mhz > 0 ? " @ " + fixed(m.host.cpu_mhz, 0) + " MHz" : "")},
       {"cores", std::to_string(m.host.cores)},
       {"speed", fixed(m.host.speed, 1) + " Mref/s per core (" + m.host.info_impl + ")"},
       {"slots", std::to_string(m.host.slots)},
@@ -169,11 +168,11 @@ int info(const ClientOptions& o, const std::string& host) {
   };
   if (h->load) {
     const auto& l = *h->load;
-    rows.push_back({"load", fixed(l.load1, 2) + " " + fixed(l.load5, 2) + " " +
-                                fixed(l.load15, 2) + " (1, 5, 15 min)"});
+    rows.push_back({"load", fixed(l.load1, 2) + " " + fixed(l.load5, 2) + " " + fixed(l.load15, 2) +
+                                " (1, 5, 15 min)"});
     rows.push_back({"cpu busy", fixed(l.cpu, 1) + " %"});
-    rows.push_back({"memory free", format_bytes(l.memory_free) + " of " +
-                                       format_bytes(l.memory_total)});
+    rows.push_back(
+        {"memory free", format_bytes(l.memory_free) + " of " + format_bytes(l.memory_total)});
     rows.push_back({"free slots", std::to_string(l.free_slots)});
     rows.push_back({"queue", std::to_string(l.queue)});
     rows.push_back({"sampled", ago(l.time)});

@@ -122,9 +122,8 @@ int submit(const ClientOptions& o, const std::string& workflow_file, bool watch_
       continue;
     }
     fs::path src = fs::path(f.src).is_absolute() ? fs::path(f.src) : base / f.src;
-    auto entry = run<Result<model::FileEntry>>([&](asio::io_context&) {
-      return file::upload_to_store(o.node, src, nullptr, "", {});
-    });
+    auto entry = run<Result<model::FileEntry>>(
+        [&](asio::io_context&) { return file::upload_to_store(o.node, src, nullptr, "", {}); });
     if (!entry.ok()) {
       std::cerr << "fvce: file '" << f.name << "' (" << src.string()
                 << "): " << entry.status().message() << "\n";
@@ -212,8 +211,8 @@ int watch(const ClientOptions& o, const std::string& id) {
       for (const auto& t : st->tasks)
         if (t.state == model::TaskState::failed)
           std::cerr << "task " << t.id << " failed"
-                    << (t.exit_code ? " (exit " + std::to_string(*t.exit_code) + ")" : "")
-                    << ": " << t.message << "\n";
+                    << (t.exit_code ? " (exit " + std::to_string(*t.exit_code) + ")" : "") << ": "
+                    << t.message << "\n";
       return s.state == model::WorkflowState::done ? 0 : 1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(tty ? 250 : 1000));
@@ -239,11 +238,12 @@ int workflows(const ClientOptions& o, bool all) {
       {"ID", "NAME", "OWNER", "NODE", "STATE", "PROGRESS", "SUBMITTED", "DURATION"}};
   for (const auto& w : list->workflows) {
     int finished = w.done + w.failed + w.cancelled;
-    rows.push_back({w.id, w.name, w.owner, w.node, std::string(model::to_string(w.state)),
-                    std::to_string(finished) + "/" + std::to_string(w.tasks) +
-                        (w.failed ? " (" + std::to_string(w.failed) + " failed)" : ""),
-                    when(w.submitted),
-                    duration_between(w.submitted, w.finished ? w.finished : std::optional(now_ms()))});
+    rows.push_back(
+        {w.id, w.name, w.owner, w.node, std::string(model::to_string(w.state)),
+         std::to_string(finished) + "/" + std::to_string(w.tasks) +
+             (w.failed ? " (" + std::to_string(w.failed) + " failed)" : ""),
+         when(w.submitted),
+         duration_between(w.submitted, w.finished ? w.finished : std::optional(now_ms()))});
   }
   table(rows);
   return 0;
@@ -255,7 +255,7 @@ int status(const ClientOptions& o, const std::string& id) {
               std::string id) -> asio::awaitable<Result<model::WorkflowStatus>> {
       http::Client client(ioc);
       auto r = remote(client, o);
-        co_return co_await r.status(std::move(id));
+      co_return co_await r.status(std::move(id));
     }(ioc, o, id);
   });
   if (failed(st, o)) return 1;
@@ -265,12 +265,12 @@ int status(const ClientOptions& o, const std::string& id) {
   }
   const auto& s = st->summary;
   std::cout << "workflow " << s.id << " (" << s.name << ") of " << s.owner << " on " << s.node
-            << ": " << model::to_string(s.state) << ", " << s.done << "/" << s.tasks
-            << " done, " << s.failed << " failed, " << s.cancelled << " cancelled, " << s.running
+            << ": " << model::to_string(s.state) << ", " << s.done << "/" << s.tasks << " done, "
+            << s.failed << " failed, " << s.cancelled << " cancelled, " << s.running
             << " running; submitted " << when(s.submitted)
             << (s.finished ? ", took " + duration_between(s.submitted, s.finished) : "") << "\n\n";
-  std::vector<std::vector<std::string>> rows{{"TASK", "STATE", "HOST", "ATTEMPTS", "EXIT", "STARTED",
-                                              "WALL", "CPU", "MAX RSS", "MESSAGE"}};
+  std::vector<std::vector<std::string>> rows{{"TASK", "STATE", "HOST", "ATTEMPTS", "EXIT",
+                                              "STARTED", "WALL", "CPU", "MAX RSS", "MESSAGE"}};
   for (const auto& t : st->tasks) {
     std::string msg = t.message.size() > 80 ? t.message.substr(0, 79) + "~" : t.message;
     for (auto& c : msg)

@@ -11,7 +11,8 @@ namespace fvce::cli {
 int submit(const ClientOptions& o, const std::string& workflow_file, bool watch);
 int workflows(const ClientOptions& o, bool all);
 int status(const ClientOptions& o, const std::string& id);
-int logs(const ClientOptions& o, const std::string& id, const std::string& task, bool stderr_stream);
+int logs(const ClientOptions& o, const std::string& id, const std::string& task,
+         bool stderr_stream);
 int fetch(const ClientOptions& o, const std::string& id, const std::string& dir);
 int cancel(const ClientOptions& o, const std::string& id);
 

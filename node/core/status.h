@@ -17,16 +17,16 @@ namespace fvce {
 
 enum class ErrorCode {
   ok = 0,
-  invalid_argument,   // 400: malformed or schema-invalid input
-  unauthenticated,    // 401
-  forbidden,          // 403: e.g. a path outside the work root
-  not_found,          // 404
-  conflict,           // 409: the request contradicts the current state
-  too_large,          // 413
-  unavailable,        // 503: pool full, shutting down, peer unreachable
-  timeout,            // 504: a deadline expired
-  io_error,           // 500: the local file system failed
-  internal,           // 500: a bug
+  invalid_argument,  // 400: malformed or schema-invalid input
+  unauthenticated,   // 401
+  forbidden,         // 403: e.g. a path outside the work root
+  not_found,         // 404
+  conflict,          // 409: the request contradicts the current state
+  too_large,         // 413
+  unavailable,       // 503: pool full, shutting down, peer unreachable
+  timeout,           // 504: a deadline expired
+  io_error,          // 500: the local file system failed
+  internal,          // 500: a bug
 };
 
 std::string_view to_string(ErrorCode code);
@@ -40,7 +40,9 @@ class [[nodiscard]] Status {
   Status(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return {}; }
-  static Status InvalidArgument(std::string m) { return {ErrorCode::invalid_argument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {ErrorCode::invalid_argument, std::move(m)};
+  }
   static Status Forbidden(std::string m) { return {ErrorCode::forbidden, std::move(m)}; }
   static Status NotFound(std::string m) { return {ErrorCode::not_found, std::move(m)}; }
   static Status Conflict(std::string m) { return {ErrorCode::conflict, std::move(m)}; }
@@ -66,7 +68,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "a Result holding a Status must hold an error");
   }

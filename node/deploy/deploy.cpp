@@ -37,7 +37,8 @@ Result<DeployConfig> parse_deploy(std::string_view text, const std::string& sour
   if (!root.ok()) return Status::InvalidArgument(source + ":" + root.status().message());
   auto where = [&](const pugi::xml_node& n) {
     // pugixml points at the element's name; people expect the '<' before it.
-    auto [line, column] = model::line_column(text, std::max<std::ptrdiff_t>(0, n.offset_debug() - 1));
+    auto [line, column] =
+        model::line_column(text, std::max<std::ptrdiff_t>(0, n.offset_debug() - 1));
     return Location{source, line, column};
   };
   auto fail = [&](const pugi::xml_node& n, const std::string& why) {
@@ -78,10 +79,11 @@ Result<DeployConfig> parse_deploy(std::string_view text, const std::string& sour
       }
       return Status::Ok();
     };
-    for (Status s : {size("max-body", cfg.server.max_body), size("max-header", cfg.server.max_header),
-                     duration("read-timeout", cfg.server.read_timeout),
-                     duration("idle-timeout", cfg.server.idle_timeout),
-                     duration("request-timeout", cfg.client.timeout)})
+    for (Status s :
+         {size("max-body", cfg.server.max_body), size("max-header", cfg.server.max_header),
+          duration("read-timeout", cfg.server.read_timeout),
+          duration("idle-timeout", cfg.server.idle_timeout),
+          duration("request-timeout", cfg.client.timeout)})
       if (!s.ok()) return s;
     if (auto a = n.attribute("max-connections")) cfg.server.max_connections = a.as_ullong();
   }
@@ -96,8 +98,8 @@ Result<DeployConfig> parse_deploy(std::string_view text, const std::string& sour
       for (const auto& seen : svc.params)
         if (seen.name == param.name)
           return fail(p, "parameter '" + param.name + "' of service '" + svc.name +
-                             "' is given twice (first at line " +
-                             std::to_string(seen.where.line) + ")");
+                             "' is given twice (first at line " + std::to_string(seen.where.line) +
+                             ")");
       svc.params.push_back(std::move(param));
     }
     cfg.services.push_back(std::move(svc));

@@ -38,7 +38,7 @@ struct ServiceConfig {
 };
 
 struct NodeSettings {
-  std::string name;       // "" = the host name
+  std::string name;  // "" = the host name
   std::string listen = "127.0.0.1:7700";
   std::string advertise;  // "" = the address actually bound
   std::string state_dir;  // "" = ./fvce-state-<name>

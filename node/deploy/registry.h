@@ -58,7 +58,8 @@ class Registry {
 
   void add(std::string impl, std::string description, std::vector<ParamSpec> params,
            Builder builder) {
-    entries_[std::move(impl)] = Entry{std::move(description), std::move(params), std::move(builder)};
+    entries_[std::move(impl)] =
+        Entry{std::move(description), std::move(params), std::move(builder)};
   }
 
   std::vector<std::string> names() const {
@@ -88,8 +89,8 @@ class Registry {
       if (!found) {
         std::string known;
         for (const auto& s : specs) known += (known.empty() ? "" : ", ") + s.name;
-        return Status::InvalidArgument(p.where.str() + ": unknown parameter '" + p.name +
-                                       "' for " + service_ + " impl '" + config.impl +
+        return Status::InvalidArgument(p.where.str() + ": unknown parameter '" + p.name + "' for " +
+                                       service_ + " impl '" + config.impl +
                                        "' (known: " + (known.empty() ? "none" : known) + ")");
       }
     }

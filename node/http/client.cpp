@@ -139,8 +139,8 @@ asio::awaitable<Result<Response>> Client::request(std::string address, Verb meth
   for (int i = 0; i < attempts; ++i) {
     if (i > 0) {
       // Exponential back-off with full jitter.
-      auto cap = std::min<long long>(options_.backoff_max.count(),
-                                     options_.backoff_base.count() << std::min(i, 16));
+      auto cap = std::min<long long>(options_.backoff_max.count(), options_.backoff_base.count()
+                                                                       << std::min(i, 16));
       long long wait = 0;
       {
         std::lock_guard lock(mu_);
@@ -168,7 +168,8 @@ asio::awaitable<Status> Client::send(std::string address, Verb method, std::stri
                                      std::string body, RequestOptions opts) {
   auto res = co_await request(std::move(address), method, std::move(target), std::move(body), opts);
   if (!res.ok()) co_return res.status();
-  if (res->result_int() / 100 != 2) co_return status_from_error_body(res->result_int(), res->body());
+  if (res->result_int() / 100 != 2)
+    co_return status_from_error_body(res->result_int(), res->body());
   co_return Status::Ok();
 }
 

@@ -26,14 +26,14 @@ namespace fvce::http {
 struct ClientOptions {
   std::chrono::milliseconds timeout{5'000};  // default per-attempt deadline
   std::size_t max_idle_per_peer = 4;
-  std::size_t max_body = 64u << 20;          // larger answers are refused
+  std::size_t max_body = 64u << 20;  // larger answers are refused
   std::chrono::milliseconds backoff_base{50};
   std::chrono::milliseconds backoff_max{2'000};
 };
 
 struct RequestOptions {
-  std::chrono::milliseconds timeout{0};  // 0: ClientOptions::timeout
-  int attempts = 1;                      // total tries, >= 1
+  std::chrono::milliseconds timeout{0};                           // 0: ClientOptions::timeout
+  int attempts = 1;                                               // total tries, >= 1
   std::vector<std::pair<std::string, std::string>> headers = {};  // extra request headers
 };
 
@@ -53,8 +53,8 @@ class Client {
   template <typename T>
   asio::awaitable<Result<T>> call(std::string address, Verb method, std::string target,
                                   std::string body = {}, RequestOptions opts = {}) {
-    auto res = co_await request(std::move(address), method, std::move(target), std::move(body),
-                                opts);
+    auto res =
+        co_await request(std::move(address), method, std::move(target), std::move(body), opts);
     if (!res.ok()) co_return res.status();
     if (res->result_int() / 100 != 2)
       co_return status_from_error_body(res->result_int(), res->body());

@@ -36,19 +36,36 @@ Response error_response(const Status& status, int line, int column) {
 
 Status status_from_error_body(int http_status, std::string_view body) {
   auto doc = model::from_xml<model::ErrorDoc>(body);
-  if (doc.ok()) return Status(doc->code == ErrorCode::ok ? ErrorCode::internal : doc->code,
-                              doc->message);
+  if (doc.ok())
+    return Status(doc->code == ErrorCode::ok ? ErrorCode::internal : doc->code, doc->message);
   ErrorCode code = ErrorCode::internal;
   switch (http_status) {
-    case 400: code = ErrorCode::invalid_argument; break;
-    case 401: code = ErrorCode::unauthenticated; break;
-    case 403: code = ErrorCode::forbidden; break;
-    case 404: code = ErrorCode::not_found; break;
-    case 409: code = ErrorCode::conflict; break;
-    case 413: code = ErrorCode::too_large; break;
-    case 503: code = ErrorCode::unavailable; break;
-    case 504: code = ErrorCode::timeout; break;
-    default: break;
+    case 400:
+      code = ErrorCode::invalid_argument;
+      break;
+    case 401:
+      code = ErrorCode::unauthenticated;
+      break;
+    case 403:
+      code = ErrorCode::forbidden;
+      break;
+    case 404:
+      code = ErrorCode::not_found;
+      break;
+    case 409:
+      code = ErrorCode::conflict;
+      break;
+    case 413:
+      code = ErrorCode::too_large;
+      break;
+    case 503:
+      code = ErrorCode::unavailable;
+      break;
+    case 504:
+      code = ErrorCode::timeout;
+      break;
+    default:
+      break;
   }
   std::string text(body.substr(0, 200));
   return Status(code, "HTTP " + std::to_string(http_status) + (text.empty() ? "" : ": " + text));

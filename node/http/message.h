@@ -7,8 +7,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <chrono>
 #include <boost/url/params_view.hpp>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>

@@ -26,8 +26,7 @@ class Metrics {
   void set(const std::string& family, const Labels& labels, double value);
 
   // One served request: counts it and records its latency under its route.
-  void observe_request(std::string_view route, std::string_view method, int status,
-                       double seconds);
+  void observe_request(std::string_view route, std::string_view method, int status, double seconds);
 
   // Called at every scrape, before rendering; the callback calls set() for its gauges.
   void add_collector(std::function<void(Metrics&)> collector);

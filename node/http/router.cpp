@@ -5,12 +5,14 @@
 namespace fvce::http {
 
 void Router::add(Verb method, std::string path, Handler handler) {
-  auto [it, inserted] = routes_.emplace(std::make_pair(std::move(path), method), std::move(handler));
+  auto [it, inserted] =
+      routes_.emplace(std::make_pair(std::move(path), method), std::move(handler));
   if (!inserted) throw std::logic_error("route registered twice: " + it->first.first);
 }
 
 void Router::add_stream(Verb method, std::string path, StreamHandler handler) {
-  auto [it, inserted] = streams_.emplace(std::make_pair(std::move(path), method), std::move(handler));
+  auto [it, inserted] =
+      streams_.emplace(std::make_pair(std::move(path), method), std::move(handler));
   if (!inserted) throw std::logic_error("route registered twice: " + it->first.first);
 }
 

@@ -21,8 +21,8 @@ class Router {
   struct Match {
     const Handler* handler = nullptr;  // null when nothing matched (or a stream handler did)
     const StreamHandler* stream = nullptr;
-    bool path_known = false;           // the path exists under another method (405)
-    std::string route;                 // the route's path, for metrics
+    bool path_known = false;  // the path exists under another method (405)
+    std::string route;        // the route's path, for metrics
   };
   Match find(Verb method, std::string_view path) const;
 

@@ -22,8 +22,7 @@ struct Server::Connection {
   std::atomic<bool> busy{false};  // a request is being handled
 };
 
-Server::Server(asio::io_context& ioc, const Router& router, Metrics& metrics,
-               ServerOptions options)
+Server::Server(asio::io_context& ioc, const Router& router, Metrics& metrics, ServerOptions options)
     : ioc_(ioc), router_(router), metrics_(metrics), options_(options), acceptor_(ioc) {
   metrics_.describe("fvce_http_requests_total", "counter", "Requests served, by route and status.");
   metrics_.describe("fvce_http_connections_refused_total", "counter",
@@ -128,8 +127,8 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
       if (ec) break;
     }
     conn->stream.expires_after(options_.read_timeout);
-    std::tie(ec, std::ignore) = co_await bhttp::async_read_header(conn->stream, buffer, parser,
-                                                                  use_tuple);
+    std::tie(ec, std::ignore) =
+        co_await bhttp::async_read_header(conn->stream, buffer, parser, use_tuple);
     if (!ec) {
       // A streaming route reads its own body and writes its own answer.
       if (auto handled = co_await try_stream(*conn, buffer, parser, remote); handled) {
@@ -138,8 +137,8 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
       }
     }
     if (!ec && !parser.is_done()) {
-      std::tie(ec, std::ignore) = co_await bhttp::async_read(conn->stream, buffer, parser,
-                                                             use_tuple);
+      std::tie(ec, std::ignore) =
+          co_await bhttp::async_read(conn->stream, buffer, parser, use_tuple);
     }
     if (ec) {
       std::optional<Response> refusal;
@@ -153,7 +152,8 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
       } else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
                  ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
                  ec != asio::error::eof) {
-        refusal = error_response(Status::InvalidArgument("malformed HTTP request: " + ec.message()));
+        refusal =
+            error_response(Status::InvalidArgument("malformed HTTP request: " + ec.message()));
       }
       if (refusal) {
         refusal->keep_alive(false);
@@ -204,8 +204,8 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
 }
 
 asio::awaitable<std::optional<bool>> Server::try_stream(
-    Connection& conn, beast::flat_buffer& buffer,
-    bhttp::request_parser<bhttp::string_body>& parser, const std::string& remote) {
+    Connection& conn, beast::flat_buffer& buffer, bhttp::request_parser<bhttp::string_body>& parser,
+    const std::string& remote) {
   const auto& req = parser.get();
   auto url = boost::urls::parse_origin_form(req.target());
   if (!url) co_return std::nullopt;
@@ -227,7 +227,7 @@ asio::awaitable<std::optional<bool>> Server::try_stream(
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_.observe_request(match.route, req.method_string(), ex.status, seconds);
-  co_return ex.keep_alive && req.keep_alive();
+  co_return ex.keep_alive&& req.keep_alive();
 }
 
 asio::awaitable<Response> Server::dispatch(const Request& req, const std::string& remote,
@@ -235,17 +235,17 @@ asio::awaitable<Response> Server::dispatch(const Request& req, const std::string
   auto url = boost::urls::parse_origin_form(req.target());
   if (!url) {
     route = "(bad-target)";
-    co_return error_response(Status::InvalidArgument("bad request target '" +
-                                                     std::string(req.target()) + "'"));
+    co_return error_response(
+        Status::InvalidArgument("bad request target '" + std::string(req.target()) + "'"));
   }
   std::string path = url->path();
   auto match = router_.find(req.method(), path);
   if (!match.handler) {
     route = match.path_known ? match.route : "(unknown)";
     if (match.path_known) {
-      auto res = error_response(Status(ErrorCode::invalid_argument,
-                                       "method " + std::string(req.method_string()) +
-                                           " is not allowed on " + path));
+      auto res = error_response(
+          Status(ErrorCode::invalid_argument,
+                 "method " + std::string(req.method_string()) + " is not allowed on " + path));
       res.result(bhttp::status::method_not_allowed);
       co_return res;
     }

@@ -8,8 +8,8 @@
 #pragma once
 
 #include <atomic>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -22,9 +22,9 @@
 namespace fvce::http {
 
 struct ServerOptions {
-  std::size_t max_body = 8u << 20;      // bytes; larger bodies get 413
-  std::size_t max_header = 16u << 10;   // bytes; larger headers get 431
-  std::size_t max_connections = 1024;   // open connections; more get 503
+  std::size_t max_body = 8u << 20;                 // bytes; larger bodies get 413
+  std::size_t max_header = 16u << 10;              // bytes; larger headers get 431
+  std::size_t max_connections = 1024;              // open connections; more get 503
   std::chrono::milliseconds read_timeout{10'000};  // to read one request once it started
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
 };

@@ -8,10 +8,14 @@ using namespace detail;
 
 std::string_view to_string(MemberState s) {
   switch (s) {
-    case MemberState::alive: return "alive";
-    case MemberState::suspect: return "suspect";
-    case MemberState::dead: return "dead";
-    case MemberState::left: return "left";
+    case MemberState::alive:
+      return "alive";
+    case MemberState::suspect:
+      return "suspect";
+    case MemberState::dead:
+      return "dead";
+    case MemberState::left:
+      return "left";
   }
   return "alive";
 }
@@ -293,11 +297,21 @@ Result<JoinRequest> Codec<JoinRequest>::decode(const pugi::xml_node& n) {
   return j;
 }
 
-void Codec<Ping>::encode(pugi::xml_node& n, const Ping& g) { encode_gossip(n, g); }
-Result<Ping> Codec<Ping>::decode(const pugi::xml_node& n) { return decode_gossip<Ping>(n); }
-void Codec<Ack>::encode(pugi::xml_node& n, const Ack& g) { encode_gossip(n, g); }
-Result<Ack> Codec<Ack>::decode(const pugi::xml_node& n) { return decode_gossip<Ack>(n); }
-void Codec<Updates>::encode(pugi::xml_node& n, const Updates& g) { encode_gossip(n, g); }
+void Codec<Ping>::encode(pugi::xml_node& n, const Ping& g) {
+  encode_gossip(n, g);
+}
+Result<Ping> Codec<Ping>::decode(const pugi::xml_node& n) {
+  return decode_gossip<Ping>(n);
+}
+void Codec<Ack>::encode(pugi::xml_node& n, const Ack& g) {
+  encode_gossip(n, g);
+}
+Result<Ack> Codec<Ack>::decode(const pugi::xml_node& n) {
+  return decode_gossip<Ack>(n);
+}
+void Codec<Updates>::encode(pugi::xml_node& n, const Updates& g) {
+  encode_gossip(n, g);
+}
 Result<Updates> Codec<Updates>::decode(const pugi::xml_node& n) {
   return decode_gossip<Updates>(n);
 }

@@ -13,9 +13,9 @@
 
 #include "node/core/status.h"
 #include "node/model/error_doc.h"
+#include "node/model/file.h"
 #include "node/model/host.h"
 #include "node/model/member.h"
-#include "node/model/file.h"
 #include "node/model/task.h"
 #include "node/model/workflow.h"
 
@@ -26,12 +26,12 @@ inline constexpr const char* kNamespace = "urn:fvce:1";
 template <typename T>
 struct Codec;  // specialised per model type below
 
-#define FVCE_DECLARE_CODEC(Type, Root)                               \
-  template <>                                                        \
-  struct Codec<Type> {                                               \
-    static constexpr const char* root = Root;                        \
-    static void encode(pugi::xml_node& node, const Type& value);     \
-    static Result<Type> decode(const pugi::xml_node& node);          \
+#define FVCE_DECLARE_CODEC(Type, Root)                           \
+  template <>                                                    \
+  struct Codec<Type> {                                           \
+    static constexpr const char* root = Root;                    \
+    static void encode(pugi::xml_node& node, const Type& value); \
+    static Result<Type> decode(const pugi::xml_node& node);      \
   };
 
 FVCE_DECLARE_CODEC(ErrorDoc, "error")

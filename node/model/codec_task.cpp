@@ -13,7 +13,9 @@ struct Named {
   int value;
 };
 
-std::string ms_text(std::int64_t ms) { return std::to_string(ms) + "ms"; }
+std::string ms_text(std::int64_t ms) {
+  return std::to_string(ms) + "ms";
+}
 
 // Reads "500ms", "2s", "10m", "1h" or a plain number of seconds into milliseconds.
 Status read_duration(const pugi::xml_node& n, const char* attr, std::int64_t& out) {
@@ -25,7 +27,10 @@ Status read_duration(const pugi::xml_node& n, const char* attr, std::int64_t& ou
   if (ec != std::errc() || number < 0) return bad(n, attr, "a duration");
   std::string_view unit(p, static_cast<std::size_t>(v.data() + v.size() - p));
   while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
-  double f = unit == "ms" ? 1 : unit == "m" || unit == "min" ? 60'000 : unit == "h" ? 3'600'000 : 1000;
+  double f = unit == "ms"                   ? 1
+             : unit == "m" || unit == "min" ? 60'000
+             : unit == "h"                  ? 3'600'000
+                                            : 1000;
   if (!unit.empty() && unit != "ms" && unit != "s" && unit != "m" && unit != "min" && unit != "h")
     return bad(n, attr, "a duration (ms, s, m, h)");
   out = static_cast<std::int64_t>(number * f + 0.5);
@@ -87,10 +92,14 @@ void write_opt(pugi::xml_node& n, const char* attr, const std::optional<T>& v) {
 
 const char* file_type_name(FileType t) {
   switch (t) {
-    case FileType::file: return "file";
-    case FileType::dir: return "dir";
-    case FileType::symlink: return "symlink";
-    case FileType::other: return "other";
+    case FileType::file:
+      return "file";
+    case FileType::dir:
+      return "dir";
+    case FileType::symlink:
+      return "symlink";
+    case FileType::other:
+      return "other";
   }
   return "other";
 }
@@ -267,14 +276,22 @@ Result<WorkflowSummary> decode_summary(const pugi::xml_node& n) {
 
 std::string_view to_string(TaskState s) {
   switch (s) {
-    case TaskState::pending: return "pending";
-    case TaskState::ready: return "ready";
-    case TaskState::placed: return "placed";
-    case TaskState::staging: return "staging";
-    case TaskState::running: return "running";
-    case TaskState::done: return "done";
-    case TaskState::failed: return "failed";
-    case TaskState::cancelled: return "cancelled";
+    case TaskState::pending:
+      return "pending";
+    case TaskState::ready:
+      return "ready";
+    case TaskState::placed:
+      return "placed";
+    case TaskState::staging:
+      return "staging";
+    case TaskState::running:
+      return "running";
+    case TaskState::done:
+      return "done";
+    case TaskState::failed:
+      return "failed";
+    case TaskState::cancelled:
+      return "cancelled";
   }
   return "pending";
 }
@@ -288,10 +305,14 @@ std::optional<TaskState> task_state_from_string(std::string_view s) {
 
 std::string_view to_string(WorkflowState s) {
   switch (s) {
-    case WorkflowState::running: return "running";
-    case WorkflowState::done: return "done";
-    case WorkflowState::failed: return "failed";
-    case WorkflowState::cancelled: return "cancelled";
+    case WorkflowState::running:
+      return "running";
+    case WorkflowState::done:
+      return "done";
+    case WorkflowState::failed:
+      return "failed";
+    case WorkflowState::cancelled:
+      return "cancelled";
   }
   return "running";
 }
@@ -305,8 +326,12 @@ std::optional<WorkflowState> workflow_state_from_string(std::string_view s) {
 
 // --- file ---
 
-void Codec<FileEntry>::encode(pugi::xml_node& n, const FileEntry& e) { encode_entry(n, e); }
-Result<FileEntry> Codec<FileEntry>::decode(const pugi::xml_node& n) { return decode_entry(n); }
+void Codec<FileEntry>::encode(pugi::xml_node& n, const FileEntry& e) {
+  encode_entry(n, e);
+}
+Result<FileEntry> Codec<FileEntry>::decode(const pugi::xml_node& n) {
+  return decode_entry(n);
+}
 
 void Codec<FileList>::encode(pugi::xml_node& n, const FileList& l) {
   n.append_attribute("path") = l.path.c_str();

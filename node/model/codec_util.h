@@ -39,7 +39,7 @@ inline Status read_double(const pugi::xml_node& n, const char* attr, double& out
 }
 
 inline Status read_string(const pugi::xml_node& n, const char* attr, std::string& out,
-                   bool required = true) {
+                          bool required = true) {
   auto a = n.attribute(attr);
   if (!a) return required ? missing(n, attr) : Status::Ok();
   out = a.value();
@@ -53,10 +53,10 @@ inline std::string fmt(double v) {
   return ec == std::errc() ? std::string(buf, p) : "0";
 }
 
-#define FVCE_TRY(expr)         \
-  do {                         \
-    Status s_ = (expr);        \
-    if (!s_.ok()) return s_;   \
+#define FVCE_TRY(expr)       \
+  do {                       \
+    Status s_ = (expr);      \
+    if (!s_.ok()) return s_; \
   } while (0)
 
 }  // namespace fvce::model::detail

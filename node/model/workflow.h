@@ -44,7 +44,7 @@ struct CheckpointSpec {
 struct TaskTemplate {
   std::string id;
   std::string cmd;
-  std::string args;               // split like a shell would (quotes, no expansion)
+  std::string args;                   // split like a shell would (quotes, no expansion)
   std::vector<std::string> arg_list;  // <arg> elements, appended after args
   std::vector<std::pair<std::string, std::string>> env;
   std::vector<InputRef> inputs;
@@ -52,10 +52,10 @@ struct TaskTemplate {
   std::vector<std::string> after;
   std::optional<CheckpointSpec> checkpoint;
   int cores = 1;
-  std::uint64_t memory = 0;          // bytes; 0 = not stated
-  std::int64_t time_limit_ms = 0;    // 0 = none
+  std::uint64_t memory = 0;        // bytes; 0 = not stated
+  std::int64_t time_limit_ms = 0;  // 0 = none
   int retries = 0;
-  std::int64_t cost_ms = 0;          // 0 = unknown
+  std::int64_t cost_ms = 0;  // 0 = unknown
   bool operator==(const TaskTemplate&) const = default;
 };
 

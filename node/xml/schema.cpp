@@ -1,7 +1,11 @@
 #include "node/xml/schema.h"
 
+#include <memory>
+#include <mutex>
+#include <stdexcept>
 #include <xercesc/framework/MemBufInputSource.hpp>
 #include <xercesc/framework/XMLGrammarPoolImpl.hpp>
+#include <xercesc/sax/EntityResolver.hpp>
 #include <xercesc/sax/ErrorHandler.hpp>
 #include <xercesc/sax/SAXParseException.hpp>
 #include <xercesc/sax2/DefaultHandler.hpp>
@@ -10,14 +14,9 @@
 #include <xercesc/util/OutOfMemoryException.hpp>
 #include <xercesc/util/PlatformUtils.hpp>
 #include <xercesc/util/SecurityManager.hpp>
-#include <xercesc/sax/EntityResolver.hpp>
 #include <xercesc/util/XMLString.hpp>
 #include <xercesc/util/XMLUni.hpp>
 #include <xercesc/validators/common/Grammar.hpp>
-
-#include <memory>
-#include <mutex>
-#include <stdexcept>
 
 namespace fvce::xml {
 
@@ -140,9 +139,9 @@ SchemaSet::SchemaSet() : impl_(new Impl) {
                            sys.get(), false);
   loader->loadGrammar(src, x::Grammar::SchemaGrammarType, true);
   if (collector.failed)
-    throw std::logic_error("xsd/fvce.xsd does not compile: " + std::to_string(collector.where.line) +
-                           ":" + std::to_string(collector.where.column) + ": " +
-                           collector.where.reason);
+    throw std::logic_error(
+        "xsd/fvce.xsd does not compile: " + std::to_string(collector.where.line) + ":" +
+        std::to_string(collector.where.column) + ": " + collector.where.reason);
   impl_->pool->lockPool();
 }
 

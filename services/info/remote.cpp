@@ -12,16 +12,15 @@ asio::awaitable<Result<model::HostStatic>> InfoRemote::static_info() {
 }
 
 asio::awaitable<Result<model::HostLoad>> InfoRemote::load() {
-  auto r = co_await client_.call<model::HostLoadReport>(address_, Verb::get, "/info/load", {},
-                                                        options_);
+  auto r =
+      co_await client_.call<model::HostLoadReport>(address_, Verb::get, "/info/load", {}, options_);
   if (!r.ok()) co_return r.status();
   co_return r->load;
 }
 
 asio::awaitable<Result<model::LoadHistory>> InfoRemote::history(std::int64_t since) {
-  return client_.call<model::LoadHistory>(address_, Verb::get,
-                                          "/info/history?since=" + std::to_string(since), {},
-                                          options_);
+  return client_.call<model::LoadHistory>(
+      address_, Verb::get, "/info/history?since=" + std::to_string(since), {}, options_);
 }
 
 }  // namespace fvce::info

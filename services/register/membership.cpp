@@ -19,10 +19,14 @@ Membership::Membership(Member self, std::string federation, MembershipConfig con
 
 int Membership::rank(MemberState s) {
   switch (s) {
-    case MemberState::alive: return 0;
-    case MemberState::suspect: return 1;
-    case MemberState::dead: return 2;
-    case MemberState::left: return 3;
+    case MemberState::alive:
+      return 0;
+    case MemberState::suspect:
+      return 1;
+    case MemberState::dead:
+      return 2;
+    case MemberState::left:
+      return 3;
   }
   return 0;
 }
@@ -120,7 +124,9 @@ std::optional<Member> Membership::probe_failed(const std::string& id) {
   return std::nullopt;
 }
 
-void Membership::probe_succeeded(const std::string& id) { heard_from(id); }
+void Membership::probe_succeeded(const std::string& id) {
+  heard_from(id);
+}
 
 std::vector<Member> Membership::expire() {
   std::vector<Member> news;

@@ -27,12 +27,12 @@ struct MembershipConfig {
   std::chrono::milliseconds probe_interval{1000};  // one probe round per interval
   int probes_per_round = 3;                        // random members probed each round
   std::chrono::milliseconds probe_timeout{500};    // a probe not answered by then failed
-  int suspect_after = 1;      // consecutive failed probes before a member is suspected
-  int remove_after = 3;       // consecutive failed probes before a suspect is removed
+  int suspect_after = 1;  // consecutive failed probes before a member is suspected
+  int remove_after = 3;   // consecutive failed probes before a suspect is removed
   std::chrono::milliseconds suspect_timeout{4000};  // unrefuted suspicion is confirmed then
   std::chrono::milliseconds tombstone{60'000};      // how long dead/left records are kept
-  int gossip_repeat = 4;      // how many messages carry each piece of news
-  int gossip_max = 16;        // news items per message at most
+  int gossip_repeat = 4;                            // how many messages carry each piece of news
+  int gossip_max = 16;                              // news items per message at most
   std::chrono::milliseconds sync_interval{10'000};  // push-pull with one random member
 };
 
@@ -92,7 +92,7 @@ class Membership {
   struct Record {
     model::Member member;
     std::chrono::steady_clock::time_point changed;  // when state/incarnation last changed
-    int failures = 0;                                // consecutive failed probes (ours)
+    int failures = 0;                               // consecutive failed probes (ours)
   };
   struct Gossip {
     model::Member member;
@@ -112,7 +112,7 @@ class Membership {
   const Clock& clock_;
   Rng rng_;
   std::map<std::string, Record> others_;  // by id; never holds self
-  std::vector<Gossip> gossip_;             // most recent last
+  std::vector<Gossip> gossip_;            // most recent last
 };
 
 }  // namespace fvce::reg

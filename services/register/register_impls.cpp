@@ -7,8 +7,7 @@ namespace fvce::reg {
 
 void register_register_impls(RegisterRegistry& registry) {
   registry.add(
-      "introducer",
-      "join through an introducer; heartbeat probes, suspicion, removal, refutation",
+      "introducer", "join through an introducer; heartbeat probes, suspicion, removal, refutation",
       {
           {"probe-interval", "1s", "time between probe rounds"},
           {"probes-per-round", "3", "random members probed each round"},

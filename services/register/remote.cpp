@@ -17,12 +17,12 @@ asio::awaitable<Status> RegisterRemote::updates(model::Updates u) {
   return client_.send(address_, Verb::post, "/register/updates", model::to_xml(u), options_);
 }
 asio::awaitable<Result<model::MemberList>> RegisterRemote::merge(model::MemberList l) {
-  return client_.call<model::MemberList>(address_, Verb::post, "/register/merge",
-                                         model::to_xml(l), options_);
+  return client_.call<model::MemberList>(address_, Verb::post, "/register/merge", model::to_xml(l),
+                                         options_);
 }
 asio::awaitable<Result<model::MemberList>> RegisterRemote::probe(model::ProbeRequest p) {
-  return client_.call<model::MemberList>(address_, Verb::post, "/register/probe",
-                                         model::to_xml(p), options_);
+  return client_.call<model::MemberList>(address_, Verb::post, "/register/probe", model::to_xml(p),
+                                         options_);
 }
 asio::awaitable<Result<model::MemberList>> RegisterRemote::members(bool with_gone) {
   return client_.call<model::MemberList>(

@@ -51,8 +51,8 @@ class ScheduleLogic {
   virtual void declined(const std::string& host_id) = 0;
   // A task dispatched to host_id ended (success or not) after observed_ms of running;
   // cost_ms is its declared cost (0 = unknown). Feeds the adaptive factor of the host.
-  virtual void finished(const std::string& host_id, std::int64_t cost_ms,
-                        std::int64_t observed_ms, bool success) = 0;
+  virtual void finished(const std::string& host_id, std::int64_t cost_ms, std::int64_t observed_ms,
+                        bool success) = 0;
   // A task dispatched to host_id will not finish there (host lost, task cancelled).
   virtual void abandoned(const std::string& host_id) = 0;
 };

@@ -19,7 +19,8 @@ void register_schedule_impls(ScheduleRegistry& registry) {
           {"load-ttl", "250ms", "how long a host's load answer is reused"},
           {"load-timeout", "300ms", "deadline of a load probe"},
           {"overload-queue", "1", "skip a host whose queue is at least this many times its slots"},
-          {"overload-load", "4", "skip a host whose 1-minute load is at least this many times its cores"},
+          {"overload-load", "4",
+           "skip a host whose 1-minute load is at least this many times its cores"},
           {"ewma", "0.3", "weight of a new observation in a host's adaptive factor"},
           {"bandwidth", "100MiB", "bytes per second assumed for moving inputs"},
           {"refused-pause", "200ms", "how long to avoid a host that refused a task"},
@@ -51,8 +52,9 @@ void register_schedule_impls(ScheduleRegistry& registry) {
         auto self_id = ctx.self.id;
         http::Client* client = &ctx.client;
         auto timeout_ms = c.load_timeout;
-        LoadFetcher fetch = [info, self_id, client,
-                             timeout_ms](const model::Member& m) -> asio::awaitable<Result<model::HostLoad>> {
+        LoadFetcher fetch =
+            [info, self_id, client,
+             timeout_ms](const model::Member& m) -> asio::awaitable<Result<model::HostLoad>> {
           if (m.id == self_id) co_return co_await info->load();
           info::InfoRemote remote(*client, m.address, {timeout_ms, 1});
           co_return co_await remote.load();
@@ -60,16 +62,18 @@ void register_schedule_impls(ScheduleRegistry& registry) {
         return std::shared_ptr<ScheduleLogic>(std::make_shared<RandomAdaptive>(
             ctx.membership, std::move(fetch), ctx.clock, Rng(ctx.seed ^ 0x5c4ed), c));
       });
-  registry.add("round-robin", "every fitting member in turn (baseline)", {},
-               [](const deploy::Params&, NodeContext& ctx) -> Result<std::shared_ptr<ScheduleLogic>> {
-                 if (!ctx.membership) return Status::Internal("schedule needs register first");
-                 return std::shared_ptr<ScheduleLogic>(std::make_shared<RoundRobin>(ctx.membership));
-               });
-  registry.add("local", "everything on this node (baseline)", {},
-               [](const deploy::Params&, NodeContext& ctx) -> Result<std::shared_ptr<ScheduleLogic>> {
-                 if (!ctx.membership) return Status::Internal("schedule needs register first");
-                 return std::shared_ptr<ScheduleLogic>(std::make_shared<LocalOnly>(ctx.membership));
-               });
+  registry.add(
+      "round-robin", "every fitting member in turn (baseline)", {},
+      [](const deploy::Params&, NodeContext& ctx) -> Result<std::shared_ptr<ScheduleLogic>> {
+        if (!ctx.membership) return Status::Internal("schedule needs register first");
+        return std::shared_ptr<ScheduleLogic>(std::make_shared<RoundRobin>(ctx.membership));
+      });
+  registry.add(
+      "local", "everything on this node (baseline)", {},
+      [](const deploy::Params&, NodeContext& ctx) -> Result<std::shared_ptr<ScheduleLogic>> {
+        if (!ctx.membership) return Status::Internal("schedule needs register first");
+        return std::shared_ptr<ScheduleLogic>(std::make_shared<LocalOnly>(ctx.membership));
+      });
 }
 
 }  // namespace fvce::schedule

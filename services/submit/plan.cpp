@@ -123,7 +123,8 @@ Result<Plan> plan_workflow(const model::WorkflowDoc& doc) {
     if (!arrays.emplace(a.id, &a).second || plain.count(a.id))
       return Status::InvalidArgument("array '" + a.id + "': the id is used twice");
     for (const auto& t : a.tasks) {
-      if (plain.count(t.id) || array_of.count(t.id)) return task_error(t.id, "the id is used twice");
+      if (plain.count(t.id) || array_of.count(t.id))
+        return task_error(t.id, "the id is used twice");
       array_of[t.id] = &a;
     }
     total += a.tasks.size() * static_cast<std::size_t>(a.last - a.first + 1);
@@ -206,8 +207,8 @@ Result<Plan> plan_workflow(const model::WorkflowDoc& doc) {
       if (it != plan.producer.end()) {
         deps.insert(it->second);
       } else if (!provided.count(name)) {
-        return task_error(p.id, "reads '" + name +
-                                    "', but no task writes it and no <file> provides it");
+        return task_error(p.id,
+                          "reads '" + name + "', but no task writes it and no <file> provides it");
       }
     }
     for (const auto& ref : from[i]->after) {
@@ -218,7 +219,8 @@ Result<Plan> plan_workflow(const model::WorkflowDoc& doc) {
         index = ref.substr(b + 1, ref.size() - b - 2);
       }
       if (plain.count(target)) {
-        if (!index.empty()) return task_error(p.id, "'" + ref + "': '" + target + "' is not in an array");
+        if (!index.empty())
+          return task_error(p.id, "'" + ref + "': '" + target + "' is not in an array");
         deps.insert(plan.task_index[target]);
         continue;
       }
@@ -233,8 +235,8 @@ Result<Plan> plan_workflow(const model::WorkflowDoc& doc) {
       } else {
         auto it = plan.task_index.find(target + "[" + index + "]");
         if (it == plan.task_index.end())
-          return task_error(p.id, "depends on '" + ref + "', outside the range of array '" +
-                                      a->id + "'");
+          return task_error(p.id,
+                            "depends on '" + ref + "', outside the range of array '" + a->id + "'");
         deps.insert(it->second);
       }
     }

@@ -40,8 +40,8 @@ struct PlannedTask {
 struct Plan {
   std::string name;
   std::vector<model::InputFile> inputs;
-  std::vector<PlannedTask> tasks;        // in document order (arrays: index-major)
-  std::map<std::string, int> producer;   // file name → index of the task that writes it
+  std::vector<PlannedTask> tasks;         // in document order (arrays: index-major)
+  std::map<std::string, int> producer;    // file name → index of the task that writes it
   std::map<std::string, int> task_index;  // task id → index
 };
 

@@ -22,8 +22,10 @@ void register_submit_impls(SubmitRegistry& registry) {
           if (!s.ok()) return s;
         auto sync = p.text("sync");
         if (sync != "normal" && sync != "full")
-          return Status::InvalidArgument(p.where("sync") + ": parameter 'sync' of service "
-                                         "'submit': '" + sync + "' is not normal or full");
+          return Status::InvalidArgument(p.where("sync") +
+                                         ": parameter 'sync' of service "
+                                         "'submit': '" +
+                                         sync + "' is not normal or full");
         cfg.batch = static_cast<int>(*batch);
         cfg.watch_interval = *watch;
         cfg.busy_retry = *busy;

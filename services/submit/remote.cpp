@@ -2,8 +2,8 @@
 
 namespace fvce::submit {
 
-using http::Verb;
 using http::query_escape;
+using http::Verb;
 namespace asio = boost::asio;
 
 namespace {
@@ -45,9 +45,8 @@ asio::awaitable<Result<model::ResultList>> SubmitRemote::results(std::string id)
 asio::awaitable<Result<std::string>> SubmitRemote::logs(std::string id, std::string task,
                                                         std::string stream) {
   auto res = co_await client_.request(address_, Verb::get,
-                                      "/submit/logs?workflow=" + query_escape(id) +
-                                          "&task=" + query_escape(task) +
-                                          "&stream=" + query_escape(stream),
+                                      "/submit/logs?workflow=" + query_escape(id) + "&task=" +
+                                          query_escape(task) + "&stream=" + query_escape(stream),
                                       {}, with_user(options_, user_));
   if (!res.ok()) co_return res.status();
   if (res->result_int() / 100 != 2)

@@ -1,6 +1,5 @@
 #include "services/submit/resource.h"
 
-
 #include "node/http/handlers.h"
 
 namespace fvce::submit {
@@ -48,12 +47,12 @@ void add_routes(http::Router& router, std::shared_ptr<DagSubmit> submit) {
                return submit->workflows(v.param("owner"));
              }));
   router.add(Verb::get, "/submit/status",
-             http::without_body([submit](const RequestView& v)
-                                    -> asio::awaitable<Result<model::WorkflowStatus>> {
-               auto id = required(v, "workflow");
-               if (!id.ok()) co_return id.status();
-               co_return co_await submit->status(*id);
-             }));
+             http::without_body(
+                 [submit](const RequestView& v) -> asio::awaitable<Result<model::WorkflowStatus>> {
+                   auto id = required(v, "workflow");
+                   if (!id.ok()) co_return id.status();
+                   co_return co_await submit->status(*id);
+                 }));
   router.add(Verb::post, "/submit/cancel",
              [submit](const RequestView& v) -> asio::awaitable<http::Response> {
                auto id = required(v, "workflow");
@@ -74,27 +73,27 @@ void add_routes(http::Router& router, std::shared_ptr<DagSubmit> submit) {
                    return submit->reports(std::move(r));
                  }));
   router.add(Verb::get, "/submit/results",
-             http::without_body([submit](const RequestView& v)
-                                    -> asio::awaitable<Result<model::ResultList>> {
-               auto id = required(v, "workflow");
-               if (!id.ok()) co_return id.status();
-               co_return co_await submit->results(*id);
-             }));
-  router.add(Verb::get, "/submit/logs",
-             [submit](const RequestView& v) -> asio::awaitable<http::Response> {
-               auto id = required(v, "workflow");
-               auto task = required(v, "task");
-               if (!id.ok()) co_return http::error_response(id.status());
-               if (!task.ok()) co_return http::error_response(task.status());
-               auto stream = v.param("stream");
-               if (stream.empty()) stream = "stdout";
-               if (stream != "stdout" && stream != "stderr")
-                 co_return http::error_response(
-                     Status::InvalidArgument("stream must be stdout or stderr, not '" + stream + "'"));
-               auto text = co_await submit->logs(*id, *task, stream);
-               if (!text.ok()) co_return http::error_response(text.status());
-               co_return http::text_response(std::move(*text), "text/plain; charset=utf-8");
-             });
+             http::without_body(
+                 [submit](const RequestView& v) -> asio::awaitable<Result<model::ResultList>> {
+                   auto id = required(v, "workflow");
+                   if (!id.ok()) co_return id.status();
+                   co_return co_await submit->results(*id);
+                 }));
+  router.add(
+      Verb::get, "/submit/logs", [submit](const RequestView& v) -> asio::awaitable<http::Response> {
+        auto id = required(v, "workflow");
+        auto task = required(v, "task");
+        if (!id.ok()) co_return http::error_response(id.status());
+        if (!task.ok()) co_return http::error_response(task.status());
+        auto stream = v.param("stream");
+        if (stream.empty()) stream = "stdout";
+        if (stream != "stdout" && stream != "stderr")
+          co_return http::error_response(
+              Status::InvalidArgument("stream must be stdout or stderr, not '" + stream + "'"));
+        auto text = co_await submit->logs(*id, *task, stream);
+        if (!text.ok()) co_return http::error_response(text.status());
+        co_return http::text_response(std::move(*text), "text/plain; charset=utf-8");
+      });
 }
 
 }  // namespace fvce::submit

@@ -64,13 +64,15 @@ Status Store::exec(const char* sql) {
 
 Status Store::open(const std::filesystem::path& path, bool full_sync) {
   full_sync_ = full_sync;
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+  if (sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK)
     return error(("cannot open " + path.string()).c_str());
   sqlite3_busy_timeout(db_, 5000);
   for (const char* s : {"PRAGMA journal_mode=WAL;", "PRAGMA foreign_keys=OFF;"})
     if (auto st = exec(s); !st.ok()) return st;
-  if (auto st = exec(full_sync ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;"); !st.ok())
+  if (auto st = exec(full_sync ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;");
+      !st.ok())
     return st;
   if (auto st = exec(kSchema); !st.ok()) return st;
   auto prep = [&](const char* sql, sqlite3_stmt** out) {
@@ -146,9 +148,10 @@ Status Store::write(const Batch& b, bool durable) {
 
 Result<std::vector<WorkflowRow>> Store::workflows(bool only_running) {
   sqlite3_stmt* s = nullptr;
-  const char* sql = only_running
-                        ? "SELECT id,name,owner,state,submitted,finished,doc FROM workflows WHERE state='running'"
-                        : "SELECT id,name,owner,state,submitted,finished,doc FROM workflows";
+  const char* sql =
+      only_running
+          ? "SELECT id,name,owner,state,submitted,finished,doc FROM workflows WHERE state='running'"
+          : "SELECT id,name,owner,state,submitted,finished,doc FROM workflows";
   if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) return error("reading workflows");
   std::vector<WorkflowRow> out;
   while (sqlite3_step(s) == SQLITE_ROW) {
@@ -156,7 +159,8 @@ Result<std::vector<WorkflowRow>> Store::workflows(bool only_running) {
     w.id = col_text(s, 0);
     w.name = col_text(s, 1);
     w.owner = col_text(s, 2);
-    w.state = model::workflow_state_from_string(col_text(s, 3)).value_or(model::WorkflowState::failed);
+    w.state =
+        model::workflow_state_from_string(col_text(s, 3)).value_or(model::WorkflowState::failed);
     w.submitted = sqlite3_column_int64(s, 4);
     w.finished = col_opt<std::int64_t>(s, 5);
     w.doc = col_text(s, 6);

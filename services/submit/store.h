@@ -41,7 +41,7 @@ struct TaskRow {
 
 struct FileRow {
   std::string workflow;
-  model::FileRef ref;  // name, sha256, size, source, path
+  model::FileRef ref;   // name, sha256, size, source, path
   bool result = false;  // a declared result, in this node's store
 };
 

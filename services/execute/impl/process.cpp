@@ -248,7 +248,7 @@ struct ProcessExecutor::Task {
   bool queued = false;
   bool counted_running = false;
   bool holds_slots = false;  // its cores are taken from free_slots_
-  pid_t pid = 0;  // process group leader, once spawned
+  pid_t pid = 0;             // process group leader, once spawned
   bool reaped = false;
 
   // Used only on strand.
@@ -324,8 +324,8 @@ bool read_rusage(const fs::path& path, std::uint64_t& max_rss, std::uint64_t& cp
   FILE* f = std::fopen(path.c_str(), "r");
   if (!f) return false;
   long long maxrss_kib = -1, utime = -1, stime = -1;
-  int got = std::fscanf(f, "maxrss_kib %lld\nutime_us %lld\nstime_us %lld", &maxrss_kib, &utime,
-                        &stime);
+  int got =
+      std::fscanf(f, "maxrss_kib %lld\nutime_us %lld\nstime_us %lld", &maxrss_kib, &utime, &stime);
   std::fclose(f);
   std::error_code ec;
   fs::remove(path, ec);
@@ -769,8 +769,8 @@ asio::awaitable<void> ProcessExecutor::run_steps(std::shared_ptr<Task> task) {
   }
 
   task->phase = Phase::spawning;
-  SpawnResult spawned =
-      co_await on_workers(*ctx_.workers, [&] { return spawn_task(*task, base_env_, base_path_, launcher_); });
+  SpawnResult spawned = co_await on_workers(
+      *ctx_.workers, [&] { return spawn_task(*task, base_env_, base_path_, launcher_); });
   if (spawned.pid <= 0) {
     fail(spawned.status.message());
     co_return;

@@ -15,9 +15,9 @@
 namespace fvce::reg {
 
 namespace asio = boost::asio;
+using http::Verb;
 using model::Member;
 using model::MemberState;
-using http::Verb;
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -27,7 +27,9 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   co_await t.async_wait(use_tuple);
 }
 
-bool is_gone(MemberState s) { return s == MemberState::dead || s == MemberState::left; }
+bool is_gone(MemberState s) {
+  return s == MemberState::dead || s == MemberState::left;
+}
 }  // namespace
 
 Result<Identity> load_identity(const std::filesystem::path& state_dir) {
@@ -88,7 +90,9 @@ void Introducer::start(std::string join_address) {
   asio::co_spawn(ctx_.ioc, run(std::move(join_address)), asio::detached);
 }
 
-void Introducer::stop() { stopping_ = true; }
+void Introducer::stop() {
+  stopping_ = true;
+}
 
 std::vector<std::string> Introducer::remembered_addresses() const {
   std::vector<std::string> out;
@@ -96,8 +100,7 @@ std::vector<std::string> Introducer::remembered_addresses() const {
   if (!text.ok()) return out;
   auto list = model::from_xml<model::MemberList>(*text);
   if (!list.ok()) {
-    spdlog::warn("{}: ignored: {}", members_file(ctx_.state_dir).string(),
-                 list.status().message());
+    spdlog::warn("{}: ignored: {}", members_file(ctx_.state_dir).string(), list.status().message());
     return out;
   }
   for (const auto& m : list->members)
@@ -113,9 +116,9 @@ asio::awaitable<bool> Introducer::try_join(const std::string& address) {
     std::lock_guard lock(mu_);
     req.member = membership_.self();
   }
-  auto list = co_await ctx_.client.call<model::MemberList>(
-      address, Verb::post, "/register/join", model::to_xml(req),
-      {std::chrono::milliseconds(2000), 2});
+  auto list = co_await ctx_.client.call<model::MemberList>(address, Verb::post, "/register/join",
+                                                           model::to_xml(req),
+                                                           {std::chrono::milliseconds(2000), 2});
   if (!list.ok()) {
     spdlog::warn("joining through {} failed: {}", address, list.status().message());
     co_return false;
@@ -187,9 +190,9 @@ asio::awaitable<void> Introducer::probe_one(Member target) {
     if (target.state == MemberState::suspect) ping.members.push_back(target);
   }
   ctx_.metrics.add("fvce_register_probes_total", {});
-  auto ack = co_await ctx_.client.call<model::Ack>(
-      target.address, Verb::post, "/register/ping", model::to_xml(ping),
-      {membership_.config().probe_timeout, 1});
+  auto ack = co_await ctx_.client.call<model::Ack>(target.address, Verb::post, "/register/ping",
+                                                   model::to_xml(ping),
+                                                   {membership_.config().probe_timeout, 1});
   if (ack.ok() && ack->from == target.id) {
     apply_all(ack->members, ack->from);
     std::lock_guard lock(mu_);
@@ -246,9 +249,9 @@ asio::awaitable<Status> Introducer::push_pull(const std::string& address) {
     std::lock_guard lock(mu_);
     mine = membership_.snapshot(true);
   }
-  auto theirs = co_await ctx_.client.call<model::MemberList>(
-      address, Verb::post, "/register/merge", model::to_xml(mine),
-      {std::chrono::milliseconds(3000), 2});
+  auto theirs = co_await ctx_.client.call<model::MemberList>(address, Verb::post, "/register/merge",
+                                                             model::to_xml(mine),
+                                                             {std::chrono::milliseconds(3000), 2});
   if (!theirs.ok()) co_return theirs.status();
   if (theirs->federation != ctx_.self.federation)
     co_return Status::Conflict("the node at " + address + " belongs to federation '" +
@@ -343,7 +346,8 @@ asio::awaitable<void> Introducer::broadcast_and_wait(std::vector<Member> news) {
         },
         asio::detached);
   }
-  for (int i = 0; i < 150 && pending->load() > 0; ++i) co_await sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 150 && pending->load() > 0; ++i)
+    co_await sleep_for(std::chrono::milliseconds(10));
 }
 
 void Introducer::save_members() {
@@ -429,8 +433,7 @@ asio::awaitable<Result<model::MemberList>> Introducer::probe(model::ProbeRequest
   if (request.address == ctx_.self.address)
     co_return Status::InvalidArgument("'" + request.address + "' is this node itself");
   auto s = co_await push_pull(request.address);
-  if (!s.ok())
-    co_return Status(s.code(), "probing " + request.address + " failed: " + s.message());
+  if (!s.ok()) co_return Status(s.code(), "probing " + request.address + " failed: " + s.message());
   std::lock_guard lock(mu_);
   co_return membership_.snapshot(false);
 }

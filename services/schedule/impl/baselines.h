@@ -13,7 +13,8 @@ namespace fvce::schedule {
 
 class RoundRobin final : public ScheduleLogic {
  public:
-  explicit RoundRobin(std::shared_ptr<reg::MembershipView> members) : members_(std::move(members)) {}
+  explicit RoundRobin(std::shared_ptr<reg::MembershipView> members)
+      : members_(std::move(members)) {}
   boost::asio::awaitable<std::vector<Placement>> place(std::vector<TaskNeeds> tasks) override;
   void dispatched(const std::string&) override {}
   void refused(const std::string&) override {}

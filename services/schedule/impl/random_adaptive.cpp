@@ -163,7 +163,8 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
     }
     options.push_back({&m, &h, over});
   }
-  bool any_ok = std::any_of(options.begin(), options.end(), [](const Option& o) { return !o.overloaded; });
+  bool any_ok =
+      std::any_of(options.begin(), options.end(), [](const Option& o) { return !o.overloaded; });
   std::map<std::string, int> batch;  // tasks of this batch put on each host so far
   for (std::size_t t = 0; t < tasks.size(); ++t) {
     std::vector<std::pair<double, const Member*>> ranked;
@@ -187,7 +188,8 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
       double wait = ahead < slots ? 0.0 : (static_cast<double>(ahead - slots + 1) / slots) * run;
       double transfer = 0;
       for (const auto& [where, bytes] : tasks[t].inputs)
-        if (where != o.m->address) transfer += static_cast<double>(bytes) / config_.bandwidth * 1000.0;
+        if (where != o.m->address)
+          transfer += static_cast<double>(bytes) / config_.bandwidth * 1000.0;
       ranked.emplace_back(wait + run + transfer, o.m);
     }
     std::sort(ranked.begin(), ranked.end(),

@@ -29,15 +29,15 @@
 namespace fvce::schedule {
 
 struct RandomAdaptiveConfig {
-  int sample = 2;                            // d: hosts drawn per task
-  std::chrono::milliseconds load_ttl{250};   // how long a host's load answer is reused
+  int sample = 2;                           // d: hosts drawn per task
+  std::chrono::milliseconds load_ttl{250};  // how long a host's load answer is reused
   std::chrono::milliseconds load_timeout{300};
-  double overload_queue = 1.0;   // drop a host whose queue ≥ this × its slots
-  double overload_load = 4.0;    // drop a host whose 1-min load ≥ this × its cores
-  double ewma = 0.3;             // weight of a new observation in the factor
-  double bandwidth = 100e6;      // bytes/s assumed for moving inputs
+  double overload_queue = 1.0;  // drop a host whose queue ≥ this × its slots
+  double overload_load = 4.0;   // drop a host whose 1-min load ≥ this × its cores
+  double ewma = 0.3;            // weight of a new observation in the factor
+  double bandwidth = 100e6;     // bytes/s assumed for moving inputs
   std::chrono::milliseconds refused_pause{200};  // avoid a host that refused, this long
-  int ranked = 3;                // hosts returned per task
+  int ranked = 3;                                // hosts returned per task
 };
 
 // Fetches the current load of a member (InfoRemote in the node, a fake in tests).

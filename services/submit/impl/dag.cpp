@@ -53,7 +53,9 @@ bool in_flight(TaskState s) {
   return s == TaskState::placed || s == TaskState::staging || s == TaskState::running;
 }
 
-int rank(TaskState s) { return static_cast<int>(s); }
+int rank(TaskState s) {
+  return static_cast<int>(s);
+}
 
 }  // namespace
 
@@ -109,8 +111,7 @@ namespace {
 // Runs on the database strand. Takes pointers into the awaiting frame, which outlives it (a
 // capturing coroutine lambda here is miscompiled by GCC 12: its captures were destroyed
 // twice).
-asio::awaitable<void> write_on_strand(Store* store, const Batch* batch, bool durable,
-                                      Status* out) {
+asio::awaitable<void> write_on_strand(Store* store, const Batch* batch, bool durable, Status* out) {
   *out = store->write(*batch, durable);
   co_return;
 }
@@ -153,8 +154,9 @@ Status DagSubmit::open() {
     wf->plan = std::move(*plan);
     wf->runs.resize(wf->plan.tasks.size());
     for (const auto& in : wf->plan.inputs)
-      wf->files[in.name] = model::FileRef{in.name, in.sha256, in.size.value_or(0), ctx_.self.address,
-                                          "store/" + in.sha256, in.executable};
+      wf->files[in.name] = model::FileRef{
+          in.name,      in.sha256, in.size.value_or(0), ctx_.self.address, "store/" + in.sha256,
+          in.executable};
     auto tasks = store_.tasks(w.id);
     if (!tasks.ok()) return tasks.status();
     for (const auto& t : *tasks) {
@@ -299,8 +301,8 @@ void DagSubmit::set_final(Workflow& wf, int index, TaskState state, Batch& batch
     for (int d : wf.plan.tasks[index].dependents) {
       auto& dr = wf.runs[d];
       if (model::is_final(dr.state)) continue;
-      dr.message = "not run: task '" + wf.plan.tasks[index].id + "' " +
-                   std::string(model::to_string(state));
+      dr.message =
+          "not run: task '" + wf.plan.tasks[index].id + "' " + std::string(model::to_string(state));
       set_final(wf, d, TaskState::cancelled, batch);
     }
   }
@@ -352,14 +354,26 @@ model::WorkflowSummary DagSubmit::summary(const Workflow& wf) const {
   s.tasks = static_cast<int>(wf.runs.size());
   for (const auto& r : wf.runs) {
     switch (r.state) {
-      case TaskState::pending: ++s.pending; break;
+      case TaskState::pending:
+        ++s.pending;
+        break;
       case TaskState::ready:
-      case TaskState::placed: ++s.ready; break;
+      case TaskState::placed:
+        ++s.ready;
+        break;
       case TaskState::staging:
-      case TaskState::running: ++s.running; break;
-      case TaskState::done: ++s.done; break;
-      case TaskState::failed: ++s.failed; break;
-      case TaskState::cancelled: ++s.cancelled; break;
+      case TaskState::running:
+        ++s.running;
+        break;
+      case TaskState::done:
+        ++s.done;
+        break;
+      case TaskState::failed:
+        ++s.failed;
+        break;
+      case TaskState::cancelled:
+        ++s.cancelled;
+        break;
     }
   }
   return s;
@@ -383,8 +397,8 @@ asio::awaitable<Result<model::Submitted>> DagSubmit::submit(model::WorkflowDoc d
     if (!path.ok() || ec)
       co_return Status::InvalidArgument("file '" + in.name + "' (sha256 " + in.sha256 +
                                         ") is not in this node's store: upload it first with "
-                                        "PUT /file/store?sha256=" + in.sha256 +
-                                        " (fvce submit does this)");
+                                        "PUT /file/store?sha256=" +
+                                        in.sha256 + " (fvce submit does this)");
     if (size != *in.size)
       co_return Status::InvalidArgument("file '" + in.name + "': the store holds " +
                                         std::to_string(size) + " bytes, the document says " +
@@ -399,8 +413,8 @@ asio::awaitable<Result<model::Submitted>> DagSubmit::submit(model::WorkflowDoc d
   wf->plan = std::move(*plan);
   wf->runs.resize(wf->plan.tasks.size());
   for (const auto& in : wf->plan.inputs)
-    wf->files[in.name] = model::FileRef{in.name, in.sha256, *in.size, ctx_.self.address,
-                                        "store/" + in.sha256, in.executable};
+    wf->files[in.name] = model::FileRef{
+        in.name, in.sha256, *in.size, ctx_.self.address, "store/" + in.sha256, in.executable};
   Batch batch;
   batch.workflows.push_back(workflow_row(*wf));
   for (std::size_t i = 0; i < wf->runs.size(); ++i) {
@@ -490,8 +504,7 @@ asio::awaitable<Status> DagSubmit::cancel(std::string id) {
     Status c;
     if (host_id == ctx_.self.id)
       c = co_await ctx_.executor->cancel(req);
-    else
-    {
+    else {
       execute::ExecuteRemote remote(ctx_.client, address);
       c = co_await remote.cancel(req);
     }
@@ -600,7 +613,8 @@ asio::awaitable<Result<model::ResultList>> DagSubmit::results(std::string id) {
   auto it = workflows_.find(id);
   if (it == workflows_.end()) co_return Status::NotFound("no workflow '" + id + "' on this node");
   if (it->second->state == WorkflowState::running)
-    co_return Status::Conflict("workflow '" + id + "' is still running; its results come "
+    co_return Status::Conflict("workflow '" + id +
+                               "' is still running; its results come "
                                "when it is done");
   co_return model::ResultList{id, it->second->results};
 }
@@ -758,8 +772,7 @@ asio::awaitable<void> DagSubmit::send(WorkflowPtr wf, int index, int attempt,
     Status s;
     if (h.id == ctx_.self.id)
       s = co_await ctx_.executor->assign(a);
-    else
-    {
+    else {
       execute::ExecuteRemote remote(ctx_.client, h.address);
       s = co_await remote.assign(a);
     }
@@ -886,8 +899,8 @@ asio::awaitable<void> DagSubmit::finalize(WorkflowPtr wf) {
       failed = true;
       continue;
     }
-    results.push_back(model::FileRef{ref.name, ref.sha256, ref.size, ctx_.self.address, dest,
-                                     ref.executable});
+    results.push_back(
+        model::FileRef{ref.name, ref.sha256, ref.size, ctx_.self.address, dest, ref.executable});
   }
   Batch batch;
   {
@@ -895,7 +908,8 @@ asio::awaitable<void> DagSubmit::finalize(WorkflowPtr wf) {
     wf->results = results;
     for (const auto& r : results) batch.files.push_back(FileRow{wf->id, r, true});
     wf->state = cancelled ? WorkflowState::cancelled
-                          : failed ? WorkflowState::failed : WorkflowState::done;
+                : failed  ? WorkflowState::failed
+                          : WorkflowState::done;
     wf->finished = ctx_.clock.unix_ms();
     batch.workflows.push_back(workflow_row(*wf));
   }
@@ -908,8 +922,7 @@ asio::awaitable<void> DagSubmit::finalize(WorkflowPtr wf) {
     Status c;
     if (address == ctx_.self.address)
       c = co_await ctx_.executor->cleanup(req);
-    else
-    {
+    else {
       execute::ExecuteRemote remote(ctx_.client, address);
       c = co_await remote.cleanup(req);
     }

@@ -31,18 +31,17 @@
 namespace fvce::submit {
 
 struct DagConfig {
-  int batch = 256;                                  // ready tasks placed per round
-  bool full_sync = false;                           // fsync every state change
-  std::chrono::milliseconds watch_interval{1000};   // how often lost hosts are looked for
-  std::chrono::milliseconds busy_retry{50};         // wait when every host refused
-  std::size_t max_workflows = 10'000;               // kept in memory (finished ones beyond
-                                                    // this are forgotten, oldest first)
+  int batch = 256;                                 // ready tasks placed per round
+  bool full_sync = false;                          // fsync every state change
+  std::chrono::milliseconds watch_interval{1000};  // how often lost hosts are looked for
+  std::chrono::milliseconds busy_retry{50};        // wait when every host refused
+  std::size_t max_workflows = 10'000;              // kept in memory (finished ones beyond
+                                                   // this are forgotten, oldest first)
 };
 
 class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<DagSubmit> {
  public:
-  DagSubmit(NodeContext& ctx, std::shared_ptr<schedule::ScheduleLogic> scheduler,
-            DagConfig config);
+  DagSubmit(NodeContext& ctx, std::shared_ptr<schedule::ScheduleLogic> scheduler, DagConfig config);
   ~DagSubmit() override;
 
   // Opens the database in the state directory and recovers the workflows that were in
@@ -114,7 +113,9 @@ class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<
   WorkflowRow workflow_row(const Workflow& wf) const;
   model::WorkflowSummary summary(const Workflow& wf) const;
   model::TaskAssignment assignment(const Workflow& wf, int index, int attempt) const;
-  bool all_final(const Workflow& wf) const { return wf.final_count == static_cast<int>(wf.runs.size()); }
+  bool all_final(const Workflow& wf) const {
+    return wf.final_count == static_cast<int>(wf.runs.size());
+  }
   void notify();
   // Starts finalize() once, when every task of wf is final. Takes mu_.
   void finalize_if_done(const WorkflowPtr& wf);

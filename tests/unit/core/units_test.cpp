@@ -1,8 +1,9 @@
+#include "node/core/units.h"
+
 #include <doctest/doctest.h>
 
 #include "node/core/files.h"
 #include "node/core/status.h"
-#include "node/core/units.h"
 
 namespace fvce {
 namespace {

@@ -1,9 +1,10 @@
 // deploy.xml: what is accepted, and how what is not is reported (FILE:LINE:COL: reason).
+#include "node/deploy/deploy.h"
+
 #include <doctest/doctest.h>
 
 #include <fstream>
 
-#include "node/deploy/deploy.h"
 #include "node/deploy/registry.h"
 #include "node/node_context.h"
 #include "services/register/register_impls.h"
@@ -152,9 +153,9 @@ TEST_CASE("a mistyped parameter value names its location and the problem") {
   REQUIRE_FALSE(range.ok());
   CHECK(range.status().message().find("outside 1..64") != std::string::npos);
 
-  auto order = f.registry.build(f.config("introducer", {{"suspect-after", "5", {}},
-                                                        {"remove-after", "2", {"d.xml", 13, 5}}}),
-                                f.ctx);
+  auto order = f.registry.build(
+      f.config("introducer", {{"suspect-after", "5", {}}, {"remove-after", "2", {"d.xml", 13, 5}}}),
+      f.ctx);
   REQUIRE_FALSE(order.ok());
   CHECK(order.status().message().find("remove-after must be at least suspect-after") !=
         std::string::npos);

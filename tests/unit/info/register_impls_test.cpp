@@ -34,9 +34,7 @@ struct Fixture {
   }();
   deploy::Registry<LocalInfo, NodeContext> registry{"info"};
 
-  Fixture() {
-    register_info_impls(registry);
-  }
+  Fixture() { register_info_impls(registry); }
 
   Result<std::shared_ptr<LocalInfo>> build(const std::string& impl, std::vector<Param> params) {
     ServiceConfig config{"info", impl, std::move(params), Location{"deploy.xml", 7, 3}};

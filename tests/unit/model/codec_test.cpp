@@ -1,8 +1,9 @@
 // Every model type round-trips through its codec, and what the codec writes is valid
 // against the schema.
+#include "node/model/codec.h"
+
 #include <doctest/doctest.h>
 
-#include "node/model/codec.h"
 #include "node/xml/schema.h"
 
 namespace fvce::model {

@@ -1,11 +1,11 @@
 // The schema refuses what the wire must not carry, and says where.
+#include "node/xml/schema.h"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <thread>
 #include <vector>
-
-#include "node/xml/schema.h"
 
 namespace fvce::xml {
 namespace {
@@ -47,16 +47,19 @@ TEST_CASE("malformed XML is refused with a position") {
 }
 
 TEST_CASE("DOCTYPE declarations and entities are refused") {
-  auto s = check(
-      "<!DOCTYPE probe [<!ENTITY x \"y\">]>\n<probe xmlns=\"urn:fvce:1\" address=\"a:1\"/>");
+  auto s =
+      check("<!DOCTYPE probe [<!ENTITY x \"y\">]>\n<probe xmlns=\"urn:fvce:1\" address=\"a:1\"/>");
   REQUIRE_FALSE(s.ok());
   CHECK(s.message().find("DOCTYPE") != std::string::npos);
   auto external = check(
-      "<!DOCTYPE probe SYSTEM \"file:///etc/passwd\">\n<probe xmlns=\"urn:fvce:1\" address=\"a:1\"/>");
+      "<!DOCTYPE probe SYSTEM \"file:///etc/passwd\">\n<probe xmlns=\"urn:fvce:1\" "
+      "address=\"a:1\"/>");
   CHECK_FALSE(external.ok());
 }
 
-TEST_CASE("an empty body is refused") { CHECK_FALSE(check("").ok()); }
+TEST_CASE("an empty body is refused") {
+  CHECK_FALSE(check("").ok());
+}
 
 TEST_CASE("the source name prefixes the error") {
   auto s = SchemaSet::instance().validate("<x/>", "deploy.xml");

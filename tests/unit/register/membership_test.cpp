@@ -1,11 +1,11 @@
 // The membership state machine, driven with a manual clock and seeded random generators.
+#include "services/register/membership.h"
+
 #include <doctest/doctest.h>
 
 #include <map>
 #include <memory>
 #include <set>
-
-#include "services/register/membership.h"
 
 namespace fvce::reg {
 namespace {
@@ -38,7 +38,9 @@ MembershipConfig config() {
   return c;
 }
 
-bool lists(const Membership& m, int i) { return m.find(member(i).id).has_value(); }
+bool lists(const Membership& m, int i) {
+  return m.find(member(i).id).has_value();
+}
 
 TEST_CASE("join: a new member is news once") {
   ManualClock clock;
@@ -58,7 +60,7 @@ TEST_CASE("suspect after failed probes, then removal, then a tombstone") {
   auto s = m.probe_failed(member(2).id);
   REQUIRE(s);
   CHECK(s->state == MemberState::suspect);
-  CHECK(lists(m, 2));  // a suspect is still a member
+  CHECK(lists(m, 2));                         // a suspect is still a member
   CHECK_FALSE(m.probe_failed(member(2).id));  // 2 failures: still suspect
   auto d = m.probe_failed(member(2).id);      // 3 failures: removed
   REQUIRE(d);

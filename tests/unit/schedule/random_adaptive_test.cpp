@@ -1,5 +1,7 @@
 // The randomized adaptive scheduler against a fake federation, a manual clock and a seeded
 // random generator.
+#include "services/schedule/impl/random_adaptive.h"
+
 #include <doctest/doctest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -8,7 +10,6 @@
 #include <map>
 
 #include "services/schedule/impl/baselines.h"
-#include "services/schedule/impl/random_adaptive.h"
 
 namespace fvce::schedule {
 namespace {
@@ -269,7 +270,8 @@ TEST_CASE("data locality: the host holding a large input is preferred") {
 TEST_CASE("the same seed gives the same placements") {
   Fixture f1, f2;
   for (auto* f : {&f1, &f2}) {
-    for (int i = 0; i < 10; ++i) f->fed->members.push_back(host("h" + std::to_string(i), 500.0 + 100 * i, 2));
+    for (int i = 0; i < 10; ++i)
+      f->fed->members.push_back(host("h" + std::to_string(i), 500.0 + 100 * i, 2));
     f->make(99);
   }
   for (int i = 0; i < 20; ++i) {
@@ -285,8 +287,10 @@ TEST_CASE("round-robin takes every host in turn; local takes this node") {
   RoundRobin rr(fed);
   LocalOnly local(fed);
   asio::io_context ioc;
-  auto fut = asio::co_spawn(ioc, rr.place(std::vector<TaskNeeds>(6, TaskNeeds{})), asio::use_future);
-  auto fut2 = asio::co_spawn(ioc, local.place(std::vector<TaskNeeds>(3, TaskNeeds{})), asio::use_future);
+  auto fut =
+      asio::co_spawn(ioc, rr.place(std::vector<TaskNeeds>(6, TaskNeeds{})), asio::use_future);
+  auto fut2 =
+      asio::co_spawn(ioc, local.place(std::vector<TaskNeeds>(3, TaskNeeds{})), asio::use_future);
   ioc.run();
   auto p = fut.get();
   std::vector<std::string> names;

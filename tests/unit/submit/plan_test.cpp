@@ -1,11 +1,12 @@
 // Workflow planning: expansion of arrays, dependencies, and every validation error.
+#include "services/submit/plan.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
 
 #include "node/model/codec.h"
 #include "node/xml/schema.h"
-#include "services/submit/plan.h"
 
 namespace fvce::submit {
 namespace {
@@ -75,8 +76,7 @@ TEST_CASE("arrays expand per index with {i} substituted") {
   CHECK(deps_of(*p, "model[4]") == std::vector<std::string>{"prep"});
   CHECK(deps_of(*p, "filter[5]") == std::vector<std::string>{"model[5]"});
   CHECK(p->tasks[p->task_index.at("filter[3]")].args == std::vector<std::string>{"raw3.bin"});
-  CHECK(deps_of(*p, "sections") ==
-        std::vector<std::string>{"filter[3]", "filter[4]", "filter[5]"});
+  CHECK(deps_of(*p, "sections") == std::vector<std::string>{"filter[3]", "filter[4]", "filter[5]"});
   CHECK(p->tasks[p->task_index.at("sections")].inputs ==
         std::vector<std::string>{"shot3.sgy", "shot4.sgy", "shot5.sgy"});
 }
@@ -108,8 +108,10 @@ TEST_CASE("a cycle is refused, naming the tasks on it") {
   CHECK(e.find("dependency cycle") != std::string::npos);
   for (const char* t : {"a →", "b →", "c →"}) CHECK(e.find(t) != std::string::npos);
   CHECK(e.find("d →") == std::string::npos);
-  CHECK(error_of(R"(<task id="a" cmd="true"><after task="b"/></task><task id="b" cmd="true"><after task="a"/></task>)")
-            .find("cycle") != std::string::npos);
+  CHECK(
+      error_of(
+          R"(<task id="a" cmd="true"><after task="b"/></task><task id="b" cmd="true"><after task="a"/></task>)")
+          .find("cycle") != std::string::npos);
   CHECK(error_of(R"(<task id="a" cmd="true"><after task="a"/></task>)").find("depends on itself") !=
         std::string::npos);
 }
@@ -130,8 +132,10 @@ TEST_CASE("a file with no producer and no source is refused") {
 }
 
 TEST_CASE("a file written twice, or over an input, is refused") {
-  CHECK(error_of(R"(<task id="a" cmd="true"><out file="x"/></task><task id="b" cmd="true"><out file="x"/></task>)") ==
-        "task 'b': writes 'x', which task 'a' writes too");
+  CHECK(
+      error_of(
+          R"(<task id="a" cmd="true"><out file="x"/></task><task id="b" cmd="true"><out file="x"/></task>)") ==
+      "task 'b': writes 'x', which task 'a' writes too");
   CHECK(error_of(R"(<file name="x" src="x"/><task id="a" cmd="true"><out file="x"/></task>)")
             .find("which a <file> already provides") != std::string::npos);
 }
@@ -139,8 +143,10 @@ TEST_CASE("a file written twice, or over an input, is refused") {
 TEST_CASE("ids, ranges and {i} are checked") {
   CHECK(error_of(R"(<task id="a" cmd="true"/><task id="a" cmd="true"/>)") ==
         "task 'a': the id is used twice");
-  CHECK(error_of(R"(<task id="a" cmd="true"/><array id="s" range="0..1"><task id="a" cmd="true"/></array>)") ==
-        "task 'a': the id is used twice");
+  CHECK(
+      error_of(
+          R"(<task id="a" cmd="true"/><array id="s" range="0..1"><task id="a" cmd="true"/></array>)") ==
+      "task 'a': the id is used twice");
   CHECK(error_of(R"(<file name="x" src="x"/><file name="x" src="y"/><task id="a" cmd="true"/>)") ==
         "file 'x': the name is used twice");
   CHECK(error_of(R"(<array id="s" range="5..2"><task id="x" cmd="true"/></array>)")
