@@ -215,7 +215,7 @@ int watch(const ClientOptions& o, const std::string& id) {
                     << t.message << "\n";
       return s.state == model::WorkflowState::done ? 0 : 1;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(tty ? 250 : 1000));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
 

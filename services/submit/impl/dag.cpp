@@ -65,7 +65,8 @@ DagSubmit::DagSubmit(NodeContext& ctx, std::shared_ptr<schedule::ScheduleLogic> 
       scheduler_(std::move(scheduler)),
       config_(config),
       db_strand_(asio::make_strand(ctx.workers->get_executor())),
-      wake_(std::make_unique<asio::steady_timer>(ctx.ioc)) {
+      dispatch_strand_(asio::make_strand(ctx.ioc)),
+      wake_(std::make_unique<asio::steady_timer>(dispatch_strand_)) {
   latencies_.reserve(kLatencyWindow);
   ctx_.metrics.describe("fvce_submit_tasks_total", "counter", "Tasks that ended, by state.");
   ctx_.metrics.describe("fvce_submit_workflows", "gauge", "Workflows known, by state.");
@@ -211,7 +212,7 @@ Status DagSubmit::open() {
 
 void DagSubmit::start() {
   auto self = shared_from_this();
-  asio::co_spawn(ctx_.ioc, dispatch_loop(), asio::detached);
+  asio::co_spawn(dispatch_strand_, dispatch_loop(), asio::detached);
   asio::co_spawn(ctx_.ioc, watch_loop(), asio::detached);
   // Workflows whose tasks all ended before a crash still need their results and clean-up.
   std::vector<WorkflowPtr> unfinished;
@@ -238,7 +239,12 @@ void DagSubmit::finalize_if_done(const WorkflowPtr& wf) {
 }
 
 void DagSubmit::notify() {
-  asio::post(wake_->get_executor(), [self = shared_from_this()] { self->wake_->cancel(); });
+  // On the dispatcher's strand: the dispatcher checks wake_pending_ and starts its wait
+  // without a notify slipping in between (a lost wake-up cost a whole idle period).
+  asio::post(dispatch_strand_, [self = shared_from_this()] {
+    self->wake_pending_ = true;
+    self->wake_->cancel();
+  });
 }
 
 void DagSubmit::record_latency(double dispatch_seconds, double wait_seconds) {
@@ -662,8 +668,11 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
       }
     }
     if (items.empty()) {
-      wake_->expires_after(std::chrono::seconds(1));
-      co_await wake_->async_wait(use_tuple);
+      if (!wake_pending_) {
+        wake_->expires_after(std::chrono::seconds(1));
+        co_await wake_->async_wait(use_tuple);
+      }
+      wake_pending_ = false;
       continue;
     }
     auto round_start = std::chrono::steady_clock::now();
@@ -741,8 +750,11 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
     }
     if (!later.empty() && sends.empty()) {
       // Nothing could be placed: wait for a task to end (notify) or a little while.
-      wake_->expires_after(config_.busy_retry);
-      co_await wake_->async_wait(use_tuple);
+      if (!wake_pending_) {
+        wake_->expires_after(config_.busy_retry);
+        co_await wake_->async_wait(use_tuple);
+      }
+      wake_pending_ = false;
     }
   }
 }

@@ -129,7 +129,11 @@ class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<
   mutable std::mutex mu_;
   std::map<std::string, WorkflowPtr> workflows_;
   std::deque<ReadyItem> ready_;
-  std::unique_ptr<boost::asio::steady_timer> wake_;  // the dispatcher sleeps on it
+  // The dispatcher runs on this strand and sleeps on wake_; notify() sets wake_pending_ and
+  // cancels wake_ on the same strand. Both touched only on the strand.
+  boost::asio::strand<boost::asio::io_context::executor_type> dispatch_strand_;
+  std::unique_ptr<boost::asio::steady_timer> wake_;
+  bool wake_pending_ = false;
   std::atomic<bool> stopping_{false};
   std::vector<double> latencies_;  // ring of the last scheduling latencies (seconds)
   std::vector<double> waits_;      // and of the waits from ready to accepted
