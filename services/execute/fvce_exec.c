@@ -1,81 +1,376 @@
-/* fvce-exec: runs one task and records what it used.
+/* fvce-exec: the executor's process launcher.
  *
- * Usage: fvce-exec RUSAGE_FILE PROGRAM ARGV0 [ARGS...]
+ * Usage: fvce-exec FD [NICE]
  *
- * The executor starts every task through this small program rather than directly. Linux
- * counts, in a process's maximum RSS, the memory of the process it was spawned from (the
- * address space it had before exec): a task spawned straight from the node would report at
- * least the node's own size. Spawned from this tiny process instead, the task reports its
- * own. fvce-exec forks, execs PROGRAM with ARGV0 ARGS in the inherited environment, waits,
- * writes the task's resource use to RUSAGE_FILE ("maxrss_kib N", "utime_us N", "stime_us N",
- * one per line), and ends the way the task ended (same exit code, or the same signal).
+ * The node starts one fvce-exec per executor and keeps it for its whole life. It serves
+ * requests on FD, one end of a socketpair: spawn a task, signal a task. It answers with the
+ * task's pid (or why it could not start) and later with its exit status and resource use.
  *
- * Signals sent to the task's process group reach fvce-exec too: it ignores those a task may
- * want to handle (the task decides); SIGKILL ends both.
+ * Why a separate process: Linux counts, in a process's maximum RSS, the address space it was
+ * spawned from. A task spawned straight from the node would report at least the node's own
+ * size; spawned from this tiny static program, it reports its own. And spawning from a small
+ * process is cheap: no page tables of a large parent to copy, no thread of the node blocked.
+ *
+ * Tasks run at nice NICE (default 0) in their own process group, with default signal
+ * dispositions, an empty signal mask, stdin from /dev/null and stdout/stderr to the files
+ * named in the request. When a task's leader exits, the rest of its group is killed (while
+ * the zombie leader still pins the group id), then it is reaped with wait4.
+ *
+ * When FD reaches end of file (the node stopped or died), every task still running is
+ * killed and reaped, and fvce-exec exits: no task outlives its node.
+ *
+ * Wire format, both ways: frames of a 4-byte length (host order; the peer is on the same
+ * host) followed by that many bytes, the first of which is the type.
+ *   node → fvce-exec
+ *     'S' u64 id, then NUL-terminated strings: program, cwd, stdout path, stderr path,
+ *         then u32 argc and argc strings, u32 envc and envc strings.
+ *     'K' u64 id, i32 signal: signal the task's process group (ignored once reaped).
+ *   fvce-exec → node
+ *     'P' u64 id, i32 pid: started.
+ *     'F' u64 id, i32 errno, string: could not start (message names what failed).
+ *     'X' u64 id, i32 wait status, i64 max RSS (KiB), i64 user CPU (µs), i64 system CPU (µs).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE};
+enum { kMaxFrame = 64 << 20 };
+
+struct child {
+  uint64_t id;
+  pid_t pid;
+};
+
+static struct child* children;
+static size_t n_children, cap_children;
+static int sock = -1;
+static int task_nice;
+
+static void die(const char* what) {
+  fprintf(stderr, "fvce-exec: %s: %s\n", what, strerror(errno));
+  exit(127);
+}
+
+static void write_all(const void* data, size_t n) {
+  const char* p = data;
+  while (n > 0) {
+    ssize_t w = write(sock, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        struct pollfd pfd = {sock, POLLOUT, 0};
+        poll(&pfd, 1, -1);
+        continue;
+      }
+      if (errno == EPIPE) return; /* the node is gone: the read side ends us */
+      die("write");
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
+static void send_frame(char type, const void* body, uint32_t n, const char* text) {
+  uint32_t text_n = text ? (uint32_t)strlen(text) + 1 : 0;
+  uint32_t len = 1 + n + text_n;
+  char head[5];
+  memcpy(head, &len, 4);
+  head[4] = type;
+  write_all(head, 5);
+  write_all(body, n);
+  if (text_n) write_all(text, text_n);
+}
+
+static void add_child(uint64_t id, pid_t pid) {
+  if (n_children == cap_children) {
+    cap_children = cap_children ? cap_children * 2 : 16;
+    children = realloc(children, cap_children * sizeof *children);
+    if (!children) die("realloc");
+  }
+  children[n_children].id = id;
+  children[n_children].pid = pid;
+  ++n_children;
+}
+
+static struct child* find_by_id(uint64_t id) {
+  for (size_t i = 0; i < n_children; ++i)
+    if (children[i].id == id) return &children[i];
+  return NULL;
+}
+
+static struct child* find_by_pid(pid_t pid) {
+  for (size_t i = 0; i < n_children; ++i)
+    if (children[i].pid == pid) return &children[i];
+  return NULL;
+}
+
+static void remove_child(struct child* c) { *c = children[--n_children]; }
+
+/* A request body is parsed in place; every string must end inside it. */
+struct reader {
+  const char* p;
+  const char* end;
+  int bad;
+};
+
+static const char* next_string(struct reader* r) {
+  const char* s = r->p;
+  const char* nul = r->p < r->end ? memchr(r->p, '\0', (size_t)(r->end - r->p)) : NULL;
+  if (!nul) {
+    r->bad = 1;
+    return "";
+  }
+  r->p = nul + 1;
+  return s;
+}
+
+static uint32_t next_u32(struct reader* r) {
+  uint32_t v = 0;
+  if (r->end - r->p < 4) {
+    r->bad = 1;
+    return 0;
+  }
+  memcpy(&v, r->p, 4);
+  r->p += 4;
+  return v;
+}
+
+static void refuse(uint64_t id, int err, const char* what, const char* path) {
+  char msg[4096];
+  snprintf(msg, sizeof msg, "%s %s: %s", what, path, strerror(err));
+  char body[12];
+  int32_t e = err;
+  memcpy(body, &id, 8);
+  memcpy(body + 8, &e, 4);
+  send_frame('F', body, sizeof body, msg);
+}
+
+static void spawn_task(uint64_t id, struct reader* r) {
+  const char* program = next_string(r);
+  const char* cwd = next_string(r);
+  const char* out_path = next_string(r);
+  const char* err_path = next_string(r);
+  uint32_t argc = next_u32(r);
+  if (r->bad || argc > (uint32_t)(r->end - r->p)) {
+    refuse(id, EINVAL, "malformed request for", program);
+    return;
+  }
+  char** argv = calloc((size_t)argc + 1, sizeof *argv);
+  if (!argv) die("calloc");
+  for (uint32_t i = 0; i < argc; ++i) argv[i] = (char*)next_string(r);
+  uint32_t envc = next_u32(r);
+  if (r->bad || envc > (uint32_t)(r->end - r->p)) {
+    free(argv);
+    refuse(id, EINVAL, "malformed request for", program);
+    return;
+  }
+  char** envp = calloc((size_t)envc + 1, sizeof *envp);
+  if (!envp) die("calloc");
+  for (uint32_t i = 0; i < envc; ++i) envp[i] = (char*)next_string(r);
+  if (r->bad || argc == 0) {
+    free(argv);
+    free(envp);
+    refuse(id, EINVAL, "malformed request for", program);
+    return;
+  }
+
+  int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) {
+    refuse(id, errno, "cannot create", out_path);
+    free(argv);
+    free(envp);
+    return;
+  }
+  int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (err < 0) {
+    refuse(id, errno, "cannot create", err_path);
+    close(out);
+    free(argv);
+    free(envp);
+    return;
+  }
+
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out, 1);
+  posix_spawn_file_actions_adddup2(&fa, err, 2);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  sigset_t defaults, empty;
+  sigfillset(&defaults);
+  sigdelset(&defaults, SIGKILL);
+  sigdelset(&defaults, SIGSTOP);
+  sigemptyset(&empty);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setsigmask(&attr, &empty);
+
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, program, &fa, &attr, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(out);
+  close(err);
+  free(argv);
+  free(envp);
+  if (rc != 0) {
+    refuse(id, rc, "cannot start", program);
+    return;
+  }
+  add_child(id, pid);
+  char body[12];
+  int32_t p = pid;
+  memcpy(body, &id, 8);
+  memcpy(body + 8, &p, 4);
+  send_frame('P', body, sizeof body, NULL);
+}
+
+static void signal_task(struct reader* r) {
+  uint64_t id;
+  int32_t sig;
+  if (r->end - r->p < 12) return;
+  memcpy(&id, r->p, 8);
+  memcpy(&sig, r->p + 8, 4);
+  struct child* c = find_by_id(id);
+  if (c) kill(-c->pid, sig);
+}
+
+static void handle(const char* frame, uint32_t len) {
+  struct reader r = {frame + 1, frame + len, 0};
+  if (frame[0] == 'S') {
+    uint64_t id;
+    if (len < 9) return;
+    memcpy(&id, frame + 1, 8);
+    r.p += 8;
+    spawn_task(id, &r);
+  } else if (frame[0] == 'K') {
+    signal_task(&r);
+  }
+}
+
+/* Reaps every task that has exited and reports it. */
+static void reap(void) {
+  for (;;) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
+    pid_t pid = info.si_pid;
+    kill(-pid, SIGKILL); /* the rest of the group, while the leader pins its id */
+    int status = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    if (wait4(pid, &status, 0, &ru) != pid) continue;
+    struct child* c = find_by_pid(pid);
+    if (!c) continue;
+    char body[8 + 4 + 24];
+    int32_t st = status;
+    int64_t rss = ru.ru_maxrss;
+    int64_t ut = (int64_t)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
+    int64_t sy = (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
+    memcpy(body, &c->id, 8);
+    memcpy(body + 8, &st, 4);
+    memcpy(body + 12, &rss, 8);
+    memcpy(body + 20, &ut, 8);
+    memcpy(body + 28, &sy, 8);
+    remove_child(c);
+    send_frame('X', body, sizeof body, NULL);
+  }
+}
+
+static void kill_all_and_exit(void) {
+  for (size_t i = 0; i < n_children; ++i) kill(-children[i].pid, SIGKILL);
+  while (n_children > 0) {
+    int status;
+    pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) break;
+    struct child* c = find_by_pid(pid);
+    if (c) remove_child(c);
+  }
+  exit(0);
+}
 
 int main(int argc, char** argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: fvce-exec RUSAGE_FILE PROGRAM ARGV0 [ARGS...]\n");
+  if (argc < 2 || argc > 3) {
+    fprintf(stderr, "usage: fvce-exec FD [NICE]   (started by the fvce node)\n");
     return 127;
   }
-  const char* rusage_file = argv[1];
-  const char* program = argv[2];
-  size_t n = sizeof kForwarded / sizeof kForwarded[0];
-  for (size_t i = 0; i < n; ++i) signal(kForwarded[i], SIG_IGN);
+  sock = atoi(argv[1]);
+  if (argc == 3) task_nice = atoi(argv[2]);
+  if (fcntl(sock, F_GETFD) < 0) die("the request socket");
+  fcntl(sock, F_SETFD, FD_CLOEXEC);
+  signal(SIGPIPE, SIG_IGN);
+  /* Tasks inherit the nice level; this process only waits and spawns. */
+  if (task_nice != 0 && setpriority(PRIO_PROCESS, 0, task_nice) != 0) die("setpriority");
 
-  pid_t pid = fork();
-  if (pid < 0) {
-    fprintf(stderr, "fvce-exec: fork: %s\n", strerror(errno));
-    return 127;
-  }
-  if (pid == 0) {
-    for (size_t i = 0; i < n; ++i) signal(kForwarded[i], SIG_DFL);
-    execv(program, argv + 3);
-    fprintf(stderr, "fvce-exec: cannot run %s: %s\n", program, strerror(errno));
-    _exit(127);
-  }
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) die("signalfd");
 
-  int status = 0;
-  struct rusage ru;
-  memset(&ru, 0, sizeof ru);
-  while (wait4(pid, &status, 0, &ru) < 0) {
-    if (errno != EINTR) {
-      fprintf(stderr, "fvce-exec: wait: %s\n", strerror(errno));
-      return 127;
+  size_t cap = 1 << 16, have = 0;
+  char* buf = malloc(cap);
+  if (!buf) die("malloc");
+  for (;;) {
+    struct pollfd pfd[2] = {{sock, POLLIN, 0}, {sfd, POLLIN, 0}};
+    if (poll(pfd, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("poll");
+    }
+    if (pfd[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+      }
+      reap();
+    }
+    if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      if (cap - have < 4096) {
+        cap *= 2;
+        buf = realloc(buf, cap);
+        if (!buf) die("realloc");
+      }
+      ssize_t n = read(sock, buf + have, cap - have);
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) kill_all_and_exit();
+      if (n > 0) have += (size_t)n;
+      size_t off = 0;
+      while (have - off >= 4) {
+        uint32_t len;
+        memcpy(&len, buf + off, 4);
+        if (len == 0 || len > kMaxFrame) {
+          errno = EPROTO;
+          die("request");
+        }
+        if (have - off - 4 < len) {
+          if (len + 4 > cap) {
+            while (len + 4 > cap) cap *= 2;
+            buf = realloc(buf, cap);
+            if (!buf) die("realloc");
+          }
+          break;
+        }
+        handle(buf + off + 4, len);
+        off += 4 + len;
+      }
+      memmove(buf, buf + off, have - off);
+      have -= off;
     }
   }
-
-  FILE* f = fopen(rusage_file, "w");
-  if (f) {
-    fprintf(f, "maxrss_kib %ld\nutime_us %lld\nstime_us %lld\n", ru.ru_maxrss,
-            (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
-            (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec);
-    fclose(f);
-  }
-
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) {
-    int sig = WTERMSIG(status);
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core); /* the task dumped core already, if it was to */
-    signal(sig, SIG_DFL);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, sig);
-    sigprocmask(SIG_UNBLOCK, &set, NULL);
-    kill(getpid(), sig);
-    return 128 + sig;
-  }
-  return 127;
 }

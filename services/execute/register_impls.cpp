@@ -61,10 +61,15 @@ Result<std::shared_ptr<LocalExecute>> build_process(const Params& params, NodeCo
   if (launcher != "fvce-exec" && launcher != "direct")
     return bad(params, "launcher", "'" + launcher + "' is not fvce-exec or direct");
   options.direct_spawn = launcher == "direct";
+  auto nice = params.integer("nice", 0, 19);
+  if (!nice.ok()) return nice.status();
+  options.nice = static_cast<int>(*nice);
 
   auto executor = ProcessExecutor::Create(ctx, options);
   if (!executor.ok())
-    return Status::InvalidArgument(params.where("slots") + ": " + executor.status().message());
+    return Status::InvalidArgument(
+        params.where(executor.status().code() == ErrorCode::io_error ? "launcher" : "slots") +
+        ": " + executor.status().message());
   return std::shared_ptr<LocalExecute>(std::move(*executor));
 }
 
@@ -90,9 +95,13 @@ void register_execute_impls(ExecuteRegistry& registry) {
        "dropped (a duration, at least 1s)",
        false},
       {"launcher", "fvce-exec",
-       "fvce-exec: start tasks through the launcher beside fvce, which records each task's own "
-       "max RSS (one more fork per task); direct: spawn them straight from the node (faster for "
-       "tiny tasks, but max RSS then includes the node's own)",
+       "fvce-exec: tasks are spawned, reaped and measured by one long-lived launcher process "
+       "beside fvce (each task's max RSS is its own, and the node never forks); direct: the "
+       "node spawns them itself (max RSS then includes the node's own size)",
+       false},
+      {"nice", "0",
+       "nice level of the tasks (0 to 19; with the fvce-exec launcher): above 0 the node's own "
+       "work (heartbeats, scheduling, transfers) goes before the tasks' when the host is busy",
        false},
   };
   registry.add("process",

@@ -250,6 +250,10 @@ struct ProcessExecutor::Task {
   bool holds_slots = false;  // its cores are taken from free_slots_
   pid_t pid = 0;             // process group leader, once spawned
   bool reaped = false;
+  std::uint64_t launch_id = 0;  // its id with the launcher (0: spawned directly)
+
+  // The launcher's news of this task (started or failed, then exited or lost).
+  std::shared_ptr<Launcher::Channel> events;
 
   // Used only on strand.
   Strand strand;
@@ -312,37 +316,13 @@ Status prepare_workdir(const file::LocalFile& files, ProcessExecutor::Task& t) {
   return Status::Ok();
 }
 
-// Where fvce-exec leaves the task's resource use: beside its captured output.
-fs::path rusage_path(const ProcessExecutor::Task& t) {
-  fs::path p = t.out_abs;
-  p.replace_extension(".rusage");
-  return p;
-}
-
-// Reads what fvce-exec recorded (and removes the file). False when there is none.
-bool read_rusage(const fs::path& path, std::uint64_t& max_rss, std::uint64_t& cpu_ms) {
-  FILE* f = std::fopen(path.c_str(), "r");
-  if (!f) return false;
-  long long maxrss_kib = -1, utime = -1, stime = -1;
-  int got =
-      std::fscanf(f, "maxrss_kib %lld\nutime_us %lld\nstime_us %lld", &maxrss_kib, &utime, &stime);
-  std::fclose(f);
-  std::error_code ec;
-  fs::remove(path, ec);
-  if (got != 3 || maxrss_kib < 0 || utime < 0 || stime < 0) return false;
-  max_rss = static_cast<std::uint64_t>(maxrss_kib) * 1024;
-  cpu_ms = static_cast<std::uint64_t>((utime + stime) / 1000);
-  return true;
-}
-
-// Builds the environment, resolves the command and spawns it in its own process group.
-// Blocking (posix_spawn of a large parent): runs on the worker pool.
-SpawnResult spawn_task(const ProcessExecutor::Task& t, const std::vector<std::string>& base_env,
-                       const std::string& base_path, const std::string& launcher) {
-  SpawnResult r;
-  auto t0 = std::chrono::steady_clock::now();
+// What the task runs: program, argv, environment, directory and capture files. Makes the
+// executable inputs executable and resolves the command. Touches the file system only for
+// that (a few stat/chmod calls).
+Result<Launcher::Spec> task_spec(const ProcessExecutor::Task& t,
+                                 const std::vector<std::string>& base_env,
+                                 const std::string& base_path) {
   const auto& a = t.assignment;
-
   for (const auto& in : a.inputs) {
     if (!in.executable) continue;
     fs::path p = t.workdir_abs / in.name;
@@ -363,38 +343,39 @@ SpawnResult spawn_task(const ProcessExecutor::Task& t, const std::vector<std::st
   env["FVCE_WORKFLOW"] = a.workflow;
   env["FVCE_TASK"] = a.task;
   env["FVCE_ATTEMPT"] = std::to_string(a.attempt);
-  std::vector<std::string> env_lines;
-  for (const auto& [k, v] : env) env_lines.push_back(k + "=" + v);
 
   auto program = resolve_command(a.cmd, t.workdir_abs, env["PATH"]);
-  if (!program.ok()) {
-    r.status = program.status();
-    return r;
-  }
+  if (!program.ok()) return program.status();
 
-  int out = ::open(t.out_abs.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  int err =
-      out < 0 ? -1 : ::open(t.err_abs.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  Launcher::Spec spec;
+  spec.program = program->string();
+  spec.argv.push_back(a.cmd);
+  for (const auto& s : a.args) spec.argv.push_back(s);
+  for (const auto& [k, v] : env) spec.env.push_back(k + "=" + v);
+  spec.cwd = t.workdir_abs.string();
+  spec.out = t.out_abs.string();
+  spec.err = t.err_abs.string();
+  return spec;
+}
+
+// Spawns the task straight from the node (launcher="direct"), in its own process group.
+// Blocking (posix_spawn of a large parent): runs on the worker pool.
+SpawnResult spawn_direct(const Launcher::Spec& spec) {
+  SpawnResult r;
+  auto t0 = std::chrono::steady_clock::now();
+  int out = ::open(spec.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int err = out < 0 ? -1 : ::open(spec.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0 || err < 0) {
-    r.status = Status::IOError("cannot create the capture files beside " + t.workdir_abs.string() +
-                               ": " + std::strerror(errno));
+    r.status = Status::IOError("cannot create the capture files beside " + spec.cwd + ": " +
+                               std::strerror(errno));
     if (out >= 0) ::close(out);
     return r;
   }
 
   std::vector<char*> argv, envp;
-  // Through the launcher: fvce-exec RUSAGE_FILE PROGRAM ARGV0 ARGS...
-  std::string rusage_file = rusage_path(t).string();
-  std::string program_text = program->string();
-  if (!launcher.empty()) {
-    argv.push_back(const_cast<char*>("fvce-exec"));
-    argv.push_back(rusage_file.data());
-    argv.push_back(program_text.data());
-  }
-  argv.push_back(const_cast<char*>(a.cmd.c_str()));
-  for (const auto& s : a.args) argv.push_back(const_cast<char*>(s.c_str()));
+  for (const auto& s : spec.argv) argv.push_back(const_cast<char*>(s.c_str()));
   argv.push_back(nullptr);
-  for (auto& s : env_lines) envp.push_back(s.data());
+  for (const auto& s : spec.env) envp.push_back(const_cast<char*>(s.c_str()));
   envp.push_back(nullptr);
 
   posix_spawn_file_actions_t fa;
@@ -407,7 +388,7 @@ SpawnResult spawn_task(const ProcessExecutor::Task& t, const std::vector<std::st
   // The node's sockets and files are not the task's business (Asio does not set
   // close-on-exec on everything).
   posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-  posix_spawn_file_actions_addchdir_np(&fa, t.workdir_abs.c_str());
+  posix_spawn_file_actions_addchdir_np(&fa, spec.cwd.c_str());
   // Own process group, so time limits and cancels reach every process of the task; default
   // signal dispositions and an empty mask whatever the node set for itself.
   sigset_t defaults, empty;
@@ -422,19 +403,26 @@ SpawnResult spawn_task(const ProcessExecutor::Task& t, const std::vector<std::st
   posix_spawnattr_setsigmask(&attr, &empty);
 
   pid_t pid = -1;
-  const char* to_run = launcher.empty() ? program->c_str() : launcher.c_str();
-  int rc = ::posix_spawn(&pid, to_run, &fa, &attr, argv.data(), envp.data());
+  int rc = ::posix_spawn(&pid, spec.program.c_str(), &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   ::close(out);
   ::close(err);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (rc != 0) {
-    r.status = Status::IOError("cannot start '" + program->string() + "': " + std::strerror(rc));
+    r.status = Status::IOError("cannot start '" + spec.program + "': " + std::strerror(rc));
     return r;
   }
   r.pid = pid;
   return r;
+}
+
+// The directory of the running binary, or "".
+std::string fvce_dir() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  return fs::path(std::string(buf, static_cast<std::size_t>(n))).parent_path().string();
 }
 
 // What the declared output looks like after the task: 0 regular file (exec: executable),
@@ -471,23 +459,28 @@ Result<std::shared_ptr<ProcessExecutor>> ProcessExecutor::Create(NodeContext& ct
   if (options.slots < 1) return Status::InvalidArgument("slots must be at least 1");
   if (options.queue < 0) return Status::InvalidArgument("queue must be at least 0");
   if (options.stage_parallel < 1) options.stage_parallel = 1;
-  return std::shared_ptr<ProcessExecutor>(new ProcessExecutor(ctx, options));
+  if (options.nice < 0 || options.nice > 19)
+    return Status::InvalidArgument("nice must be between 0 and 19");
+  std::shared_ptr<ProcessExecutor> e(new ProcessExecutor(ctx, options));
+  if (!options.direct_spawn) {
+    std::string path = options.launcher_path;
+    if (path.empty()) path = fvce_dir() + "/fvce-exec";
+    auto launcher = Launcher::Start(ctx.ioc, path, options.nice);
+    if (!launcher.ok())
+      return Status::IOError(launcher.status().message() +
+                             " (it is built beside fvce; or set launcher=\"direct\")");
+    e->launcher_ = *launcher;
+  }
+  return e;
 }
 
 ProcessExecutor::ProcessExecutor(NodeContext& ctx, ProcessOptions options)
     : ctx_(ctx), options_(options), free_slots_(options.slots), rng_(ctx.seed ^ 0x65786563ULL) {
   // Programs built beside the fvce binary (the example kernels) are found by name.
-  std::string exe_dir;
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n > 0) exe_dir = fs::path(std::string(buf, static_cast<std::size_t>(n))).parent_path();
+  std::string exe_dir = fvce_dir();
   const char* path = std::getenv("PATH");
   std::string system_path = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
   base_path_ = exe_dir.empty() ? system_path : exe_dir + ":" + system_path;
-  // Tasks start through fvce-exec when it is there, so their max RSS is their own.
-  if (!options_.direct_spawn && !exe_dir.empty() &&
-      ::access((exe_dir + "/fvce-exec").c_str(), X_OK) == 0)
-    launcher_ = exe_dir + "/fvce-exec";
   if (const char* home = std::getenv("HOME"); home && *home)
     base_env_.push_back(std::string("HOME=") + home);
   // One locale everywhere, so a task formats numbers the same on every host.
@@ -546,7 +539,7 @@ void ProcessExecutor::stop() {
     for (auto& [key, t] : tasks_) {
       active.push_back(t);
       // Killed here, not only through the strand: the io_context may stop right after.
-      if (t->pid > 0 && !t->reaped) ::kill(-t->pid, SIGKILL);
+      if (t->pid > 0 && !t->reaped) signal_locked(*t, SIGKILL);
     }
   }
   // A task the executor gives up is reported cancelled: its submitter runs it elsewhere
@@ -560,6 +553,8 @@ void ProcessExecutor::stop() {
   auto self = shared_from_this();
   for (auto& t : active)
     asio::post(t->strand, [self, t] { self->request_stop(t, StopReason::shutdown); });
+  // The launcher kills what it still runs when its socket closes.
+  if (launcher_) launcher_->stop();
   if (!active.empty() || !dropped.empty())
     spdlog::info("execute: stopped; killed {} task(s), dropped {} waiting", active.size(),
                  dropped.size());
@@ -722,9 +717,11 @@ asio::awaitable<void> ProcessExecutor::run(std::shared_ptr<Task> task) {
     {
       std::lock_guard lock(mu_);
       if (task->pid > 0 && !task->reaped) {
-        ::kill(-task->pid, SIGKILL);
-        int status = 0;
-        ::waitpid(task->pid, &status, 0);  // SIGKILL'd: returns at once
+        signal_locked(*task, SIGKILL);
+        if (task->launch_id == 0) {
+          int status = 0;
+          ::waitpid(task->pid, &status, 0);  // SIGKILL'd: returns at once
+        }
         task->reaped = true;
       }
     }
@@ -769,24 +766,55 @@ asio::awaitable<void> ProcessExecutor::run_steps(std::shared_ptr<Task> task) {
   }
 
   task->phase = Phase::spawning;
-  SpawnResult spawned = co_await on_workers(
-      *ctx_.workers, [&] { return spawn_task(*task, base_env_, base_path_, launcher_); });
-  if (spawned.pid <= 0) {
-    fail(spawned.status.message());
+  auto spec = task_spec(*task, base_env_, base_path_);
+  if (!spec.ok()) {
+    fail(spec.status().message());
     co_return;
   }
-  ctx_.metrics.add("fvce_execute_spawn_seconds_total", {}, spawned.seconds);
+  auto spawn_start = std::chrono::steady_clock::now();
+  pid_t pid = -1;
+  if (launcher_) {
+    {
+      std::lock_guard lock(mu_);
+      task->launch_id = ++next_launch_id_;
+    }
+    task->events = std::make_shared<Launcher::Channel>(task->strand, 2);
+    launcher_->spawn(task->launch_id, *spec, task->events);
+    boost::system::error_code ec;
+    Launcher::Event ev =
+        co_await task->events->async_receive(asio::redirect_error(asio::use_awaitable, ec));
+    if (ev.kind != Launcher::Event::started) {
+      task->launch_id = 0;
+      fail(ev.kind == Launcher::Event::failed
+               ? std::string(ev.message)
+               : std::string("the task launcher ended before the task started"));
+      co_return;
+    }
+    pid = ev.pid;
+  } else {
+    const Launcher::Spec& the_spec = *spec;
+    SpawnResult spawned =
+        co_await on_workers(*ctx_.workers, [&] { return spawn_direct(the_spec); });
+    if (spawned.pid <= 0) {
+      fail(spawned.status.message());
+      co_return;
+    }
+    pid = spawned.pid;
+  }
+  ctx_.metrics.add(
+      "fvce_execute_spawn_seconds_total", {},
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - spawn_start).count());
   ctx_.metrics.add("fvce_execute_spawns_total", {});
   auto started_at = ctx_.clock.now();
   std::int64_t started_ms = ctx_.clock.unix_ms();
   {
     std::lock_guard lock(mu_);
-    task->pid = spawned.pid;
+    task->pid = pid;
     task->counted_running = true;
     ++running_;
     update_running_gauge_locked();
     // Cancelled (or stopped) while spawning: the cancel was reported already.
-    if (task->stop != StopReason::none || stopping_) ::kill(-task->pid, SIGKILL);
+    if (task->stop != StopReason::none || stopping_) signal_locked(*task, SIGKILL);
   }
   task->phase = Phase::running;
   if (task->stop == StopReason::none) {
@@ -808,6 +836,8 @@ asio::awaitable<void> ProcessExecutor::run_steps(std::shared_ptr<Task> task) {
   task->grace_timer.cancel();
   {
     std::lock_guard lock(mu_);
+    // The launcher was stopped with the executor: the task was killed by the shutdown.
+    if (exit.lost && stopping_ && task->stop == StopReason::none) task->stop = StopReason::shutdown;
     if (task->counted_running) {
       task->counted_running = false;
       --running_;
@@ -828,12 +858,6 @@ asio::awaitable<void> ProcessExecutor::run_steps(std::shared_ptr<Task> task) {
   if (!exit.lost) {
     r.cpu_ms = tv_ms(exit.usage.ru_utime) + tv_ms(exit.usage.ru_stime);
     r.max_rss = static_cast<std::uint64_t>(exit.usage.ru_maxrss) * 1024;  // KiB on Linux
-    // The launcher's record is the task's own (wait4's max RSS includes the node's).
-    std::uint64_t rss = 0, cpu = 0;
-    if (!launcher_.empty() && read_rusage(rusage_path(*task), rss, cpu)) {
-      r.max_rss = rss;
-      r.cpu_ms = cpu;
-    }
     if (WIFEXITED(exit.status)) r.exit_code = WEXITSTATUS(exit.status);
     if (WIFSIGNALED(exit.status)) r.signal = WTERMSIG(exit.status);
   }
@@ -954,6 +978,27 @@ std::optional<ExitInfo> ProcessExecutor::try_reap(Task& t) {
 }
 
 asio::awaitable<ExitInfo> ProcessExecutor::wait_exit(std::shared_ptr<Task> task) {
+  if (task->launch_id != 0) {
+    boost::system::error_code ec;
+    Launcher::Event ev =
+        co_await task->events->async_receive(asio::redirect_error(asio::use_awaitable, ec));
+    ExitInfo e;
+    std::lock_guard lock(mu_);
+    task->reaped = true;
+    if (ec || ev.kind != Launcher::Event::exited) {
+      // The launcher died: the task, orphaned, would run on unseen. Its group goes too.
+      if (!stopping_ && task->pid > 0) ::kill(-task->pid, SIGKILL);
+      e.lost = true;
+      co_return e;
+    }
+    e.status = ev.wait_status;
+    e.usage.ru_maxrss = static_cast<long>(ev.max_rss_kib);
+    e.usage.ru_utime.tv_sec = static_cast<time_t>(ev.utime_us / 1'000'000);
+    e.usage.ru_utime.tv_usec = static_cast<suseconds_t>(ev.utime_us % 1'000'000);
+    e.usage.ru_stime.tv_sec = static_cast<time_t>(ev.stime_us / 1'000'000);
+    e.usage.ru_stime.tv_usec = static_cast<suseconds_t>(ev.stime_us % 1'000'000);
+    co_return e;
+  }
   // A pidfd becomes readable when the process exits: one wait, no thread blocked.
   int fd = static_cast<int>(::syscall(SYS_pidfd_open, task->pid, 0));
   if (fd >= 0) {
@@ -973,13 +1018,20 @@ asio::awaitable<ExitInfo> ProcessExecutor::wait_exit(std::shared_ptr<Task> task)
   }
 }
 
+void ProcessExecutor::signal_locked(Task& task, int sig) {
+  if (task.launch_id != 0)
+    launcher_->signal(task.launch_id, sig);
+  else if (task.pid > 0)
+    ::kill(-task.pid, sig);
+}
+
 void ProcessExecutor::request_stop(const std::shared_ptr<Task>& task, StopReason reason) {
   if (task->phase == Phase::finishing) return;
   if (task->stop != StopReason::none) {
     // A shutdown escalates a cancel or time limit in its grace period.
     if (reason == StopReason::shutdown && task->phase == Phase::running) {
       std::lock_guard lock(mu_);
-      if (!task->reaped) ::kill(-task->pid, SIGKILL);
+      if (!task->reaped) signal_locked(*task, SIGKILL);
     }
     return;
   }
@@ -999,7 +1051,7 @@ void ProcessExecutor::request_stop(const std::shared_ptr<Task>& task, StopReason
   {
     std::lock_guard lock(mu_);
     if (task->reaped) return;
-    ::kill(-task->pid, sig);
+    signal_locked(*task, sig);
   }
   if (sig == SIGTERM) {
     task->grace_timer.expires_after(options_.kill_grace);
@@ -1007,7 +1059,7 @@ void ProcessExecutor::request_stop(const std::shared_ptr<Task>& task, StopReason
     task->grace_timer.async_wait([self, task](boost::system::error_code ec) {
       if (ec) return;
       std::lock_guard lock(self->mu_);
-      if (!task->reaped) ::kill(-task->pid, SIGKILL);
+      if (!task->reaped) self->signal_locked(*task, SIGKILL);
     });
   }
 }

@@ -7,11 +7,12 @@
 // overtaken (a wide task is not starved by narrow ones).
 //
 // Each task is one coroutine on its own strand: it stages the inputs (bounded parallel
-// fetches), spawns the command on the worker pool (posix_spawn, own process group, clean
-// environment, stdin /dev/null, stdout/stderr to files), waits for the exit through a pidfd
-// (no thread blocks on a child), reaps it with wait4 for the resource use, checks and
-// hashes the declared outputs and reports. Time limits and cancels signal the process group
-// from the same strand, so a signal can never reach a reaped (and possibly reused) pid.
+// fetches), has the launcher (fvce-exec, see launcher.h) spawn the command (own process
+// group, clean environment, stdin /dev/null, stdout/stderr to files) and waits for its
+// exit and resource use from the launcher, checks and hashes the declared outputs and
+// reports. With launcher="direct" the node spawns the command itself on the worker pool and
+// waits for it through a pidfd. Time limits and cancels signal the process group from the
+// same strand, so a signal can never reach a reaped (and possibly reused) pid.
 //
 // Reports go into one outbox per submitter, drained by one coroutine per non-empty outbox
 // that batches what is pending into one POST /submit/reports: see docs/execute.md.
@@ -40,6 +41,7 @@
 
 #include "node/core/clock.h"
 #include "node/node_context.h"
+#include "services/execute/impl/launcher.h"
 #include "services/execute/logic.h"
 
 namespace fvce::execute {
@@ -51,7 +53,9 @@ struct ProcessOptions {
   std::chrono::milliseconds report_retry_for{std::chrono::hours(1)};
   int stage_parallel = 4;                           // concurrent input fetches per task
   std::chrono::milliseconds report_timeout{5'000};  // per POST /submit/reports
-  bool direct_spawn = false;  // true: no fvce-exec launcher (see docs/execute.md)
+  bool direct_spawn = false;  // true: spawn from the node, not through fvce-exec
+  std::string launcher_path;  // fvce-exec; "" = beside the running binary
+  int nice = 0;               // tasks' nice level (0..19; launcher only)
 };
 
 class ProcessExecutor final : public LocalExecute,
@@ -77,6 +81,8 @@ class ProcessExecutor final : public LocalExecute,
   void stop() override;
 
   const ProcessOptions& options() const { return options_; }
+  // The launcher's process id (-1 when tasks are spawned directly or it is restarting).
+  pid_t launcher_pid() const { return launcher_ ? launcher_->pid() : -1; }
 
   // "model[17]" → "model.17": the task's directory name under work/<workflow>/.
   static std::string task_dir_name(const std::string& task);
@@ -112,6 +118,8 @@ class ProcessExecutor final : public LocalExecute,
   boost::asio::awaitable<void> finish_exited(std::shared_ptr<Task> task, model::TaskReport report);
   boost::asio::awaitable<ExitInfo> wait_exit(std::shared_ptr<Task> task);
   std::optional<ExitInfo> try_reap(Task& task);
+  // Signals the task's process group (through the launcher when it started it). mu_ held.
+  void signal_locked(Task& task, int sig);
   // On the task's strand: signals the process (or drops the task) for reason.
   void request_stop(const std::shared_ptr<Task>& task, StopReason reason);
   // Final bookkeeping: frees the slots, starts waiting tasks.
@@ -133,9 +141,9 @@ class ProcessExecutor final : public LocalExecute,
 
   NodeContext& ctx_;
   const ProcessOptions options_;
-  std::vector<std::string> base_env_;  // NAME=value, before the task's own
-  std::string base_path_;              // PATH given to tasks
-  std::string launcher_;               // fvce-exec beside the binary, or "" (spawn directly)
+  std::vector<std::string> base_env_;   // NAME=value, before the task's own
+  std::string base_path_;               // PATH given to tasks
+  std::shared_ptr<Launcher> launcher_;  // fvce-exec, or null (launcher="direct")
 
   mutable std::mutex mu_;
   bool started_ = false;
@@ -148,6 +156,7 @@ class ProcessExecutor final : public LocalExecute,
   std::deque<Key> recent_order_;                // bounded
   std::map<std::string, Outbox> outboxes_;      // by submitter address
   Rng rng_;                                     // back-off jitter
+  std::uint64_t next_launch_id_ = 0;
 };
 
 }  // namespace fvce::execute

@@ -166,6 +166,7 @@ struct Fixture {
     o.slots = 2;
     o.queue = 2;
     o.kill_grace = 1s;
+    o.launcher_path = FVCE_EXEC_PATH;
     return o;
   }
 
@@ -468,6 +469,75 @@ TEST_CASE("wall time, CPU time and max RSS are recorded") {
   CHECK(*r.finished - *r.started >= static_cast<std::int64_t>(*r.wall_ms) - 20);
 }
 
+TEST_CASE("through the launcher a task's max RSS is its own, not the node's") {
+  // Make this process (the "node") large: 200 MB touched.
+  std::vector<char> ballast(200'000'000, 1);
+  for (std::size_t i = 0; i < ballast.size(); i += 4096) ballast[i] = static_cast<char>(i);
+  auto max_rss_of_true = [](ProcessOptions o) {
+    Fixture f(o);
+    auto a = f.task("small", "");
+    a.cmd = "true";
+    a.args.clear();
+    REQUIRE(f.assign(a).ok());
+    auto rs = f.wait_final("small");
+    REQUIRE(!rs.empty());
+    REQUIRE(rs.back().state == TaskState::done);
+    REQUIRE(rs.back().max_rss);
+    return *rs.back().max_rss;
+  };
+  CHECK(max_rss_of_true(Fixture::default_options()) < 20'000'000);
+  // Spawned from the node itself, the task is charged with the node's size.
+  auto direct = Fixture::default_options();
+  direct.direct_spawn = true;
+  CHECK(max_rss_of_true(direct) >= 200'000'000);
+  CHECK(ballast[4096] == static_cast<char>(4096));
+}
+
+TEST_CASE("tasks run at the executor's nice level") {
+  auto o = Fixture::default_options();
+  o.nice = 7;
+  Fixture f(o);
+  REQUIRE(f.assign(f.task("niced", "nice")).ok());
+  auto rs = f.wait_final("niced");
+  REQUIRE(!rs.empty());
+  REQUIRE(rs.back().state == TaskState::done);
+  auto out = f.sync([&] { return f.exec->logs(kWorkflow, "niced", 0, "stdout", 100); });
+  REQUIRE(out.ok());
+  CHECK(*out == "7\n");
+  o.nice = 20;
+  CHECK(!ProcessExecutor::Create(f.ctx, o).ok());
+}
+
+TEST_CASE("a launcher that dies loses its running tasks, which fail; the next task runs") {
+  Fixture f;
+  REQUIRE(f.assign(f.task("long", "echo $$ > pid; sleep 30")).ok());
+  REQUIRE(f.wait_state("long", TaskState::running));
+  pid_t task_pid = read_pid(f.workdir("long") / "pid");
+  REQUIRE(task_pid > 0);
+  pid_t launcher = f.exec->launcher_pid();
+  REQUIRE(launcher > 0);
+  REQUIRE(::kill(launcher, SIGKILL) == 0);
+  auto rs = f.wait_final("long");
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().state == TaskState::failed);
+  CHECK(rs.back().message.find("exit status is unknown") != std::string::npos);
+  // A new launcher takes the next task.
+  REQUIRE(f.assign(f.task("after", "echo fine")).ok());
+  auto after = f.wait_final("after");
+  REQUIRE(!after.empty());
+  CHECK(after.back().state == TaskState::done);
+  CHECK(f.exec->launcher_pid() != launcher);
+  // The orphaned task does not run on unseen.
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(task_pid) + "/stat");
+    std::string pid, comm, state;
+    gone = !(stat >> pid >> comm >> state) || state == "Z";
+    if (!gone) std::this_thread::sleep_for(10ms);
+  }
+  CHECK(gone);
+}
+
 TEST_CASE("an unknown command fails with a message naming it and the PATH") {
   Fixture f;
   auto a = f.task("ghost", "");
@@ -566,7 +636,18 @@ TEST_CASE("register_execute_impls: process with documented params, auto slots, c
     return deploy::ServiceConfig{"execute", "process", std::move(params),
                                  deploy::Location{"deploy.xml", 9, 3}};
   };
-  auto built = registry.build(config({}), f.ctx);
+  // This test binary has no fvce-exec beside it: the default launcher is missing.
+  auto missing = registry.build(config({}), f.ctx);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().message().find("fvce-exec") != std::string::npos);
+  CHECK(missing.status().message().find("launcher=\"direct\"") != std::string::npos);
+  auto bad_nice =
+      registry.build(config({{"nice", "25", deploy::Location{"deploy.xml", 11, 5}}}), f.ctx);
+  REQUIRE_FALSE(bad_nice.ok());
+  CHECK(bad_nice.status().message().find("deploy.xml:11") != std::string::npos);
+
+  auto built = registry.build(
+      config({{"launcher", "direct", deploy::Location{"deploy.xml", 10, 5}}}), f.ctx);
   REQUIRE(built.ok());
   CHECK((*built)->slots() == 4);  // auto: the declared cores
   CHECK((*built)->occupancy() == std::pair<int, int>{4, 0});
