@@ -46,6 +46,24 @@ Store::~Store() {
   sqlite3_finalize(put_task_);
   sqlite3_finalize(put_file_);
   if (db_) sqlite3_close(db_);
+  if (checkpointer_) sqlite3_close(checkpointer_);
+}
+
+int Store::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
+  static_cast<Store*>(self)->wal_pages_.store(pages, std::memory_order_relaxed);
+  return SQLITE_OK;
+}
+
+Status Store::checkpoint() {
+  if (!checkpointer_) return Status::Ok();
+  int log = 0, done = 0;
+  int rc =
+      sqlite3_wal_checkpoint_v2(checkpointer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    return Status::IOError(std::string("sqlite checkpoint: ") + sqlite3_errmsg(checkpointer_));
+  // Frames past `done` were written meanwhile; the writer's next commit reports the size.
+  wal_pages_.store(0, std::memory_order_relaxed);
+  return Status::Ok();
 }
 
 Status Store::error(const char* what) const {
@@ -75,6 +93,14 @@ Status Store::open(const std::filesystem::path& path, bool full_sync) {
       !st.ok())
     return st;
   if (auto st = exec(kSchema); !st.ok()) return st;
+  // Checkpoints through a second connection, when checkpoint_due(): installing a WAL hook
+  // turns off the automatic checkpoint of the writing connection.
+  if (sqlite3_open_v2(path.c_str(), &checkpointer_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK)
+    return Status::IOError("cannot open " + path.string() +
+                           " a second time for checkpoints: " + sqlite3_errmsg(checkpointer_));
+  sqlite3_busy_timeout(checkpointer_, 5000);
+  sqlite3_wal_hook(db_, &Store::on_wal_commit, this);
   auto prep = [&](const char* sql, sqlite3_stmt** out) {
     return sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr) == SQLITE_OK;
   };

@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -63,8 +64,19 @@ class Store {
   // Opens (creating) the database. full_sync: fsync every commit (survives power loss);
   // otherwise commits survive a crash of the process but not of the machine.
   Status open(const std::filesystem::path& path, bool full_sync);
-  // Writes the batch in one transaction. durable forces an fsync of this commit.
+  // Writes the batch in one transaction. durable forces an fsync of this commit. Without
+  // it a commit only appends to the write-ahead log (no fsync): cheap enough to run inline.
   Status write(const Batch& batch, bool durable);
+
+  // The log is not checkpointed by the writing connection (that would fsync in the middle of
+  // a write): checkpoint_due() says when it has grown past kCheckpointPages, and
+  // checkpoint() copies it into the database through a second connection, without blocking
+  // writers. Both may be called from any thread; checkpoint() from one at a time.
+  static constexpr int kCheckpointPages = 1000;
+  bool checkpoint_due() const {
+    return wal_pages_.load(std::memory_order_relaxed) >= kCheckpointPages;
+  }
+  Status checkpoint();
 
   Result<std::vector<WorkflowRow>> workflows(bool only_running);
   Result<std::vector<TaskRow>> tasks(const std::string& workflow);
@@ -73,7 +85,10 @@ class Store {
  private:
   Status exec(const char* sql);
   Status error(const char* what) const;
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
   sqlite3* db_ = nullptr;
+  sqlite3* checkpointer_ = nullptr;  // second connection, for checkpoint()
+  std::atomic<int> wal_pages_{0};
   bool full_sync_ = false;
   sqlite3_stmt* put_workflow_ = nullptr;
   sqlite3_stmt* put_task_ = nullptr;

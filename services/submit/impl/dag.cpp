@@ -112,17 +112,49 @@ namespace {
 // Runs on the database strand. Takes pointers into the awaiting frame, which outlives it (a
 // capturing coroutine lambda here is miscompiled by GCC 12: its captures were destroyed
 // twice).
-asio::awaitable<void> write_on_strand(Store* store, const Batch* batch, bool durable, Status* out) {
-  *out = store->write(*batch, durable);
+asio::awaitable<void> write_on_strand(DagSubmit* dag, const Batch* batch, bool durable,
+                                      Status* out) {
+  *out = dag->write_queued(*batch, durable);
+  co_return;
+}
+asio::awaitable<void> checkpoint_on_strand(Store* store) {
+  auto s = store->checkpoint();
+  if (!s.ok()) spdlog::warn("submit: {}", s.message());
   co_return;
 }
 }  // namespace
 
+Status DagSubmit::write_queued(const Batch& batch, bool durable) {
+  std::lock_guard lock(db_mu_);
+  auto s = store_.write(batch, durable);
+  --queued_writes_;
+  return s;
+}
+
 asio::awaitable<Status> DagSubmit::write(Batch batch, bool durable) {
   if (batch.empty()) co_return Status::Ok();
+  // A write that needs no fsync appends to the log right here: no thread hop on the way to
+  // a dispatch. It waits its turn behind queued (durable) writes, so the order of the
+  // writes is always the order of the calls.
   Status result;
-  co_await asio::co_spawn(db_strand_, write_on_strand(&store_, &batch, durable, &result),
-                          asio::use_awaitable);
+  bool inline_write = false;
+  {
+    std::lock_guard lock(db_mu_);
+    if (!durable && queued_writes_ == 0) {
+      result = store_.write(batch, false);
+      inline_write = true;
+    } else {
+      ++queued_writes_;
+    }
+  }
+  if (!inline_write)
+    co_await asio::co_spawn(db_strand_, write_on_strand(this, &batch, durable, &result),
+                            asio::use_awaitable);
+  if (store_.checkpoint_due() && !checkpointing_.exchange(true)) {
+    auto self = shared_from_this();
+    asio::co_spawn(db_strand_, checkpoint_on_strand(&store_),
+                   [self](std::exception_ptr) { self->checkpointing_ = false; });
+  }
   co_return result;
 }
 
@@ -457,15 +489,17 @@ asio::awaitable<Result<model::WorkflowList>> DagSubmit::workflows(std::string ow
   co_return list;
 }
 
-asio::awaitable<Result<model::WorkflowStatus>> DagSubmit::status(std::string id) {
+asio::awaitable<Result<model::WorkflowStatus>> DagSubmit::status(std::string id,
+                                                                 TaskDetail detail) {
   std::lock_guard lock(mu_);
   auto it = workflows_.find(id);
   if (it == workflows_.end()) co_return Status::NotFound("no workflow '" + id + "' on this node");
   const auto& wf = *it->second;
   model::WorkflowStatus st;
   st.summary = summary(wf);
-  for (std::size_t i = 0; i < wf.runs.size(); ++i) {
+  for (std::size_t i = 0; i < wf.runs.size() && detail != TaskDetail::none; ++i) {
     const auto& r = wf.runs[i];
+    if (detail == TaskDetail::failed && r.state != TaskState::failed) continue;
     st.tasks.push_back(model::TaskStatus{wf.plan.tasks[i].id, r.state, r.host_name, r.attempts,
                                          r.exit_code, r.wall_ms, r.cpu_ms, r.max_rss, r.started,
                                          r.finished, r.message});

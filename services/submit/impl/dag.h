@@ -12,6 +12,7 @@
 // store and its work directories cleaned on every host that ran a task.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -55,7 +56,8 @@ class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<
   boost::asio::awaitable<Result<model::Submitted>> submit(model::WorkflowDoc workflow,
                                                           std::string owner) override;
   boost::asio::awaitable<Result<model::WorkflowList>> workflows(std::string owner) override;
-  boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string id) override;
+  boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string id,
+                                                               TaskDetail detail) override;
   boost::asio::awaitable<Status> cancel(std::string id) override;
   boost::asio::awaitable<Status> reports(model::TaskReports reports) override;
   boost::asio::awaitable<Result<model::ResultList>> results(std::string id) override;
@@ -105,6 +107,11 @@ class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<
   boost::asio::awaitable<void> finalize(WorkflowPtr wf);
   boost::asio::awaitable<Status> write(Batch batch, bool durable);
 
+ public:
+  // A write queued on the database strand (internal to write()).
+  Status write_queued(const Batch& batch, bool durable);
+
+ private:
   // Under mu_:
   void make_ready(Workflow& wf, int index, std::chrono::steady_clock::time_point now);
   void set_final(Workflow& wf, int index, model::TaskState state, Batch& batch);
@@ -125,6 +132,9 @@ class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<
   std::shared_ptr<schedule::ScheduleLogic> scheduler_;
   DagConfig config_;
   boost::asio::strand<boost::asio::thread_pool::executor_type> db_strand_;
+  std::mutex db_mu_;       // the writing connection: one write at a time
+  int queued_writes_ = 0;  // writes waiting on db_strand_ (guarded by db_mu_)
+  std::atomic<bool> checkpointing_{false};
   Store store_;
   mutable std::mutex mu_;
   std::map<std::string, WorkflowPtr> workflows_;
