@@ -213,6 +213,9 @@ int run_node(const NodeOptions& options) {
   auto submitter = build(submit_registry, submit_ctx);
   if (!submitter.ok()) return fail(submitter.status());
   if (auto s = (*submitter)->open(); !s.ok()) return fail(s);
+  // Reports of tasks this node submitted and runs itself skip HTTP.
+  ctx.executor->set_local_sink(
+      [sub = *submitter](model::TaskReports r) { return sub->reports(std::move(r)); });
 
   reg::add_routes(router, ctx.membership);
   info::add_routes(router, ctx.info, ctx.membership, client, cfg->federation);

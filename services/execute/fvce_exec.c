@@ -35,7 +35,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,7 +115,9 @@ static struct child* find_by_pid(pid_t pid) {
   return NULL;
 }
 
-static void remove_child(struct child* c) { *c = children[--n_children]; }
+static void remove_child(struct child* c) {
+  *c = children[--n_children];
+}
 
 /* A request body is parsed in place; every string must end inside it. */
 struct reader {
@@ -155,6 +156,54 @@ static void refuse(uint64_t id, int err, const char* what, const char* path) {
   memcpy(body, &id, 8);
   memcpy(body + 8, &e, 4);
   send_frame('F', body, sizeof body, msg);
+}
+
+/* Starts program in its own process group, at the tasks' nice level, with default signal
+ * dispositions, an empty mask, stdin /dev/null and stdout/stderr to out/err. Returns its pid,
+ * or -1 with *error set.
+ *
+ * vfork: the child borrows this small address space until it execs, so starting a task
+ * costs no copy; it reports a failure through `child_errno` (shared memory). Kept apart
+ * (noinline) so that no caller's variable lives across the vfork. */
+static __attribute__((noinline)) pid_t start_child(const char* program, char** argv, char** envp,
+                                                   const char* cwd, int out, int err, int* error) {
+  volatile int child_errno = 0;
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &old); /* no handler may run in the borrowed space */
+  pid_t pid = vfork();
+  if (pid == 0) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    int fd0 = open("/dev/null", O_RDONLY);
+    if (setpgid(0, 0) != 0 || fd0 < 0 || dup2(fd0, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 ||
+        chdir(cwd) != 0 || (task_nice != 0 && setpriority(PRIO_PROCESS, 0, task_nice) != 0)) {
+      child_errno = errno;
+      _exit(127);
+    }
+    closefrom(3);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(program, argv, envp);
+    child_errno = errno;
+    _exit(127);
+  }
+  int saved = errno;
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  if (pid < 0) {
+    *error = saved;
+    return -1;
+  }
+  if (child_errno != 0) {
+    *error = child_errno;
+    int status;
+    waitpid(pid, &status, 0);
+    return -1;
+  }
+  return pid;
 }
 
 static void spawn_task(uint64_t id, struct reader* r) {
@@ -202,30 +251,8 @@ static void spawn_task(uint64_t id, struct reader* r) {
     return;
   }
 
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out, 1);
-  posix_spawn_file_actions_adddup2(&fa, err, 2);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-  posix_spawn_file_actions_addchdir_np(&fa, cwd);
-  sigset_t defaults, empty;
-  sigfillset(&defaults);
-  sigdelset(&defaults, SIGKILL);
-  sigdelset(&defaults, SIGSTOP);
-  sigemptyset(&empty);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &empty);
-
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, program, &fa, &attr, argv, envp);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  int rc = 0;
+  pid_t pid = start_child(program, argv, envp, cwd, out, err, &rc);
   close(out);
   close(err);
   free(argv);
@@ -316,8 +343,10 @@ int main(int argc, char** argv) {
   if (fcntl(sock, F_GETFD) < 0) die("the request socket");
   fcntl(sock, F_SETFD, FD_CLOEXEC);
   signal(SIGPIPE, SIG_IGN);
-  /* Tasks inherit the nice level; this process only waits and spawns. */
-  if (task_nice != 0 && setpriority(PRIO_PROCESS, 0, task_nice) != 0) die("setpriority");
+  if (task_nice < 0 || task_nice > 19) {
+    fprintf(stderr, "fvce-exec: NICE must be 0 to 19\n");
+    return 127;
+  }
 
   sigset_t chld;
   sigemptyset(&chld);

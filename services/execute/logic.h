@@ -9,6 +9,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -53,6 +54,11 @@ class LocalExecute : public ExecuteLogic {
   virtual void start() = 0;
   // Kills running tasks and stops. Call from any thread.
   virtual void stop() = 0;
+
+  // Reports for this very node's submitter go to `sink` in process, not over HTTP. Set it
+  // before start().
+  using ReportSink = std::function<boost::asio::awaitable<Status>(model::TaskReports)>;
+  virtual void set_local_sink(ReportSink sink) = 0;
 };
 
 }  // namespace fvce::execute

@@ -99,9 +99,11 @@ void register_execute_impls(ExecuteRegistry& registry) {
        "beside fvce (each task's max RSS is its own, and the node never forks); direct: the "
        "node spawns them itself (max RSS then includes the node's own size)",
        false},
-      {"nice", "0",
-       "nice level of the tasks (0 to 19; with the fvce-exec launcher): above 0 the node's own "
-       "work (heartbeats, scheduling, transfers) goes before the tasks' when the host is busy",
+      {"nice", "10",
+       "nice level of the tasks (0 to 19; with the fvce-exec launcher). Above 0 the node's own "
+       "work (membership probes, scheduling, transfers, reports) goes before the tasks' when "
+       "they keep every core busy, and so does other work on a shared host; 0: tasks compete "
+       "with the node on equal terms",
        false},
   };
   registry.add("process",

@@ -1191,26 +1191,88 @@ void ProcessExecutor::report(Task& task, model::TaskReport r) {
   const std::string& to = task.assignment.submitter;
   bool kick = false;
   std::size_t dropped = 0;
+  bool linger = false;
+  bool final = model::is_final(r.state);
   {
     std::lock_guard lock(mu_);
     auto& box = outboxes_[to];
-    if (box.pending.size() >= kMaxPendingPerSubmitter) {
-      box.pending.pop_front();
-      ++dropped;
+    // A report not sent yet for the same attempt is superseded: states only move forward,
+    // and a later report carries what an earlier one said (start time included).
+    bool merged = false;
+    std::size_t looked = 0;
+    for (auto it = box.pending.rbegin(); it != box.pending.rend() && looked < 64; ++it, ++looked) {
+      auto& p = it->report;
+      if (p.attempt == r.attempt && p.task == r.task && p.workflow == r.workflow &&
+          !model::is_final(p.state)) {
+        p = std::move(r);
+        it->give_up = ctx_.clock.now() + options_.report_retry_for;
+        merged = true;
+        break;
+      }
     }
-    box.pending.push_back(Pending{std::move(r), ctx_.clock.now() + options_.report_retry_for});
-    if (started_ && !box.sending) kick = box.sending = true;
+    if (!merged) {
+      if (box.pending.size() >= kMaxPendingPerSubmitter) {
+        box.pending.pop_front();
+        ++dropped;
+      }
+      auto now = ctx_.clock.now();
+      box.pending.push_back(Pending{std::move(r), now + options_.report_retry_for, now});
+    }
+    if (started_ && !box.sending) {
+      if (final || options_.report_linger.count() == 0)
+        kick = box.sending = true;
+      else if (!box.lingering)
+        linger = box.lingering = true;
+    }
   }
   if (dropped)
     spdlog::warn("execute: {} reports wait for {}; dropped the oldest", kMaxPendingPerSubmitter,
                  to);
   if (kick) asio::co_spawn(ctx_.ioc, deliver(to), asio::detached);
+  if (linger) asio::co_spawn(ctx_.ioc, deliver_later(to), asio::detached);
   launch(std::move(start));
 }
 
-// Drains one submitter's outbox: whatever is pending goes in one POST, so a burst of state
-// changes costs one request, and an idle outbox sends at once. Order is kept: a failed
-// batch goes back to the front.
+// Starts deliver() after the linger time, unless a final report started it meanwhile: a
+// task's progress reports then share a request with its end when it is short.
+asio::awaitable<void> ProcessExecutor::deliver_later(std::string to) {
+  auto self = shared_from_this();
+  asio::steady_timer timer(ctx_.ioc, options_.report_linger);
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  bool kick = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = outboxes_.find(to);
+    if (it == outboxes_.end()) co_return;
+    it->second.lingering = false;
+    if (!it->second.sending && !it->second.pending.empty()) kick = it->second.sending = true;
+  }
+  if (kick) co_await deliver(to);
+}
+
+asio::awaitable<std::pair<int, std::string>> ProcessExecutor::send_reports(const std::string& to,
+                                                                           model::TaskReports doc) {
+  if (local_sink_ && to == ctx_.self.address) {
+    Status s = co_await local_sink_(std::move(doc));
+    if (s.ok()) co_return std::pair<int, std::string>{202, ""};
+    co_return std::pair<int, std::string>{http_status(s.code()), s.message()};
+  }
+  std::string body = model::to_xml(doc);
+  http::RequestOptions opts;
+  opts.timeout = options_.report_timeout;
+  opts.attempts = 1;
+  auto res =
+      co_await ctx_.client.request(to, http::Verb::post, "/submit/reports", std::move(body), opts);
+  if (!res.ok()) co_return std::pair<int, std::string>{0, res.status().message()};
+  int code = res->result_int();
+  std::string why;
+  if (code >= 300) why = http::status_from_error_body(code, res->body()).message();
+  co_return std::pair<int, std::string>{code, why};
+}
+
+// Drains one submitter's outbox: whatever is pending goes in one request, so a burst of
+// state changes costs one request. Order is kept: a failed batch goes back to the front.
 asio::awaitable<void> ProcessExecutor::deliver(std::string to) {
   auto self = shared_from_this();
   asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -1232,6 +1294,18 @@ asio::awaitable<void> ProcessExecutor::deliver(std::string to) {
                        format_duration(options_.report_retry_for));
         co_return;
       }
+      // Only fresh progress reports: let them wait for company (see deliver_later).
+      if (options_.report_linger.count() > 0 && backoff.count() == 0 && box.one_by_one == 0 &&
+          now - box.pending.front().queued < options_.report_linger &&
+          std::none_of(box.pending.begin(), box.pending.end(),
+                       [](const Pending& p) { return model::is_final(p.report.state); })) {
+        box.sending = false;
+        if (!box.lingering) {
+          box.lingering = true;
+          asio::co_spawn(ctx_.ioc, deliver_later(to), asio::detached);
+        }
+        co_return;
+      }
       std::size_t n = box.one_by_one > 0 ? 1 : std::min(box.pending.size(), kMaxBatch);
       for (std::size_t i = 0; i < n; ++i) {
         batch.push_back(std::move(box.pending.front()));
@@ -1244,13 +1318,7 @@ asio::awaitable<void> ProcessExecutor::deliver(std::string to) {
 
     model::TaskReports doc;
     for (const auto& p : batch) doc.reports.push_back(p.report);
-    std::string body = model::to_xml(doc);
-    http::RequestOptions opts;
-    opts.timeout = options_.report_timeout;
-    opts.attempts = 1;
-    auto res = co_await ctx_.client.request(to, http::Verb::post, "/submit/reports",
-                                            std::move(body), opts);
-    int code = res.ok() ? res->result_int() : 0;
+    auto [code, why] = co_await send_reports(to, std::move(doc));
     // 4xx: the submitter read the reports and refuses them; resending cannot help (408 and
     // 429 are the exceptions: try again later).
     bool refused = code >= 400 && code < 500 && code != 408 && code != 429;
@@ -1258,8 +1326,7 @@ asio::awaitable<void> ProcessExecutor::deliver(std::string to) {
       if (refused) {
         const auto& r = batch.front().report;
         spdlog::warn("execute: {} refused the report {}/{} attempt {} ({}): {}; dropped", to,
-                     r.workflow, r.task, r.attempt, model::to_string(r.state),
-                     http::status_from_error_body(code, res->body()).message());
+                     r.workflow, r.task, r.attempt, model::to_string(r.state), why);
       }
       backoff = std::chrono::milliseconds(0);
       std::lock_guard lock(mu_);
@@ -1284,8 +1351,7 @@ asio::awaitable<void> ProcessExecutor::deliver(std::string to) {
       wait = backoff / 2 + std::chrono::milliseconds(jitter(rng_));
     }
     spdlog::debug("execute: reports to {} not delivered ({}); retrying in {}", to,
-                  res.ok() ? "HTTP " + std::to_string(code) : res.status().message(),
-                  format_duration(wait));
+                  code ? "HTTP " + std::to_string(code) + ": " + why : why, format_duration(wait));
     timer.expires_after(wait);
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));

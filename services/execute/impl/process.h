@@ -53,9 +53,12 @@ struct ProcessOptions {
   std::chrono::milliseconds report_retry_for{std::chrono::hours(1)};
   int stage_parallel = 4;                           // concurrent input fetches per task
   std::chrono::milliseconds report_timeout{5'000};  // per POST /submit/reports
+  // How long a progress report (staging, running) may wait to share a request with the
+  // next one; final reports go at once.
+  std::chrono::milliseconds report_linger{20};
   bool direct_spawn = false;  // true: spawn from the node, not through fvce-exec
   std::string launcher_path;  // fvce-exec; "" = beside the running binary
-  int nice = 0;               // tasks' nice level (0..19; launcher only)
+  int nice = 10;              // tasks' nice level (0..19; launcher only)
 };
 
 class ProcessExecutor final : public LocalExecute,
@@ -79,6 +82,7 @@ class ProcessExecutor final : public LocalExecute,
   std::pair<int, int> occupancy() const override;
   void start() override;
   void stop() override;
+  void set_local_sink(ReportSink sink) override { local_sink_ = std::move(sink); }
 
   const ProcessOptions& options() const { return options_; }
   // The launcher's process id (-1 when tasks are spawned directly or it is restarting).
@@ -102,11 +106,13 @@ class ProcessExecutor final : public LocalExecute,
   struct Pending {
     model::TaskReport report;
     std::chrono::steady_clock::time_point give_up;
+    std::chrono::steady_clock::time_point queued;
   };
   struct Outbox {
     std::deque<Pending> pending;
     bool sending = false;
     std::size_t one_by_one = 0;  // after a refused batch: send this many singly
+    bool lingering = false;      // a delayed start of deliver() is armed
   };
 
   ProcessExecutor(NodeContext& ctx, ProcessOptions options);
@@ -134,6 +140,11 @@ class ProcessExecutor final : public LocalExecute,
   // so a submitter that learns a task ended finds its slots free.
   void report(Task& task, model::TaskReport report);
   boost::asio::awaitable<void> deliver(std::string submitter);
+  boost::asio::awaitable<void> deliver_later(std::string submitter);
+  // Sends a batch to its submitter: HTTP status code, or 0 when unreachable (in process: 202
+  // or the error's status).
+  boost::asio::awaitable<std::pair<int, std::string>> send_reports(const std::string& to,
+                                                                   model::TaskReports doc);
   void count_final(model::TaskState state);
   void update_running_gauge_locked();
   // Remembers a finished attempt (bounded), so a repeated assignment is a conflict.
@@ -143,6 +154,7 @@ class ProcessExecutor final : public LocalExecute,
   const ProcessOptions options_;
   std::vector<std::string> base_env_;   // NAME=value, before the task's own
   std::string base_path_;               // PATH given to tasks
+  ReportSink local_sink_;               // reports to this node's own submitter
   std::shared_ptr<Launcher> launcher_;  // fvce-exec, or null (launcher="direct")
 
   mutable std::mutex mu_;
