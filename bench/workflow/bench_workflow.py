@@ -39,6 +39,7 @@ import shlex
 import shutil
 import statistics
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -48,8 +49,10 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import fvce_harness as H  # noqa: E402
 
+DISK = "random-adaptive, work root on disk"  # the run with --work-base ''
 SECTION = "## Workflows (submit, schedule, execute, file)"
 LAUNCHER = "fvce-exec"  # the execute service's launcher param (--launcher)
+NICE = None  # the execute service's nice param (--nice); None: its default
 TARGETS = {
     "vs_xargs": 0.5,      # fvce ≥ 50% of xargs' rate
     "vs_parallel": 2.0,   # fvce ≥ 2× GNU parallel's rate
@@ -127,7 +130,12 @@ def start_cluster(c: H.Cluster, schedule: str, nodes: int):
     sched = None if schedule == "random-adaptive" else (schedule, {})
     # register={}: the default membership params (the fast test params suspect a busy
     # node after 200 ms, and a refuted suspicion makes the submitter run its tasks again).
-    execute = {"launcher": LAUNCHER} if LAUNCHER != "fvce-exec" else None
+    execute = {}
+    if LAUNCHER != "fvce-exec":
+        execute["launcher"] = LAUNCHER
+    if NICE is not None:
+        execute["nice"] = str(NICE)
+    execute = execute or None
     return H.start_federation(c, slots=[None] * nodes, schedule=sched, register={},
                               execute=execute)
 
@@ -286,6 +294,9 @@ def report(res: dict) -> str:
         f"fvce 0.1.0 (build/fvce, Release), 3 nodes on 127.0.0.1 in one federation, each with "
         f"the default execute slots (= cores = {mc['nproc']}) and log level info; the "
         f"workflow is one `<array>` of {n} tasks `true` submitted to the first node. "
+        f"The nodes' state directories and work roots are under {res.get('work_base', '/tmp')}"
+        f"{' (tmpfs)' if str(res.get('work_base', '')).startswith('/dev/shm') else ''}; the "
+        f"column '{DISK}' has them under {res.get('disk_base', '/tmp')} instead. "
         f"{runs} run(s), median shown.")
     lines.append("")
     lines.append("```")
@@ -439,6 +450,14 @@ def main() -> int:
     ap.add_argument("--launcher", default="fvce-exec", choices=["fvce-exec", "direct"],
                     help="the execute service's launcher (direct: no fvce-exec, faster for "
                          "empty tasks, max RSS then includes the node's)")
+    ap.add_argument("--nice", type=int, help="the execute service's nice param (default: its own)")
+    ap.add_argument("--work-base", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
+                    help="directory under which the nodes' state and work roots go (default "
+                         "/dev/shm, a tmpfs, as a job scratch; '' for the system's temporary "
+                         "directory)")
+    ap.add_argument("--disk-runs", type=int, default=1,
+                    help="runs of random-adaptive with the work roots in the system's temporary "
+                         "directory instead of --work-base (an extra column)")
     ap.add_argument("--schedulers", default="random-adaptive,round-robin,local")
     ap.add_argument("--doc", default=os.path.join(REPO, "docs", "PERFORMANCE.md"))
     ap.add_argument("--no-doc", action="store_true")
@@ -446,8 +465,12 @@ def main() -> int:
     ap.add_argument("--analysis-file", help="Markdown text appended to the section")
     ap.add_argument("--from-json", help="only print (and write) the report of an earlier --json")
     args = ap.parse_args()
-    global LAUNCHER
+    global LAUNCHER, NICE
     LAUNCHER = args.launcher
+    NICE = args.nice
+    disk_base = tempfile.gettempdir()
+    if args.work_base:
+        tempfile.tempdir = args.work_base
     if args.from_json:
         with open(args.from_json) as f:
             res = json.load(f)
@@ -465,6 +488,7 @@ def main() -> int:
         return 2
     jobs = os.cpu_count() or 1
     res = {"machine": machine(), "tasks": args.tasks, "runs": args.runs, "nodes": args.nodes,
+           "work_base": args.work_base or disk_base, "disk_base": disk_base,
            "command": "python3 bench/workflow/bench_workflow.py --fvce build/fvce" +
            "".join(f" {a}" for a in sys.argv[1:] if not a.startswith("--fvce") and
                    a != fvce and a != args.fvce),
@@ -476,9 +500,19 @@ def main() -> int:
             b = run_baseline(tool, args.tasks, j)
             res.setdefault(key, []).append(b)
             log(f"run {run + 1}: {b['cmd']}: {b['s']:.2f} s, {b['rate']:.0f} tasks/s")
-        for s in scheds:
-            r = run_fvce(fvce, args.tasks, s, args.nodes)
-            res["fvce"].setdefault(s, []).append(r)
+        runs_of = [(s, s) for s in scheds]
+        if args.work_base and run < args.disk_runs:
+            runs_of.append((DISK, "random-adaptive"))
+        for key, s in runs_of:
+            base = tempfile.tempdir
+            if key == DISK:
+                tempfile.tempdir = None  # the system's temporary directory
+            try:
+                r = run_fvce(fvce, args.tasks, s, args.nodes)
+            finally:
+                tempfile.tempdir = base
+            res["fvce"].setdefault(key, []).append(r)
+            s = key
             lat = r["latency"]
             log(f"run {run + 1}: fvce {s}: submit→done {r['submit_to_done_s']:.2f} s "
                 f"({r['rate']:.0f} tasks/s), first start→last end "

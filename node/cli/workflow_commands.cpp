@@ -167,15 +167,19 @@ int watch(const ClientOptions& o, const std::string& id) {
   auto started = std::chrono::steady_clock::now();
   int failures = 0;
   std::string last;
-  for (;;) {
-    auto st = run<Result<model::WorkflowStatus>>([&](asio::io_context& ioc) {
-      return [](asio::io_context& ioc, const ClientOptions& o,
-                std::string id) -> asio::awaitable<Result<model::WorkflowStatus>> {
+  auto fetch = [&](submit::TaskDetail detail) {
+    return run<Result<model::WorkflowStatus>>([&](asio::io_context& ioc) {
+      return [](asio::io_context& ioc, const ClientOptions& o, std::string id,
+                submit::TaskDetail detail) -> asio::awaitable<Result<model::WorkflowStatus>> {
         http::Client client(ioc);
         auto r = remote(client, o);
-        co_return co_await r.status(std::move(id));
-      }(ioc, o, id);
+        co_return co_await r.status(std::move(id), detail);
+      }(ioc, o, id, detail);
     });
+  };
+  for (;;) {
+    // The summary only while it runs: a large workflow's task list is not sent each time.
+    auto st = fetch(submit::TaskDetail::none);
     if (!st.ok()) {
       // The node may be restarting: keep trying for a while before giving up.
       if (++failures > 60 || st.status().code() == ErrorCode::not_found) {
@@ -208,12 +212,15 @@ int watch(const ClientOptions& o, const std::string& id) {
     last = line;
     if (s.state != model::WorkflowState::running) {
       if (tty) std::cerr << "\n";
+      auto final_state = s.state;
+      if (s.failed > 0) st = fetch(submit::TaskDetail::failed);
+      if (!st.ok()) return 1;
       for (const auto& t : st->tasks)
         if (t.state == model::TaskState::failed)
           std::cerr << "task " << t.id << " failed"
                     << (t.exit_code ? " (exit " + std::to_string(*t.exit_code) + ")" : "") << ": "
                     << t.message << "\n";
-      return s.state == model::WorkflowState::done ? 0 : 1;
+      return final_state == model::WorkflowState::done ? 0 : 1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -255,7 +262,7 @@ int status(const ClientOptions& o, const std::string& id) {
               std::string id) -> asio::awaitable<Result<model::WorkflowStatus>> {
       http::Client client(ioc);
       auto r = remote(client, o);
-      co_return co_await r.status(std::move(id));
+      co_return co_await r.status(std::move(id), submit::TaskDetail::all);
     }(ioc, o, id);
   });
   if (failed(st, o)) return 1;

@@ -9,13 +9,20 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "node/core/status.h"
 #include "node/model/task.h"
 #include "node/model/workflow.h"
 
 namespace fvce::submit {
+
+enum class TaskDetail { all, failed, none };
+// "all" | "failed" | "none"; nullopt for anything else.
+std::optional<TaskDetail> parse_task_detail(std::string_view text);
+std::string_view to_string(TaskDetail detail);
 
 class SubmitLogic {
  public:
@@ -29,7 +36,10 @@ class SubmitLogic {
                                                                   std::string owner) = 0;
   // Workflows of owner (all owners when empty), newest first.
   virtual boost::asio::awaitable<Result<model::WorkflowList>> workflows(std::string owner) = 0;
-  virtual boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string id) = 0;
+  // The workflow's summary and, as `detail` says, its tasks: all, only the failed ones, or
+  // none (cheap to poll for a large workflow).
+  virtual boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string id,
+                                                                       TaskDetail detail) = 0;
   // Cancels the workflow: no new task starts, running ones are killed.
   virtual boost::asio::awaitable<Status> cancel(std::string id) = 0;
   // State changes from executors. Idempotent: a report already applied is acknowledged.

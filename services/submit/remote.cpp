@@ -25,10 +25,12 @@ asio::awaitable<Result<model::WorkflowList>> SubmitRemote::workflows(std::string
   return client_.call<model::WorkflowList>(address_, Verb::get, target, {},
                                            with_user(options_, user_));
 }
-asio::awaitable<Result<model::WorkflowStatus>> SubmitRemote::status(std::string id) {
-  return client_.call<model::WorkflowStatus>(address_, Verb::get,
-                                             "/submit/status?workflow=" + query_escape(id), {},
-                                             with_user(options_, user_));
+asio::awaitable<Result<model::WorkflowStatus>> SubmitRemote::status(std::string id,
+                                                                    TaskDetail detail) {
+  return client_.call<model::WorkflowStatus>(
+      address_, Verb::get,
+      "/submit/status?workflow=" + query_escape(id) + "&tasks=" + std::string(to_string(detail)),
+      {}, with_user(options_, user_));
 }
 asio::awaitable<Status> SubmitRemote::cancel(std::string id) {
   return client_.send(address_, Verb::post, "/submit/cancel?workflow=" + query_escape(id), {},

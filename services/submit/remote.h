@@ -17,7 +17,8 @@ class SubmitRemote final : public SubmitLogic {
   boost::asio::awaitable<Result<model::Submitted>> submit(model::WorkflowDoc workflow,
                                                           std::string owner) override;
   boost::asio::awaitable<Result<model::WorkflowList>> workflows(std::string owner) override;
-  boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string id) override;
+  boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string id,
+                                                               TaskDetail detail) override;
   boost::asio::awaitable<Status> cancel(std::string id) override;
   boost::asio::awaitable<Status> reports(model::TaskReports reports) override;
   boost::asio::awaitable<Result<model::ResultList>> results(std::string id) override;

@@ -51,7 +51,12 @@ void add_routes(http::Router& router, std::shared_ptr<DagSubmit> submit) {
                  [submit](const RequestView& v) -> asio::awaitable<Result<model::WorkflowStatus>> {
                    auto id = required(v, "workflow");
                    if (!id.ok()) co_return id.status();
-                   co_return co_await submit->status(*id);
+                   auto text = v.param("tasks");
+                   auto detail = text.empty() ? TaskDetail::all : parse_task_detail(text);
+                   if (!detail)
+                     co_return Status::InvalidArgument("tasks='" + std::string(text) +
+                                                       "' is not all, failed or none");
+                   co_return co_await submit->status(*id, *detail);
                  }));
   router.add(Verb::post, "/submit/cancel",
              [submit](const RequestView& v) -> asio::awaitable<http::Response> {
@@ -94,6 +99,25 @@ void add_routes(http::Router& router, std::shared_ptr<DagSubmit> submit) {
         if (!text.ok()) co_return http::error_response(text.status());
         co_return http::text_response(std::move(*text), "text/plain; charset=utf-8");
       });
+}
+
+std::optional<TaskDetail> parse_task_detail(std::string_view text) {
+  if (text == "all") return TaskDetail::all;
+  if (text == "failed") return TaskDetail::failed;
+  if (text == "none") return TaskDetail::none;
+  return std::nullopt;
+}
+
+std::string_view to_string(TaskDetail detail) {
+  switch (detail) {
+    case TaskDetail::failed:
+      return "failed";
+    case TaskDetail::none:
+      return "none";
+    case TaskDetail::all:
+      break;
+  }
+  return "all";
 }
 
 }  // namespace fvce::submit

@@ -715,9 +715,10 @@ class WorkflowStatus:
         return {t.get("host") for t in self.tasks.values() if t.get("host")}
 
 
-def workflow_status(address: str, workflow: str, timeout: float = 10.0) -> WorkflowStatus:
-    """GET /submit/status?workflow=ID, parsed."""
-    root = get_xml(address, "/submit/status?workflow=" + workflow, timeout=timeout)
+def workflow_status(address: str, workflow: str, timeout: float = 10.0,
+                    tasks: str = "all") -> WorkflowStatus:
+    """GET /submit/status?workflow=ID&tasks=all|failed|none, parsed."""
+    root = get_xml(address, f"/submit/status?workflow={workflow}&tasks={tasks}", timeout=timeout)
     summary = dict(root.find(q("summary")).attrib)
     tasks = {t.get("id"): dict(t.attrib) for t in root.findall(q("task"))}
     return WorkflowStatus(summary, tasks)
@@ -731,16 +732,14 @@ def workflow_list(address: str, owner: str | None = None) -> list[dict]:
 
 def wait_workflow(address: str, workflow: str, timeout: float,
                   interval: float = 0.1) -> WorkflowStatus:
-    """Polls the status until the workflow is no longer running; returns the last status."""
-    out = {}
+    """Polls the summary until the workflow is no longer running; returns its whole status
+    (tasks included) from then."""
 
     def ended():
-        st = workflow_status(address, workflow)
-        out["st"] = st
-        return st.state != "running"
+        return workflow_status(address, workflow, tasks="none").state != "running"
 
     wait_until(ended, timeout, f"workflow {workflow} to end", interval=interval)
-    return out["st"]
+    return workflow_status(address, workflow)
 
 
 def submit(c: "Cluster", node: "Node", path: str, *extra: str, timeout: float = 60.0) -> CliResult:

@@ -13,7 +13,7 @@ Over raw HTTP:
   directly (no CLI check first) → 400 naming the task;
 - GET /file/content?path=../etc/passwd, path=/etc/passwd, and path=link/passwd where link
   is a symlink in the node's work root pointing at /etc → 403;
-- GET /submit/status?workflow=nosuch → 404.
+- GET /submit/status?workflow=nosuch → 404; with tasks=some → 400 naming the value.
 """
 
 import os
@@ -125,6 +125,9 @@ class Bad(unittest.TestCase):
 
             r = H.get(a.address, "/submit/status?workflow=nosuch")
             self.assertEqual(r.status, 404, r.text)
+            r = H.get(a.address, "/submit/status?workflow=nosuch&tasks=some")
+            self.assertEqual(r.status, 400, r.text)
+            self.assertIn("tasks='some'", r.text)
             r = c.cli("status", "nosuch", "--node", a.address)
             self.assertEqual(r.code, 1)
             self.assertIn("nosuch", r.stderr)

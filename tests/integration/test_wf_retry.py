@@ -60,6 +60,13 @@ class Retry(unittest.TestCase):
             self.assertEqual(st.summary["failed"], "1")
             self.assertEqual(st.summary["cancelled"], "2")
             self.assertEqual(st.summary["done"], "1")
+            # Only the failed tasks, or none: the summary stays whole.
+            only = H.workflow_status(a.address, wf, tasks="failed")
+            self.assertEqual(list(only.tasks), ["flaky"])
+            self.assertEqual(only.summary["failed"], "1")
+            bare = H.workflow_status(a.address, wf, tasks="none")
+            self.assertEqual(bare.tasks, {})
+            self.assertEqual(bare.summary["cancelled"], "2")
 
             # The CLI's table: exit 3 and the message.
             r = c.cli("status", wf, "--node", a.address)
