@@ -140,7 +140,7 @@ asio::awaitable<Status> DagSubmit::write(Batch batch, bool durable) {
   bool inline_write = false;
   {
     std::lock_guard lock(db_mu_);
-    if (!durable && queued_writes_ == 0) {
+    if (!durable && !config_.full_sync && queued_writes_ == 0) {
       result = store_.write(batch, false);
       inline_write = true;
     } else {

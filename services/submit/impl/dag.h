@@ -1,9 +1,12 @@
 // submit impl "dag": workflows as DAGs of tasks, durable in SQLite.
 //
 // All workflow state lives in memory under one mutex (never held across a co_await) and is
-// mirrored to the Store, which runs on a strand of the node's worker pool. A change is on
-// disk before it is acknowledged: a workflow before submit() answers, a placement before the
-// assignment is sent, a report before reports() answers.
+// mirrored to the Store. A change is in the store before it is acknowledged: a workflow
+// before submit() answers, a placement before the assignment is sent, a report before
+// reports() answers. Writes that must reach the disk (fsync: a new workflow, a cancel, the
+// end of a workflow) run on a strand of the node's worker pool; the others only append to
+// SQLite's write-ahead log and run inline, in call order behind any queued write. The log
+// is checkpointed in the background (Store::checkpoint).
 //
 // The dispatcher coroutine takes ready tasks in batches, asks the scheduler for ranked
 // hosts, records the placement, and hands each task to the first host that accepts it. A
