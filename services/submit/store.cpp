@@ -100,6 +100,12 @@ Status Store::open(const std::filesystem::path& path, bool full_sync) {
     return Status::IOError("cannot open " + path.string() +
                            " a second time for checkpoints: " + sqlite3_errmsg(checkpointer_));
   sqlite3_busy_timeout(checkpointer_, 5000);
+  // A connection learns the database is in WAL mode by reading it: before that, a
+  // checkpoint through it would do nothing.
+  if (sqlite3_exec(checkpointer_, "PRAGMA journal_mode=WAL;", nullptr, nullptr, nullptr) !=
+      SQLITE_OK)
+    return Status::IOError("cannot read " + path.string() + " for checkpoints: " +
+                           sqlite3_errmsg(checkpointer_));
   sqlite3_wal_hook(db_, &Store::on_wal_commit, this);
   auto prep = [&](const char* sql, sqlite3_stmt** out) {
     return sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr) == SQLITE_OK;

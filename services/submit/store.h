@@ -1,8 +1,9 @@
 // The submit service's durable state in SQLite (WAL mode): workflows as submitted, the
 // state of every task, where every produced file is, and the results brought back.
 //
-// Not thread-safe: the owner calls it from one strand (DagSubmit runs it on a strand of the
-// node's worker pool, never on an I/O thread).
+// Not thread-safe: the owner serialises the calls (DagSubmit under a mutex: writes that
+// fsync on a strand of the worker pool, the others inline), except checkpoint_due() and
+// checkpoint(), which use their own connection.
 #pragma once
 
 #include <sqlite3.h>
