@@ -292,7 +292,8 @@ def report(res: dict) -> str:
         f"RAM, Linux {mc['kernel']}, Python {mc['python']}); load average before the runs "
         f"{mc['load']} (the machine is shared: other sessions build and test on it). "
         f"fvce 0.1.0 (build/fvce, Release), 3 nodes on 127.0.0.1 in one federation, each with "
-        f"the default execute slots (= cores = {mc['nproc']}) and log level info; the "
+        f"the default execute params (slots = cores = {mc['nproc']}, tasks at nice "
+        f"{res.get('nice') if res.get('nice') is not None else 10}) and log level info; the "
         f"workflow is one `<array>` of {n} tasks `true` submitted to the first node. "
         f"The nodes' state directories and work roots are under {res.get('work_base', '/tmp')}"
         f"{' (tmpfs)' if str(res.get('work_base', '')).startswith('/dev/shm') else ''}; the "
@@ -399,7 +400,8 @@ def report(res: dict) -> str:
     r = ra[0]
     lines.append(f"Where the time goes (random-adaptive run 1, {n} tasks): HTTP requests the "
                  f"submitting node served, by route; its executor spawned {r['spawns']:.0f} "
-                 f"processes in {r['spawn_s']:.2f} s of posix_spawn.")
+                 f"processes ({r['spawn_s']:.2f} s in total from asking its launcher to start a task to the "
+                 f"answer).")
     lines.append("")
     rows = [["route", "requests", "per task"]]
     for k, v in sorted(r["requests"].items(), key=lambda kv: -kv[1]):
@@ -488,7 +490,7 @@ def main() -> int:
         return 2
     jobs = os.cpu_count() or 1
     res = {"machine": machine(), "tasks": args.tasks, "runs": args.runs, "nodes": args.nodes,
-           "work_base": args.work_base or disk_base, "disk_base": disk_base,
+           "work_base": args.work_base or disk_base, "disk_base": disk_base, "nice": args.nice,
            "command": "python3 bench/workflow/bench_workflow.py --fvce build/fvce" +
            "".join(f" {a}" for a in sys.argv[1:] if not a.startswith("--fvce") and
                    a != fvce and a != args.fvce),

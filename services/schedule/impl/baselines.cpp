@@ -29,9 +29,14 @@ asio::awaitable<std::vector<Placement>> RoundRobin::place(std::vector<TaskNeeds>
 asio::awaitable<std::vector<Placement>> LocalOnly::place(std::vector<TaskNeeds> tasks) {
   std::vector<Placement> out(tasks.size());
   auto self = members_->self();
+  std::lock_guard lock(mu_);
+  // Room: the slots, and as many again waiting in the executor's queue (its default).
+  int capacity = 2 * std::max(1, self.host.slots);
   for (std::size_t t = 0; t < tasks.size(); ++t) {
     std::string why;
     if (fits(self, tasks[t], &why)) {
+      if (pending_ + inflight_ >= capacity) continue;  // not now: when one ends
+      ++pending_;
       out[t].hosts.push_back(self);
     } else {
       out[t].never = true;
@@ -39,6 +44,28 @@ asio::awaitable<std::vector<Placement>> LocalOnly::place(std::vector<TaskNeeds> 
     }
   }
   co_return out;
+}
+
+void LocalOnly::dispatched(const std::string&) {
+  std::lock_guard lock(mu_);
+  pending_ = std::max(0, pending_ - 1);
+  ++inflight_;
+}
+void LocalOnly::refused(const std::string&) {
+  std::lock_guard lock(mu_);
+  pending_ = std::max(0, pending_ - 1);
+}
+void LocalOnly::declined(const std::string&) {
+  std::lock_guard lock(mu_);
+  pending_ = std::max(0, pending_ - 1);
+}
+void LocalOnly::finished(const std::string&, std::int64_t, std::int64_t, bool) {
+  std::lock_guard lock(mu_);
+  inflight_ = std::max(0, inflight_ - 1);
+}
+void LocalOnly::abandoned(const std::string&) {
+  std::lock_guard lock(mu_);
+  inflight_ = std::max(0, inflight_ - 1);
 }
 
 }  // namespace fvce::schedule

@@ -1,6 +1,8 @@
 // Baseline schedulers, for comparison with random-adaptive:
 //   "round-robin": every fitting live member in turn, ignoring load and speed.
-//   "local": everything on this node.
+//   "local": everything on this node, never more at once than its slots and as many waiting
+//            (the tasks it has in flight are counted, so its executor is not flooded with
+//            assignments it must refuse).
 #pragma once
 
 #include <memory>
@@ -32,14 +34,17 @@ class LocalOnly final : public ScheduleLogic {
  public:
   explicit LocalOnly(std::shared_ptr<reg::MembershipView> members) : members_(std::move(members)) {}
   boost::asio::awaitable<std::vector<Placement>> place(std::vector<TaskNeeds> tasks) override;
-  void dispatched(const std::string&) override {}
-  void refused(const std::string&) override {}
-  void declined(const std::string&) override {}
-  void finished(const std::string&, std::int64_t, std::int64_t, bool) override {}
-  void abandoned(const std::string&) override {}
+  void dispatched(const std::string&) override;
+  void refused(const std::string&) override;
+  void declined(const std::string&) override;
+  void finished(const std::string&, std::int64_t, std::int64_t, bool) override;
+  void abandoned(const std::string&) override;
 
  private:
   std::shared_ptr<reg::MembershipView> members_;
+  std::mutex mu_;
+  int pending_ = 0;   // placed, not yet accepted or refused
+  int inflight_ = 0;  // accepted, not yet finished
 };
 
 }  // namespace fvce::schedule

@@ -299,5 +299,34 @@ TEST_CASE("round-robin takes every host in turn; local takes this node") {
   for (const auto& x : fut2.get()) CHECK(x.hosts.front().name == "a");
 }
 
+TEST_CASE("local holds back what its node has no room for, until tasks end") {
+  auto fed = std::make_shared<FakeFederation>();
+  fed->members = {host("a", 1000, 2)};
+  LocalOnly local(fed);
+  asio::io_context ioc;
+  auto place = [&](std::size_t n) {
+    auto fut =
+        asio::co_spawn(ioc, local.place(std::vector<TaskNeeds>(n, TaskNeeds{})), asio::use_future);
+    ioc.restart();
+    ioc.run();
+    std::size_t placed = 0;
+    for (const auto& p : fut.get()) {
+      CHECK_FALSE(p.never);  // later, not never
+      placed += p.hosts.empty() ? 0 : 1;
+    }
+    return placed;
+  };
+  CHECK(place(10) == 4);  // 2 slots + 2 waiting
+  CHECK(place(10) == 0);
+  for (int i = 0; i < 4; ++i) local.dispatched("a");
+  CHECK(place(10) == 0);  // accepted: still there
+  local.finished("a", 0, 10, true);
+  local.refused("a");  // (nothing pending: no effect)
+  CHECK(place(10) == 1);
+  local.declined("a");
+  local.abandoned("a");
+  CHECK(place(10) == 2);
+}
+
 }  // namespace
 }  // namespace fvce::schedule

@@ -26,8 +26,8 @@ struct TempDir {
 
 Batch workflow_with_tasks(const std::string& id, int tasks, model::TaskState state) {
   Batch b;
-  b.workflows.push_back(WorkflowRow{id, "name-" + id, "alice", model::WorkflowState::running,
-                                    1000, std::nullopt, "<workflow/>"});
+  b.workflows.push_back(WorkflowRow{id, "name-" + id, "alice", model::WorkflowState::running, 1000,
+                                    std::nullopt, "<workflow/>"});
   for (int i = 0; i < tasks; ++i) {
     TaskRow t;
     t.workflow = id;
@@ -83,8 +83,7 @@ TEST_CASE("the log is checkpointed on demand, not by the writer, and nothing is 
     REQUIRE(s.open(dir.path / "submit.db", false).ok());
     int n = 0;
     while (!s.checkpoint_due() && n < 200) {
-      REQUIRE(s.write(workflow_with_tasks("wf-" + std::to_string(n), 50,
-                                          model::TaskState::running),
+      REQUIRE(s.write(workflow_with_tasks("wf-" + std::to_string(n), 50, model::TaskState::running),
                       false)
                   .ok());
       ++n;
