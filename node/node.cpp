@@ -84,6 +84,15 @@ Result<tcp::endpoint> resolve_listen(const std::string& address) {
 
 }  // namespace
 
+namespace {
+asio::awaitable<Status> reports_to(std::weak_ptr<submit::SubmitLogic> weak,
+                                   model::TaskReports reports) {
+  auto sub = weak.lock();
+  if (!sub) co_return Status::Unavailable("the submit service has stopped");
+  co_return co_await sub->reports(std::move(reports));
+}
+}  // namespace
+
 int run_node(const NodeOptions& options) {
   auto logger = spdlog::stderr_color_mt("fvce");
   spdlog::set_default_logger(logger);
@@ -213,9 +222,13 @@ int run_node(const NodeOptions& options) {
   auto submitter = build(submit_registry, submit_ctx);
   if (!submitter.ok()) return fail(submitter.status());
   if (auto s = (*submitter)->open(); !s.ok()) return fail(s);
-  // Reports of tasks this node submitted and runs itself skip HTTP.
+  // Reports of tasks this node submitted and runs itself skip HTTP. A weak reference: the
+  // submitter reaches the executor through the scheduler, membership and info, and a strong
+  // one here would close that circle (nothing would ever be freed).
   ctx.executor->set_local_sink(
-      [sub = *submitter](model::TaskReports r) { return sub->reports(std::move(r)); });
+      [weak = std::weak_ptr<submit::SubmitLogic>(*submitter)](model::TaskReports r) {
+        return reports_to(weak, std::move(r));
+      });
 
   reg::add_routes(router, ctx.membership);
   info::add_routes(router, ctx.info, ctx.membership, client, cfg->federation);

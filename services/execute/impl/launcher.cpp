@@ -57,6 +57,18 @@ T get(const char* p) {
 
 }  // namespace
 
+void clean_signals(posix_spawnattr_t* attr, short flags) {
+  sigset_t defaults, empty;
+  sigfillset(&defaults);
+  sigdelset(&defaults, SIGKILL);
+  sigdelset(&defaults, SIGSTOP);
+  sigemptyset(&empty);
+  posix_spawnattr_setflags(
+      attr, static_cast<short>(flags | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
+  posix_spawnattr_setsigdefault(attr, &defaults);
+  posix_spawnattr_setsigmask(attr, &empty);
+}
+
 Result<std::shared_ptr<Launcher>> Launcher::Start(asio::io_context& ioc, std::string program,
                                                   int nice) {
   if (::access(program.c_str(), X_OK) != 0)
@@ -110,14 +122,7 @@ Status Launcher::launch_locked() {
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, child_end, 3);
   posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-  sigset_t defaults, empty;
-  sigfillset(&defaults);
-  sigdelset(&defaults, SIGKILL);
-  sigdelset(&defaults, SIGSTOP);
-  sigemptyset(&empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &empty);
+  clean_signals(&attr, 0);
   std::string nice_text = std::to_string(nice_);
   char* argv[] = {const_cast<char*>("fvce-exec"), const_cast<char*>("3"), nice_text.data(),
                   nullptr};

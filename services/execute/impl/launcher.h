@@ -17,6 +17,7 @@
 // one strand; the waiter table is guarded by mu_.
 #pragma once
 
+#include <spawn.h>
 #include <sys/types.h>
 
 #include <boost/asio/awaitable.hpp>
@@ -35,6 +36,10 @@
 #include "node/core/status.h"
 
 namespace fvce::execute {
+
+// Sets attr so the child starts with default signal dispositions and an empty mask,
+// whatever the node set for itself; `flags` adds POSIX_SPAWN_* flags.
+void clean_signals(posix_spawnattr_t* attr, short flags);
 
 class Launcher : public std::enable_shared_from_this<Launcher> {
  public:

@@ -391,16 +391,8 @@ SpawnResult spawn_direct(const Launcher::Spec& spec) {
   posix_spawn_file_actions_addchdir_np(&fa, spec.cwd.c_str());
   // Own process group, so time limits and cancels reach every process of the task; default
   // signal dispositions and an empty mask whatever the node set for itself.
-  sigset_t defaults, empty;
-  sigfillset(&defaults);
-  sigdelset(&defaults, SIGKILL);
-  sigdelset(&defaults, SIGSTOP);
-  sigemptyset(&empty);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  clean_signals(&attr, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &empty);
 
   pid_t pid = -1;
   int rc = ::posix_spawn(&pid, spec.program.c_str(), &fa, &attr, argv.data(), envp.data());
@@ -785,6 +777,15 @@ asio::awaitable<void> ProcessExecutor::run_steps(std::shared_ptr<Task> task) {
         co_await task->events->async_receive(asio::redirect_error(asio::use_awaitable, ec));
     if (ev.kind != Launcher::Event::started) {
       task->launch_id = 0;
+      bool stopping = false;
+      {
+        std::lock_guard lock(mu_);
+        stopping = stopping_;
+      }
+      if (stopping) {  // given up, not failed: its submitter runs it elsewhere
+        request_stop(task, StopReason::shutdown);
+        co_return;
+      }
       fail(ev.kind == Launcher::Event::failed
                ? std::string(ev.message)
                : std::string("the task launcher ended before the task started"));
