@@ -256,18 +256,20 @@ asio::awaitable<void> Launcher::read_loop() {
                                          asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       pid_t old;
+      bool stopping;
       {
         std::lock_guard lock(mu_);
         old = pid_;
         pid_ = -1;
-      }
-      if (old > 0) ::waitpid(old, nullptr, 0);  // it is exiting: its socket is closed
-      bool stopping;
-      {
-        std::lock_guard lock(mu_);
         stopping = stopping_;
       }
-      if (stopping) co_return;
+      if (stopping) {
+        // It is killing its tasks and exiting; not waited for here (a task stuck in the
+        // kernel must not hold up the node's shutdown). The node reaps it if it is quick.
+        if (old > 0) ::waitpid(old, nullptr, WNOHANG);
+        co_return;
+      }
+      if (old > 0) ::waitpid(old, nullptr, 0);  // it died: its socket closed with it
       spdlog::error(
           "execute: the task launcher {} ended ({}); its tasks are lost, starting it "
           "again",
