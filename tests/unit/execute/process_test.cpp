@@ -193,6 +193,14 @@ struct Fixture {
     return a;
   }
 
+  // A task that runs `program` with no arguments.
+  model::TaskAssignment program(std::string id, std::string program) const {
+    auto a = task(std::move(id), "");
+    a.cmd = std::move(program);
+    a.args.clear();
+    return a;
+  }
+
   Status assign(model::TaskAssignment a) {
     return sync([&] { return exec->assign(a); });
   }
@@ -493,10 +501,7 @@ TEST_CASE("through the launcher a task's max RSS is its own, not the node's") {
   for (std::size_t i = 0; i < ballast.size(); i += 4096) ballast[i] = static_cast<char>(i);
   auto max_rss_of_true = [](ProcessOptions o) {
     Fixture f(o);
-    auto a = f.task("small", "");
-    a.cmd = "true";
-    a.args.clear();
-    REQUIRE(f.assign(a).ok());
+    REQUIRE(f.assign(f.program("small", "true")).ok());
     auto rs = f.wait_final("small");
     REQUIRE(!rs.empty());
     REQUIRE(rs.back().state == TaskState::done);
@@ -558,10 +563,7 @@ TEST_CASE("a launcher that dies loses its running tasks, which fail; the next ta
 
 TEST_CASE("an unknown command fails with a message naming it and the PATH") {
   Fixture f;
-  auto a = f.task("ghost", "");
-  a.cmd = "no-such-program-fvce";
-  a.args.clear();
-  REQUIRE(f.assign(a).ok());
+  REQUIRE(f.assign(f.program("ghost", "no-such-program-fvce")).ok());
   auto rs = f.wait_final("ghost");
   REQUIRE(!rs.empty());
   CHECK(rs.back().state == TaskState::failed);
