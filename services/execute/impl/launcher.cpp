@@ -148,6 +148,7 @@ Status Launcher::launch_locked() {
 }
 
 void Launcher::spawn(std::uint64_t id, const Spec& spec, std::shared_ptr<Channel> events) {
+  std::uint64_t gen = 0;
   {
     std::lock_guard lock(mu_);
     if (stopping_) {
@@ -158,6 +159,7 @@ void Launcher::spawn(std::uint64_t id, const Spec& spec, std::shared_ptr<Channel
       return;
     }
     waiters_[id] = std::move(events);
+    gen = generation_;
   }
   std::string body;
   body.push_back('S');
@@ -170,7 +172,7 @@ void Launcher::spawn(std::uint64_t id, const Spec& spec, std::shared_ptr<Channel
   for (const auto& a : spec.argv) put_str(body, a);
   put_u32(body, static_cast<std::uint32_t>(spec.env.size()));
   for (const auto& e : spec.env) put_str(body, e);
-  send(frame(std::move(body)));
+  send(gen, frame(std::move(body)));
 }
 
 void Launcher::signal(std::uint64_t id, int sig) {
@@ -178,7 +180,12 @@ void Launcher::signal(std::uint64_t id, int sig) {
   body.push_back('K');
   put_u64(body, id);
   put_i32(body, sig);
-  send(frame(std::move(body)));
+  std::uint64_t gen = 0;
+  {
+    std::lock_guard lock(mu_);
+    gen = generation_;
+  }
+  send(gen, frame(std::move(body)));
 }
 
 void Launcher::stop() {
@@ -197,9 +204,15 @@ void Launcher::stop() {
   lose_all();
 }
 
-void Launcher::send(std::string f) {
+void Launcher::send(std::uint64_t gen, std::string f) {
   auto self = shared_from_this();
-  asio::post(strand_, [self, f = std::move(f)]() mutable {
+  asio::post(strand_, [self, gen, f = std::move(f)]() mutable {
+    {
+      // Meant for a launcher that has died since: its task was reported lost, and the new
+      // launcher must not start it behind its waiter's back.
+      std::lock_guard lock(self->mu_);
+      if (gen != self->generation_) return;
+    }
     self->out_.push_back(std::move(f));
     if (!self->writing_) self->write_next();
   });
@@ -212,18 +225,29 @@ void Launcher::write_next() {
   }
   writing_ = true;
   auto self = shared_from_this();
-  asio::async_write(socket_, asio::buffer(out_.front()),
-                    asio::bind_executor(strand_, [self](boost::system::error_code ec, std::size_t) {
-                      if (ec) {
-                        // The read loop sees the same end and relaunches; what was queued
-                        // belongs to tasks it reports lost.
-                        self->out_.clear();
-                        self->writing_ = false;
-                        return;
-                      }
-                      self->out_.pop_front();
-                      self->write_next();
-                    }));
+  std::uint64_t gen = 0;
+  {
+    std::lock_guard lock(mu_);
+    gen = generation_;
+  }
+  asio::async_write(
+      socket_, asio::buffer(out_.front()),
+      asio::bind_executor(strand_, [self, gen](boost::system::error_code ec, std::size_t) {
+        {
+          // A write to a launcher lost since: the queue is the new one's.
+          std::lock_guard lock(self->mu_);
+          if (gen != self->generation_) return;
+        }
+        if (ec) {
+          // The read loop sees the same end and relaunches; what was queued
+          // belongs to tasks it reports lost.
+          self->out_.clear();
+          self->writing_ = false;
+          return;
+        }
+        self->out_.pop_front();
+        self->write_next();
+      }));
 }
 
 void Launcher::deliver(std::uint64_t id, const Event& e, bool last) {
@@ -239,6 +263,7 @@ void Launcher::lose_all() {
   {
     std::lock_guard lock(mu_);
     lost.swap(waiters_);
+    ++generation_;  // what was asked of the launcher so far is void
   }
   Event e;
   e.kind = Event::lost;

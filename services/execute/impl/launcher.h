@@ -80,7 +80,7 @@ class Launcher : public std::enable_shared_from_this<Launcher> {
  private:
   Launcher(boost::asio::io_context& ioc, std::string program, int nice);
   Status launch_locked();  // starts the process; call with mu_ held, on strand_ or before use
-  void send(std::string frame);
+  void send(std::uint64_t generation, std::string frame);
   void write_next();  // on strand_
   boost::asio::awaitable<void> read_loop();
   void deliver(std::uint64_t id, const Event& e, bool last);
@@ -99,6 +99,7 @@ class Launcher : public std::enable_shared_from_this<Launcher> {
   mutable std::mutex mu_;
   pid_t pid_ = -1;
   bool stopping_ = false;
+  std::uint64_t generation_ = 0;  // one more each time the launcher is lost
   std::map<std::uint64_t, std::shared_ptr<Channel>> waiters_;
 };
 
