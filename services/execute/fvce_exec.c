@@ -206,61 +206,50 @@ static __attribute__((noinline)) pid_t start_child(const char* program, char** a
   return pid;
 }
 
+/* Strings of a request: a u32 count, then that many strings (NULL-terminated array, or
+ * NULL when the request is malformed). */
+static char** next_strings(struct reader* r) {
+  uint32_t n = next_u32(r);
+  if (r->bad || n > (uint32_t)(r->end - r->p)) return NULL;
+  char** v = calloc((size_t)n + 1, sizeof *v);
+  if (!v) die("calloc");
+  for (uint32_t i = 0; i < n; ++i) v[i] = (char*)next_string(r);
+  return v;
+}
+
 static void spawn_task(uint64_t id, struct reader* r) {
   const char* program = next_string(r);
   const char* cwd = next_string(r);
   const char* out_path = next_string(r);
   const char* err_path = next_string(r);
-  uint32_t argc = next_u32(r);
-  if (r->bad || argc > (uint32_t)(r->end - r->p)) {
+  char** argv = r->bad ? NULL : next_strings(r);
+  char** envp = argv ? next_strings(r) : NULL;
+  int out = -1, err = -1;
+  pid_t pid = -1;
+  if (!envp || r->bad || !argv[0]) {
     refuse(id, EINVAL, "malformed request for", program);
-    return;
+    goto done;
   }
-  char** argv = calloc((size_t)argc + 1, sizeof *argv);
-  if (!argv) die("calloc");
-  for (uint32_t i = 0; i < argc; ++i) argv[i] = (char*)next_string(r);
-  uint32_t envc = next_u32(r);
-  if (r->bad || envc > (uint32_t)(r->end - r->p)) {
-    free(argv);
-    refuse(id, EINVAL, "malformed request for", program);
-    return;
-  }
-  char** envp = calloc((size_t)envc + 1, sizeof *envp);
-  if (!envp) die("calloc");
-  for (uint32_t i = 0; i < envc; ++i) envp[i] = (char*)next_string(r);
-  if (r->bad || argc == 0) {
-    free(argv);
-    free(envp);
-    refuse(id, EINVAL, "malformed request for", program);
-    return;
-  }
-
-  int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0) {
     refuse(id, errno, "cannot create", out_path);
-    free(argv);
-    free(envp);
-    return;
+    goto done;
   }
-  int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (err < 0) {
     refuse(id, errno, "cannot create", err_path);
-    close(out);
-    free(argv);
-    free(envp);
-    return;
+    goto done;
   }
-
   int rc = 0;
-  pid_t pid = start_child(program, argv, envp, cwd, out, err, &rc);
-  close(out);
-  close(err);
+  pid = start_child(program, argv, envp, cwd, out, err, &rc);
+  if (rc != 0) refuse(id, rc, "cannot start", program);
+
+done:
+  if (out >= 0) close(out);
+  if (err >= 0) close(err);
   free(argv);
   free(envp);
-  if (rc != 0) {
-    refuse(id, rc, "cannot start", program);
-    return;
-  }
+  if (pid <= 0) return;
   add_child(id, pid);
   char body[12];
   int32_t p = pid;

@@ -85,8 +85,7 @@ Result<std::shared_ptr<Launcher>> Launcher::Start(asio::io_context& ioc, std::st
 }
 
 Launcher::Launcher(asio::io_context& ioc, std::string program, int nice)
-    : ioc_(ioc),
-      program_(std::move(program)),
+    : program_(std::move(program)),
       nice_(nice),
       strand_(asio::make_strand(ioc)),
       socket_(strand_) {}

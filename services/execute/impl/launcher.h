@@ -86,7 +86,6 @@ class Launcher : public std::enable_shared_from_this<Launcher> {
   void deliver(std::uint64_t id, const Event& e, bool last);
   void lose_all();
 
-  boost::asio::io_context& ioc_;
   const std::string program_;
   const int nice_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;

@@ -198,7 +198,6 @@ std::string task_label(const model::TaskAssignment& a) {
 struct SpawnResult {
   pid_t pid = -1;
   Status status;
-  double seconds = 0;
 };
 
 // The program cmd names: with a '/', a path relative to the work directory (an input can
@@ -362,7 +361,6 @@ Result<Launcher::Spec> task_spec(const ProcessExecutor::Task& t,
 // Blocking (posix_spawn of a large parent): runs on the worker pool.
 SpawnResult spawn_direct(const Launcher::Spec& spec) {
   SpawnResult r;
-  auto t0 = std::chrono::steady_clock::now();
   int out = ::open(spec.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int err = out < 0 ? -1 : ::open(spec.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0 || err < 0) {
@@ -400,7 +398,6 @@ SpawnResult spawn_direct(const Launcher::Spec& spec) {
   posix_spawnattr_destroy(&attr);
   ::close(out);
   ::close(err);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (rc != 0) {
     r.status = Status::IOError("cannot start '" + spec.program + "': " + std::strerror(rc));
     return r;
@@ -852,13 +849,9 @@ asio::awaitable<void> ProcessExecutor::run_steps(std::shared_ptr<Task> task) {
   r.finished = ctx_.clock.unix_ms();
   r.wall_ms = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.clock.now() - started_at).count());
-  auto tv_ms = [](const timeval& tv) {
-    return static_cast<std::uint64_t>(tv.tv_sec) * 1000 +
-           static_cast<std::uint64_t>(tv.tv_usec) / 1000;
-  };
   if (!exit.lost) {
-    r.cpu_ms = tv_ms(exit.usage.ru_utime) + tv_ms(exit.usage.ru_stime);
-    r.max_rss = static_cast<std::uint64_t>(exit.usage.ru_maxrss) * 1024;  // KiB on Linux
+    r.cpu_ms = exit.cpu_ms;
+    r.max_rss = exit.max_rss;
     if (WIFEXITED(exit.status)) r.exit_code = WEXITSTATUS(exit.status);
     if (WIFSIGNALED(exit.status)) r.signal = WTERMSIG(exit.status);
   }
@@ -973,7 +966,14 @@ std::optional<ExitInfo> ProcessExecutor::try_reap(Task& t) {
   if (info.si_pid == 0) return std::nullopt;
   ::kill(-t.pid, SIGKILL);
   ExitInfo e;
-  if (::wait4(t.pid, &e.status, WNOHANG, &e.usage) != t.pid) return std::nullopt;
+  rusage usage{};
+  if (::wait4(t.pid, &e.status, WNOHANG, &usage) != t.pid) return std::nullopt;
+  auto ms = [](const timeval& tv) {
+    return static_cast<std::uint64_t>(tv.tv_sec) * 1000 +
+           static_cast<std::uint64_t>(tv.tv_usec) / 1000;
+  };
+  e.cpu_ms = ms(usage.ru_utime) + ms(usage.ru_stime);
+  e.max_rss = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;  // KiB on Linux
   t.reaped = true;
   return e;
 }
@@ -993,11 +993,8 @@ asio::awaitable<ExitInfo> ProcessExecutor::wait_exit(std::shared_ptr<Task> task)
       co_return e;
     }
     e.status = ev.wait_status;
-    e.usage.ru_maxrss = static_cast<long>(ev.max_rss_kib);
-    e.usage.ru_utime.tv_sec = static_cast<time_t>(ev.utime_us / 1'000'000);
-    e.usage.ru_utime.tv_usec = static_cast<suseconds_t>(ev.utime_us % 1'000'000);
-    e.usage.ru_stime.tv_sec = static_cast<time_t>(ev.stime_us / 1'000'000);
-    e.usage.ru_stime.tv_usec = static_cast<suseconds_t>(ev.stime_us % 1'000'000);
+    e.cpu_ms = static_cast<std::uint64_t>((ev.utime_us + ev.stime_us) / 1000);
+    e.max_rss = static_cast<std::uint64_t>(ev.max_rss_kib) * 1024;
     co_return e;
   }
   // A pidfd becomes readable when the process exits: one wait, no thread blocked.

@@ -96,9 +96,10 @@ class ProcessExecutor final : public LocalExecute,
   enum class StopReason { none, cancelled, time_limit, shutdown };
   enum class Phase { staging, spawning, running, finishing };
   struct ExitInfo {
-    int status = 0;
-    rusage usage{};
-    bool lost = false;  // someone else reaped the process: no status
+    int status = 0;             // as wait4 gives it
+    std::uint64_t cpu_ms = 0;   // user + system
+    std::uint64_t max_rss = 0;  // bytes
+    bool lost = false;          // reaped elsewhere, or its launcher died: no status
   };
 
  private:
