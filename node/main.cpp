@@ -81,9 +81,14 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   submit_cmd->add_flag("--watch", watch, "follow it until it ends; exit 0 when it is done");
 
-  auto* workflows_cmd = app.add_subcommand("workflows", "list your workflows on the node");
+  std::uint64_t list_limit = 50, list_offset = 0;
+  auto* workflows_cmd =
+      app.add_subcommand("workflows", "list your workflows, on every node of the federation");
   add_client_flags(workflows_cmd);
   workflows_cmd->add_flag("--all", all_workflows, "everybody's workflows");
+  workflows_cmd->add_option("--limit", list_limit, "at most this many (newest first)")
+      ->check(CLI::Range(1, 10000));
+  workflows_cmd->add_option("--offset", list_offset, "skip this many of the newest");
 
   auto* status_cmd = app.add_subcommand("status", "a workflow and each of its tasks");
   add_client_flags(status_cmd);
@@ -118,7 +123,7 @@ int main(int argc, char** argv) {
   if (*leave_cmd) return fvce::cli::leave(client);
   if (*probe_cmd) return fvce::cli::probe(client, address);
   if (*submit_cmd) return fvce::cli::submit(client, wf_file, watch);
-  if (*workflows_cmd) return fvce::cli::workflows(client, all_workflows);
+  if (*workflows_cmd) return fvce::cli::workflows(client, all_workflows, list_offset, list_limit);
   if (*status_cmd)
     return watch ? fvce::cli::watch(client, wf_id) : fvce::cli::status(client, wf_id);
   if (*logs_cmd) return fvce::cli::logs(client, wf_id, task, stderr_stream);

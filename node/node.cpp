@@ -14,10 +14,11 @@
 #include <thread>
 
 #include "node/core/files.h"
+#include "node/core/random.h"
 #include "node/deploy/deploy.h"
-#include "node/http/client.h"
 #include "node/http/server.h"
 #include "node/node_context.h"
+#include "node/peers/node_peers.h"
 #include "services/execute/logic.h"
 #include "services/execute/register_impls.h"
 #include "services/execute/resource.h"
@@ -31,6 +32,7 @@
 #include "services/register/register_impls.h"
 #include "services/register/resource.h"
 #include "services/schedule/register_impls.h"
+#include "services/submit/federated.h"
 #include "services/submit/register_impls.h"
 #include "services/submit/resource.h"
 
@@ -84,15 +86,6 @@ Result<tcp::endpoint> resolve_listen(const std::string& address) {
 
 }  // namespace
 
-namespace {
-asio::awaitable<Status> reports_to(std::weak_ptr<submit::SubmitLogic> weak,
-                                   model::TaskReports reports) {
-  auto sub = weak.lock();
-  if (!sub) co_return Status::Unavailable("the submit service has stopped");
-  co_return co_await sub->reports(std::move(reports));
-}
-}  // namespace
-
 int run_node(const NodeOptions& options) {
   auto logger = spdlog::stderr_color_mt("fvce");
   spdlog::set_default_logger(logger);
@@ -127,20 +120,30 @@ int run_node(const NodeOptions& options) {
     }
   }
 
-  auto identity = reg::load_identity(settings.state_dir);
+  // A new node id is drawn from the operating system, never from deploy.xml's seed (one
+  // deploy.xml often serves every node).
+  Random os_random(std::random_device{}());
+  auto identity = reg::load_identity(settings.state_dir, os_random);
   if (!identity.ok()) {
     spdlog::error("state directory: {}", identity.status().message());
     return 1;
   }
+
+  // The node's random source: from deploy.xml's seed (or the OS), mixed with this node's id
+  // and incarnation, so that nodes sharing a seed, and runs of one node, draw apart.
+  std::uint64_t seed = settings.seed.value_or(std::random_device{}());
+  Random random(seed ^ std::hash<std::string>{}(identity->id) ^
+                (identity->incarnation * 0x9e3779b97f4a7c15ULL));
 
   // Declared before the io_context, so it outlives every coroutine that may still hold a
   // strand of it when the io_context is destroyed.
   boost::asio::thread_pool workers(2);
   asio::io_context ioc(settings.threads);
   http::Metrics metrics;
-  http::Client client(ioc, cfg->client);
+  // The one seam to other nodes: it owns the transport and the pooled client.
+  NodePeers peers(ioc, http::plain_transport(), random, cfg->client);
   http::Router router;
-  http::Server server(ioc, router, metrics, cfg->server);
+  http::Server server(ioc, router, metrics, cfg->server, peers.transport());
 
   auto endpoint = resolve_listen(settings.listen);
   if (!endpoint.ok()) {
@@ -166,9 +169,9 @@ int run_node(const NodeOptions& options) {
                 std::to_string(bound.port());
     }
   }
+  peers.set_self(identity->id, address);
 
-  std::uint64_t seed = settings.seed.value_or(std::random_device{}());
-  NodeContext ctx(ioc, client, metrics, SystemClock::instance());
+  NodeContext ctx(ioc, peers, metrics, SystemClock::instance(), random);
   ctx.seed = seed;
   ctx.self =
       NodeIdentity{identity->id, settings.name, cfg->federation, address, identity->incarnation};
@@ -203,64 +206,65 @@ int run_node(const NodeOptions& options) {
   };
   auto info = build(info_registry, ctx);
   if (!info.ok()) return fail(info.status());
-  ctx.info = *info;
   auto files = build(file_registry, ctx);
   if (!files.ok()) return fail(files.status());
-  ctx.files = *files;
-  auto executor = build(execute_registry, ctx);
+  execute::ExecuteContext execute_ctx{ctx, *files, *info};
+  auto executor = build(execute_registry, execute_ctx);
   if (!executor.ok()) return fail(executor.status());
-  ctx.executor = *executor;
   // The slots travel with the static info: set them before membership carries it.
-  ctx.info->set_slots(ctx.executor->slots());
-  ctx.info->set_slot_source([ex = ctx.executor] { return ex->occupancy(); });
-  auto membership = build(register_registry, ctx);
+  (*info)->set_slots((*executor)->slots());
+  (*info)->set_slot_source([ex = *executor] { return ex->occupancy(); });
+  reg::RegisterContext register_ctx{ctx, *info};
+  auto membership = build(register_registry, register_ctx);
   if (!membership.ok()) return fail(membership.status());
-  ctx.membership = *membership;
-  auto scheduler = build(schedule_registry, ctx);
+  schedule::ScheduleContext schedule_ctx{ctx, *membership};
+  auto scheduler = build(schedule_registry, schedule_ctx);
   if (!scheduler.ok()) return fail(scheduler.status());
-  submit::SubmitContext submit_ctx{ctx, *scheduler};
+  submit::SubmitContext submit_ctx{ctx, *files, *membership, *scheduler};
   auto submitter = build(submit_registry, submit_ctx);
   if (!submitter.ok()) return fail(submitter.status());
   if (auto s = (*submitter)->open(); !s.ok()) return fail(s);
-  // Reports of tasks this node submitted and runs itself skip HTTP. A weak reference: the
-  // submitter reaches the executor through the scheduler, membership and info, and a strong
-  // one here would close that circle (nothing would ever be freed).
-  ctx.executor->set_local_sink(
-      [weak = std::weak_ptr<submit::SubmitLogic>(*submitter)](model::TaskReports r) {
-        return reports_to(weak, std::move(r));
-      });
+  auto federation = std::make_shared<submit::FederatedSubmit>(ctx, *submitter, *membership);
+  // From now on calls for this node reach its own services in process.
+  peers.set_local({*executor, *submitter, *files, *info, *membership});
 
-  reg::add_routes(router, ctx.membership);
-  info::add_routes(router, ctx.info, ctx.membership, client, cfg->federation);
-  file::add_routes(router, ctx.files, ctx);
-  execute::add_routes(router, ctx.executor);
-  submit::add_routes(router, *submitter);
+  auto federation_info =
+      std::make_shared<info::FederationInfo>(peers, *membership, cfg->federation);
+  reg::add_routes(router, *membership);
+  info::add_routes(router, *info, *membership, federation_info);
+  file::add_routes(router, *files);
+  execute::add_routes(router, *executor);
+  submit::add_routes(router, federation, *submitter);
   router.add(http::Verb::get, "/metrics",
              [&metrics](const http::RequestView&) -> asio::awaitable<http::Response> {
                co_return http::text_response(metrics.render(),
                                              "text/plain; version=0.0.4; charset=utf-8");
              });
 
-  // Shutdown: leave the federation (members drop us at once), then let requests in
-  // progress finish, then stop. A second signal stops at once.
+  // Shutdown: first nothing new starts here (the executor gives its tasks back to their
+  // submitters, the dispatcher stops placing), then leave the federation (members drop us
+  // at once), let requests in progress finish, and stop. A second signal stops at once.
   std::atomic<bool> shutting_down{false};
+  auto membership_ptr = *membership;
   auto submitter_ptr = *submitter;
+  auto executor_ptr = *executor;
+  auto info_ptr = *info;
   auto shutdown = [&](bool leave) {
     if (shutting_down.exchange(true)) return;
+    executor_ptr->stop();
+    submitter_ptr->stop();
     asio::co_spawn(
         ioc,
         [&, leave]() -> asio::awaitable<void> {
-          if (leave) co_await ctx.membership->leave();
-          ctx.membership->stop();
-          submitter_ptr->stop();
-          ctx.executor->stop();
-          ctx.info->stop();
+          if (leave) co_await membership_ptr->leave();
+          membership_ptr->stop();
+          info_ptr->stop();
           co_await server.stop(std::chrono::milliseconds(3000));
           ioc.stop();
         },
         asio::detached);
   };
-  ctx.membership->on_left([&] { shutdown(false); });
+  membership_ptr->on_left([&] { shutdown(false); });
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
@@ -276,10 +280,10 @@ int run_node(const NodeOptions& options) {
       };
   signals.async_wait(on_signal);
 
-  ctx.info->start();
-  ctx.executor->start();
+  info_ptr->start();
+  executor_ptr->start();
   server.start();
-  ctx.membership->start(settings.join);
+  membership_ptr->start(settings.join);
   submitter_ptr->start();
 
   // Scripts and tests find the bound address here (useful with port 0).

@@ -10,9 +10,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <random>
 #include <thread>
 
 #include "node/core/files.h"
+#include "node/core/random.h"
 #include "node/core/units.h"
 #include "node/model/codec.h"
 #include "node/xml/schema.h"
@@ -87,8 +89,8 @@ std::int64_t now_ms() {
 }
 
 submit::SubmitRemote remote(http::Client& client, const ClientOptions& o) {
-  return submit::SubmitRemote(client, o.node, current_user(),
-                              {std::chrono::milliseconds(o.timeout_ms), 1});
+  return submit::SubmitRemote(client, o.node, submit::SubmitRemote::Scope::federation,
+                              current_user(), {std::chrono::milliseconds(o.timeout_ms), 1});
 }
 
 }  // namespace
@@ -122,8 +124,13 @@ int submit(const ClientOptions& o, const std::string& workflow_file, bool watch_
       continue;
     }
     fs::path src = fs::path(f.src).is_absolute() ? fs::path(f.src) : base / f.src;
-    auto entry = run<Result<model::FileEntry>>(
-        [&](asio::io_context&) { return file::upload_to_store(o.node, src, nullptr, "", {}); });
+    auto entry = run<Result<model::FileEntry>>([&](asio::io_context& ioc) {
+      return [](asio::io_context& ioc, std::string node,
+                fs::path src) -> asio::awaitable<Result<model::FileEntry>> {
+        http::Client client(ioc);
+        co_return co_await file::upload_to_store(client, std::move(node), std::move(src));
+      }(ioc, o.node, src);
+    });
     if (!entry.ok()) {
       std::cerr << "fvce: file '" << f.name << "' (" << src.string()
                 << "): " << entry.status().message() << "\n";
@@ -226,15 +233,15 @@ int watch(const ClientOptions& o, const std::string& id) {
   }
 }
 
-int workflows(const ClientOptions& o, bool all) {
+int workflows(const ClientOptions& o, bool all, std::uint64_t offset, std::uint64_t limit) {
   auto list = run<Result<model::WorkflowList>>([&](asio::io_context& ioc) {
-    return [](asio::io_context& ioc, const ClientOptions& o,
-              bool all) -> asio::awaitable<Result<model::WorkflowList>> {
+    return [](asio::io_context& ioc, const ClientOptions& o, bool all, std::uint64_t offset,
+              std::uint64_t limit) -> asio::awaitable<Result<model::WorkflowList>> {
       http::Client client(ioc);
       auto r = remote(client, o);
-      std::string owner = all ? std::string() : current_user();
-      co_return co_await r.workflows(std::move(owner));
-    }(ioc, o, all);
+      submit::WorkflowQuery query{all ? std::string() : current_user(), offset, limit};
+      co_return co_await r.workflows(std::move(query));
+    }(ioc, o, all, offset, limit);
   });
   if (failed(list, o)) return 1;
   if (o.xml) {
@@ -253,6 +260,17 @@ int workflows(const ClientOptions& o, bool all) {
          duration_between(w.submitted, w.finished ? w.finished : std::optional(now_ms()))});
   }
   table(rows);
+  if (list->workflows.empty())
+    std::cerr << (list->total == 0 ? "no workflows\n"
+                                   : "no workflows past the first " + std::to_string(offset) +
+                                         " (of " + std::to_string(list->total) + ")\n");
+  else if (list->offset > 0 || list->workflows.size() < list->total)
+    std::cerr << "workflows " << list->offset + 1 << "-" << list->offset + list->workflows.size()
+              << " of " << list->total << " (newest first; more with --offset "
+              << list->offset + list->workflows.size() << ")\n";
+  for (const auto& u : list->unreachable)
+    std::cerr << "fvce: the workflows of " << u.node << " (" << u.address
+              << ") are missing: " << u.reason << "\n";
   return 0;
 }
 
@@ -349,14 +367,35 @@ int fetch(const ClientOptions& o, const std::string& id, const std::string& dir)
       ++bad;
       continue;
     }
-    auto part = file::PartialFile::Create(dest);
+    Random random(std::random_device{}());
+    auto part = file::PartialFile::Create(dest, random);
     if (!part.ok()) {
       std::cerr << "fvce: " << dest.string() << ": " << part.status().message() << "\n";
       ++bad;
       continue;
     }
-    auto got = run<Result<file::Digest>>([&](asio::io_context&) {
-      return file::download(o.node, r.path, r.size, *part, nullptr, {});
+    // From the node whose store holds it (the workflow's owner), which may not be o.node.
+    std::string from = r.source.empty() ? o.node : r.source;
+    auto got = run<Result<file::Digest>>([&](asio::io_context& ioc) {
+      return [](asio::io_context& ioc, std::string from, model::FileRef ref,
+                file::PartialFile* into) -> asio::awaitable<Result<file::Digest>> {
+        http::Client client(ioc);
+        file::FileRemote remote(client, from);
+        auto reader = co_await remote.open_read(ref.path, 0, file::kToEnd);
+        if (!reader.ok()) co_return reader.status();
+        if ((*reader)->size() != ref.size)
+          co_return Status::InvalidArgument("size mismatch: expected " + std::to_string(ref.size) +
+                                            " bytes, the node has " +
+                                            std::to_string((*reader)->size()));
+        std::vector<char> chunk(file::kChunkSize);
+        for (;;) {
+          auto n = co_await (*reader)->read(chunk.data(), chunk.size());
+          if (!n.ok()) co_return n.status();
+          if (*n == 0) break;
+          if (auto s = into->append(chunk.data(), *n); !s.ok()) co_return s;
+        }
+        co_return into->finish();
+      }(ioc, from, r, &*part);
     });
     if (got.ok() && got->sha256 != r.sha256)
       got = Status::InvalidArgument("checksum mismatch: expected " + r.sha256 + ", got " +

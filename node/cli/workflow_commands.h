@@ -9,7 +9,8 @@
 namespace fvce::cli {
 
 int submit(const ClientOptions& o, const std::string& workflow_file, bool watch);
-int workflows(const ClientOptions& o, bool all);
+// A page of the federation's workflows (every member is asked), newest first.
+int workflows(const ClientOptions& o, bool all, std::uint64_t offset, std::uint64_t limit);
 int status(const ClientOptions& o, const std::string& id);
 int logs(const ClientOptions& o, const std::string& id, const std::string& task,
          bool stderr_stream);

@@ -58,10 +58,8 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
   return Status::Ok();
 }
 
-std::string make_uuid() {
-  static thread_local std::mt19937_64 rng(std::random_device{}() ^
-                                          (static_cast<std::uint64_t>(::getpid()) << 32));
-  std::uint64_t a = rng(), b = rng();
+std::string make_uuid(Random& random) {
+  std::uint64_t a = random.next(), b = random.next();
   a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
   char buf[37];

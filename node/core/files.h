@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "node/core/random.h"
 #include "node/core/status.h"
 
 namespace fvce {
@@ -16,7 +17,7 @@ Result<std::string> read_file(const std::filesystem::path& path);
 // writes a temporary file beside it, fsyncs it, renames it over path, fsyncs the directory.
 Status write_file_atomic(const std::filesystem::path& path, std::string_view content);
 
-// A random UUID (version 4) in canonical text form.
-std::string make_uuid();
+// A random UUID (version 4) in canonical text form, drawn from random.
+std::string make_uuid(Random& random);
 
 }  // namespace fvce

@@ -1,25 +1,29 @@
-// A pooled keep-alive HTTP/1.1 client for talking to peers.
+// A pooled keep-alive HTTP/1.1 client for talking to peers, over a Transport (stream.h).
 //
 // Every request has a deadline covering connect, write and read. Idle connections are kept
 // per peer address (bounded) and reused; a reused connection that turns out to be closed
 // by the peer is replaced once, transparently. Failed attempts are retried up to
-// RequestOptions::attempts with exponential back-off and full jitter. A request never
+// RequestOptions::attempts with the project's back-off (core/backoff.h). A request never
 // blocks a thread: it is a coroutine on the caller's executor. Thread-safe.
+//
+// Streamed exchanges (files of any size) take a connection of their own with connect() and
+// speak HTTP on it with Beast's parsers and serializers.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "node/core/backoff.h"
+#include "node/core/call_options.h"
+#include "node/core/random.h"
 #include "node/core/status.h"
 #include "node/http/message.h"
-#include "node/http/metrics.h"
+#include "node/http/stream.h"
 
 namespace fvce::http {
 
@@ -27,8 +31,7 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{5'000};  // default per-attempt deadline
   std::size_t max_idle_per_peer = 4;
   std::size_t max_body = 64u << 20;  // larger answers are refused
-  std::chrono::milliseconds backoff_base{50};
-  std::chrono::milliseconds backoff_max{2'000};
+  Backoff backoff{std::chrono::milliseconds(50), std::chrono::milliseconds(2'000)};
 };
 
 struct RequestOptions {
@@ -37,9 +40,19 @@ struct RequestOptions {
   std::vector<std::pair<std::string, std::string>> headers = {};  // extra request headers
 };
 
+// defaults with what call sets (its non-zero fields) put in their place.
+inline RequestOptions with_call(RequestOptions defaults, const CallOptions& call) {
+  if (call.timeout.count() > 0) defaults.timeout = call.timeout;
+  if (call.attempts > 0) defaults.attempts = call.attempts;
+  return defaults;
+}
+
 class Client {
  public:
-  Client(asio::io_context& ioc, ClientOptions options = {});
+  // transport and random must outlive the client.
+  Client(asio::io_context& ioc, Transport& transport, Random& random, ClientOptions options = {});
+  // For a command-line client: plain transport, a random source seeded by the OS.
+  explicit Client(asio::io_context& ioc, ClientOptions options = {});
   ~Client();
 
   // Sends method target with body (XML) to address ("HOST:PORT") and returns the response,
@@ -65,27 +78,32 @@ class Client {
   asio::awaitable<Status> send(std::string address, Verb method, std::string target,
                                std::string body = {}, RequestOptions opts = {});
 
+  // As call(), for answers that are text (logs, file contents of at most max_body).
+  asio::awaitable<Result<std::string>> text(std::string address, std::string target,
+                                            RequestOptions opts = {});
+
+  // A connection of its own to address, for a streamed exchange. Errors as request().
+  asio::awaitable<Result<std::unique_ptr<Stream>>> connect(std::string address,
+                                                           std::chrono::milliseconds timeout);
+
   // Drops idle connections to address (e.g. after the peer was declared dead).
   void forget(const std::string& address);
 
+  const ClientOptions& options() const { return options_; }
+
  private:
-  using Stream = boost::beast::tcp_stream;
   asio::awaitable<Result<Response>> attempt(const std::string& address, const Request& req,
                                             std::chrono::milliseconds timeout);
   std::unique_ptr<Stream> take_idle(const std::string& address);
   void give_back(const std::string& address, std::unique_ptr<Stream> s);
 
-  asio::io_context& ioc_;
+  std::shared_ptr<Transport> owned_transport_;  // the command-line constructor's
+  std::unique_ptr<Random> owned_random_;
+  Transport& transport_;
+  Random& random_;
   ClientOptions options_;
   std::mutex mu_;
   std::map<std::string, std::vector<std::unique_ptr<Stream>>> idle_;
-  std::minstd_rand jitter_;
 };
-
-// Percent-encodes text for use as a query parameter value.
-std::string query_escape(std::string_view text);
-
-// Splits "HOST:PORT" ("[v6]:PORT" too). False when it is not of that form.
-bool split_address(std::string_view address, std::string& host, std::string& port);
 
 }  // namespace fvce::http

@@ -5,7 +5,6 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/params_view.hpp>
 #include <chrono>
@@ -14,6 +13,7 @@
 #include <string_view>
 
 #include "node/core/status.h"
+#include "node/http/stream.h"
 #include "node/model/codec.h"
 #include "node/xml/schema.h"
 
@@ -74,7 +74,7 @@ using Handler = std::function<asio::awaitable<Response>(const RequestView&)>;
 // body from the connection itself and writes its own answer (e.g. a file streamed with
 // http::file_body). Only the header has been read when the handler is called.
 struct StreamExchange {
-  beast::tcp_stream& stream;
+  Stream& stream;
   beast::flat_buffer& buffer;
   // The header, read; convert it into a parser of another body type to read the body.
   bhttp::request_parser<bhttp::string_body>& parser;

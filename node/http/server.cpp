@@ -17,13 +17,22 @@ using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 struct Server::Connection {
-  explicit Connection(tcp::socket s) : stream(std::move(s)) {}
-  beast::tcp_stream stream;
+  explicit Connection(std::unique_ptr<Stream> s) : stream(std::move(s)) {}
+  std::unique_ptr<Stream> stream;
   std::atomic<bool> busy{false};  // a request is being handled
 };
 
 Server::Server(asio::io_context& ioc, const Router& router, Metrics& metrics, ServerOptions options)
-    : ioc_(ioc), router_(router), metrics_(metrics), options_(options), acceptor_(ioc) {
+    : Server(ioc, router, metrics, options, *plain_transport()) {}
+
+Server::Server(asio::io_context& ioc, const Router& router, Metrics& metrics, ServerOptions options,
+               Transport& transport)
+    : ioc_(ioc),
+      router_(router),
+      metrics_(metrics),
+      options_(options),
+      transport_(transport),
+      acceptor_(ioc) {
   metrics_.describe("fvce_http_requests_total", "counter", "Requests served, by route and status.");
   metrics_.describe("fvce_http_connections_refused_total", "counter",
                     "Connections refused because the connection cap was reached.");
@@ -75,60 +84,71 @@ asio::awaitable<void> Server::accept_loop() {
       co_await t.async_wait(use_tuple);
       continue;
     }
-    socket.set_option(tcp::no_delay(true), ec);
-    auto conn = std::make_shared<Connection>(std::move(socket));
     if (open_.load() >= options_.max_connections) {
-      auto res = error_response(Status::Unavailable("too many connections; try again later"));
-      res.keep_alive(false);
       metrics_.add("fvce_http_connections_refused_total", {});
-      auto exec = conn->stream.get_executor();
-      asio::co_spawn(
-          exec,
-          [conn, res = std::move(res)]() mutable -> asio::awaitable<void> {
-            conn->stream.expires_after(std::chrono::seconds(2));
-            co_await bhttp::async_write(conn->stream, res, use_tuple);
-            boost::system::error_code ignored;
-            conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-          },
-          asio::detached);
+      auto exec = socket.get_executor();
+      asio::co_spawn(exec, refuse(std::move(socket)), asio::detached);
       continue;
     }
     ++open_;
-    {
-      std::lock_guard lock(mu_);
-      connections_.insert(conn);
-    }
-    asio::co_spawn(conn->stream.get_executor(), serve(conn), asio::detached);
+    auto exec = socket.get_executor();
+    asio::co_spawn(exec, session(std::move(socket)), asio::detached);
   }
+}
+
+asio::awaitable<void> Server::refuse(tcp::socket socket) {
+  auto stream = co_await transport_.accept(std::move(socket), std::chrono::seconds(2));
+  if (!stream.ok()) co_return;
+  auto res = error_response(Status::Unavailable("too many connections; try again later"));
+  res.keep_alive(false);
+  (*stream)->expires_after(std::chrono::seconds(2));
+  co_await bhttp::async_write(**stream, res, use_tuple);
+  co_await (*stream)->shutdown_send();
+}
+
+asio::awaitable<void> Server::session(tcp::socket socket) {
+  struct Count {
+    std::atomic<std::size_t>& open;
+    ~Count() { --open; }
+  } count{open_};
+  auto stream = co_await transport_.accept(std::move(socket), options_.read_timeout);
+  if (!stream.ok()) co_return;
+  auto conn = std::make_shared<Connection>(std::move(*stream));
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) co_return;
+    connections_.insert(conn);
+  }
+  co_await serve(conn);
+  std::lock_guard lock(mu_);
+  connections_.erase(conn);
 }
 
 asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
   beast::flat_buffer buffer;
   boost::system::error_code ec;
-  std::string remote;
-  {
-    auto ep = conn->stream.socket().remote_endpoint(ec);
-    if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
-  }
+  std::string remote = conn->stream->remote_address();
   for (;;) {
     if (stopping_) break;
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header));
-    parser.body_limit(options_.max_body);
+    // No body limit while the header is read: Beast would hold a declared length against it
+    // before the route is known, and a streaming route (an upload) has a limit of its own.
+    parser.body_limit(boost::none);
 
     // Wait for the first byte of the next request under the idle deadline; from then on the
     // whole request (header and body) must arrive under the read deadline, so a client
     // that trickles a header is cut off as soon as one that trickles a body.
     if (buffer.size() == 0) {
-      conn->stream.expires_after(options_.idle_timeout);
+      conn->stream->expires_after(options_.idle_timeout);
       std::size_t n = 0;
-      std::tie(ec, n) = co_await conn->stream.async_read_some(buffer.prepare(4096), use_tuple);
+      std::tie(ec, n) = co_await conn->stream->async_read_some(buffer.prepare(4096), use_tuple);
       buffer.commit(n);
       if (ec) break;
     }
-    conn->stream.expires_after(options_.read_timeout);
+    conn->stream->expires_after(options_.read_timeout);
     std::tie(ec, std::ignore) =
-        co_await bhttp::async_read_header(conn->stream, buffer, parser, use_tuple);
+        co_await bhttp::async_read_header(*conn->stream, buffer, parser, use_tuple);
     if (!ec) {
       // A streaming route reads its own body and writes its own answer.
       if (auto handled = co_await try_stream(*conn, buffer, parser, remote); handled) {
@@ -137,8 +157,15 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
       }
     }
     if (!ec && !parser.is_done()) {
+      // A body read into memory: at most max_body, declared (Content-Length) or not (chunked).
+      if (auto length = parser.content_length(); length && *length > options_.max_body)
+        ec = bhttp::error::body_limit;
+      else
+        parser.body_limit(options_.max_body);
+    }
+    if (!ec && !parser.is_done()) {
       std::tie(ec, std::ignore) =
-          co_await bhttp::async_read(conn->stream, buffer, parser, use_tuple);
+          co_await bhttp::async_read(*conn->stream, buffer, parser, use_tuple);
     }
     if (ec) {
       std::optional<Response> refusal;
@@ -158,8 +185,8 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
       if (refusal) {
         refusal->keep_alive(false);
         metrics_.observe_request("(refused)", "-", refusal->result_int(), 0);
-        conn->stream.expires_after(std::chrono::seconds(2));
-        co_await bhttp::async_write(conn->stream, *refusal, use_tuple);
+        conn->stream->expires_after(std::chrono::seconds(2));
+        co_await bhttp::async_write(*conn->stream, *refusal, use_tuple);
       }
       break;
     }
@@ -176,31 +203,27 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
     bool keep = req.keep_alive() && !stopping_;
     res.keep_alive(keep);
     res.set(bhttp::field::server, "fvce");
-    conn->stream.expires_after(options_.read_timeout);
-    std::tie(ec, std::ignore) = co_await bhttp::async_write(conn->stream, res, use_tuple);
+    conn->stream->expires_after(options_.read_timeout);
+    std::tie(ec, std::ignore) = co_await bhttp::async_write(*conn->stream, res, use_tuple);
     conn->busy = false;
     if (ec || !keep) break;
   }
-  conn->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  co_await conn->stream->shutdown_send();
+  ec = {};
   // Lingering close: a request body we did not read (an upload refused before its body)
   // would make close() send a reset, and the client could lose our answer. Drain what the
   // peer still sends, briefly, until it closes its side.
   if (!ec) {
-    conn->stream.expires_after(std::chrono::milliseconds(500));
+    conn->stream->expires_after(std::chrono::milliseconds(500));
     std::size_t drained = 0;
     while (drained < (1u << 20)) {
-      auto [rec, n] = co_await conn->stream.async_read_some(buffer.prepare(16384), use_tuple);
+      auto [rec, n] = co_await conn->stream->async_read_some(buffer.prepare(16384), use_tuple);
       if (rec) break;
       buffer.consume(buffer.size());
       drained += n;
     }
   }
-  conn->stream.close();
-  {
-    std::lock_guard lock(mu_);
-    connections_.erase(conn);
-  }
-  --open_;
+  conn->stream->close();
 }
 
 asio::awaitable<std::optional<bool>> Server::try_stream(
@@ -215,7 +238,7 @@ asio::awaitable<std::optional<bool>> Server::try_stream(
   conn.busy = true;
   auto started = std::chrono::steady_clock::now();
   RequestView view{req, path, url->params(), remote};
-  StreamExchange ex{conn.stream, buffer, parser, view, options_.read_timeout};
+  StreamExchange ex{*conn.stream, buffer, parser, view, options_.read_timeout};
   try {
     co_await (*match.stream)(ex);
   } catch (const std::exception& e) {
@@ -275,9 +298,9 @@ asio::awaitable<void> Server::stop(std::chrono::milliseconds grace) {
     conns.assign(connections_.begin(), connections_.end());
   }
   for (auto& c : conns) {
-    asio::post(c->stream.get_executor(), [c] {
+    asio::post(c->stream->get_executor(), [c] {
       boost::system::error_code ignored;  // it may have closed meanwhile
-      if (!c->busy) c->stream.socket().cancel(ignored);
+      if (!c->busy) c->stream->socket().cancel(ignored);
     });
   }
   auto deadline = std::chrono::steady_clock::now() + grace;

@@ -1,8 +1,10 @@
-// The node's HTTP/1.1 server (Boost.Beast, C++20 coroutines).
+// The node's HTTP/1.1 server (Boost.Beast, C++20 coroutines), over a Transport (stream.h).
 //
 // One coroutine per connection reads a request under a deadline and size limits, routes
-// it, and writes the answer; keep-alive connections loop. The number of open connections
-// is capped (over the cap a connection gets 503 and is closed). stop() closes the
+// it, and writes the answer; keep-alive connections loop. The body limit (max_body) is for
+// the bodies the server reads into memory; a streaming route (Router::add_stream) reads its
+// own body and applies its own limit (a file upload may be far larger). The number of open
+// connections is capped (over the cap a connection gets 503 and is closed). stop() closes the
 // acceptor, asks every connection to finish its current request and close, and waits
 // for them up to a grace period.
 #pragma once
@@ -18,6 +20,7 @@
 #include "node/core/status.h"
 #include "node/http/metrics.h"
 #include "node/http/router.h"
+#include "node/http/stream.h"
 
 namespace fvce::http {
 
@@ -31,7 +34,10 @@ struct ServerOptions {
 
 class Server {
  public:
-  // router and metrics must outlive the server.
+  // router, metrics and transport must outlive the server.
+  Server(asio::io_context& ioc, const Router& router, Metrics& metrics, ServerOptions options,
+         Transport& transport);
+  // Over plain TCP.
   Server(asio::io_context& ioc, const Router& router, Metrics& metrics, ServerOptions options);
   ~Server();
 
@@ -51,6 +57,8 @@ class Server {
  private:
   struct Connection;
   asio::awaitable<void> accept_loop();
+  asio::awaitable<void> refuse(asio::ip::tcp::socket socket);
+  asio::awaitable<void> session(asio::ip::tcp::socket socket);
   asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
   // Runs a streaming route's handler; nullopt when the request is not for one, else
   // whether the connection can serve another request.
@@ -64,6 +72,7 @@ class Server {
   const Router& router_;
   Metrics& metrics_;
   ServerOptions options_;
+  Transport& transport_;
   asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> accepting_{false};  // the accept loop is running

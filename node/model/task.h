@@ -97,8 +97,19 @@ struct Submitted {
   bool operator==(const Submitted&) const = default;
 };
 
+// A member that could not be asked for its workflows, and why.
+struct Unreachable {
+  std::string node, address, reason;
+  bool operator==(const Unreachable&) const = default;
+};
+
+// A page of a list of workflows, newest first: `workflows` are the entries from `offset` on,
+// of `total` that match. `unreachable` names the members whose workflows are missing from it.
 struct WorkflowList {
   std::vector<WorkflowSummary> workflows;
+  std::uint64_t total = 0;
+  std::uint64_t offset = 0;
+  std::vector<Unreachable> unreachable;
   bool operator==(const WorkflowList&) const = default;
 };
 

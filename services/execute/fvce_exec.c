@@ -13,11 +13,13 @@
  *
  * Tasks run at nice NICE (default 0) in their own process group, with default signal
  * dispositions, an empty signal mask, stdin from /dev/null and stdout/stderr to the files
- * named in the request. When a task's leader exits, the rest of its group is killed (while
- * the zombie leader still pins the group id), then it is reaped with wait4.
+ * named in the request, and SIGKILL as their parent-death signal (spawn_child.h). When a
+ * task's leader exits, the rest of its group is killed (while the zombie leader still pins
+ * the group id), then it is reaped with wait4.
  *
- * When FD reaches end of file (the node stopped or died), every task still running is
- * killed and reaped, and fvce-exec exits: no task outlives its node.
+ * When FD reaches end of file (the node stopped or died), or fvce-exec is told to end
+ * (SIGTERM, SIGINT, SIGHUP), every task still running is killed and reaped, and fvce-exec
+ * exits: no task outlives its node.
  *
  * Wire format, both ways: frames of a 4-byte length (host order; the peer is on the same
  * host) followed by that many bytes, the first of which is the type.
@@ -44,6 +46,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "services/execute/impl/spawn_child.h"
 
 enum { kMaxFrame = 64 << 20 };
 
@@ -158,54 +162,6 @@ static void refuse(uint64_t id, int err, const char* what, const char* path) {
   send_frame('F', body, sizeof body, msg);
 }
 
-/* Starts program in its own process group, at the tasks' nice level, with default signal
- * dispositions, an empty mask, stdin /dev/null and stdout/stderr to out/err. Returns its pid,
- * or -1 with *error set.
- *
- * vfork: the child borrows this small address space until it execs, so starting a task
- * costs no copy; it reports a failure through `child_errno` (shared memory). Kept apart
- * (noinline) so that no caller's variable lives across the vfork. */
-static __attribute__((noinline)) pid_t start_child(const char* program, char** argv, char** envp,
-                                                   const char* cwd, int out, int err, int* error) {
-  volatile int child_errno = 0;
-  sigset_t all, old;
-  sigfillset(&all);
-  sigprocmask(SIG_BLOCK, &all, &old); /* no handler may run in the borrowed space */
-  pid_t pid = vfork();
-  if (pid == 0) {
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    int fd0 = open("/dev/null", O_RDONLY);
-    if (setpgid(0, 0) != 0 || fd0 < 0 || dup2(fd0, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 ||
-        chdir(cwd) != 0 || (task_nice != 0 && setpriority(PRIO_PROCESS, 0, task_nice) != 0)) {
-      child_errno = errno;
-      _exit(127);
-    }
-    closefrom(3);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(program, argv, envp);
-    child_errno = errno;
-    _exit(127);
-  }
-  int saved = errno;
-  sigprocmask(SIG_SETMASK, &old, NULL);
-  if (pid < 0) {
-    *error = saved;
-    return -1;
-  }
-  if (child_errno != 0) {
-    *error = child_errno;
-    int status;
-    waitpid(pid, &status, 0);
-    return -1;
-  }
-  return pid;
-}
-
 /* Strings of a request: a u32 count, then that many strings (NULL-terminated array, or
  * NULL when the request is malformed). */
 static char** next_strings(struct reader* r) {
@@ -241,8 +197,8 @@ static void spawn_task(uint64_t id, struct reader* r) {
     goto done;
   }
   int rc = 0;
-  pid = start_child(program, argv, envp, cwd, out, err, &rc);
-  if (rc != 0) refuse(id, rc, "cannot start", program);
+  pid = fvce_spawn_child(program, argv, envp, cwd, out, err, task_nice, &rc);
+  if (pid < 0) refuse(id, rc, "cannot start", program);
 
 done:
   if (out >= 0) close(out);
@@ -337,11 +293,15 @@ int main(int argc, char** argv) {
     return 127;
   }
 
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, NULL);
-  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  /* Children, and being told to end, arrive through a signalfd. */
+  sigset_t watched;
+  sigemptyset(&watched);
+  sigaddset(&watched, SIGCHLD);
+  sigaddset(&watched, SIGTERM);
+  sigaddset(&watched, SIGINT);
+  sigaddset(&watched, SIGHUP);
+  sigprocmask(SIG_BLOCK, &watched, NULL);
+  int sfd = signalfd(-1, &watched, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) die("signalfd");
 
   size_t cap = 1 << 16, have = 0;
@@ -355,9 +315,11 @@ int main(int argc, char** argv) {
     }
     if (pfd[1].revents & POLLIN) {
       struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-      }
+      int end = 0;
+      while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+        if (si.ssi_signo != SIGCHLD) end = 1;
       reap();
+      if (end) kill_all_and_exit();
     }
     if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       if (cap - have < 4096) {

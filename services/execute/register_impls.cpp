@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "services/execute/executor.h"
 #include "services/execute/impl/process.h"
-#include "services/info/logic.h"
 
 namespace fvce::execute {
 namespace {
@@ -19,7 +19,7 @@ Status bad(const Params& params, const std::string& name, const std::string& why
                                  params.service() + "': " + why);
 }
 
-Result<std::shared_ptr<LocalExecute>> build_process(const Params& params, NodeContext& ctx) {
+Result<std::shared_ptr<LocalExecute>> build_process(const Params& params, ExecuteContext& ctx) {
   if (!ctx.files)
     return Status::InvalidArgument(params.where("slots") +
                                    ": execute impl 'process' needs the file service, which is "
@@ -28,10 +28,7 @@ Result<std::shared_ptr<LocalExecute>> build_process(const Params& params, NodeCo
     return Status::InvalidArgument(params.where("slots") +
                                    ": execute impl 'process' needs the info service, which is "
                                    "built before it");
-  if (!ctx.workers)
-    return Status::InvalidArgument(params.where("slots") +
-                                   ": execute impl 'process' needs the node's worker pool");
-  ProcessOptions options;
+  ExecutorOptions options;
   if (params.text("slots") == "auto") {
     options.slots = std::max(1, ctx.info->static_now().cores);
   } else {
@@ -55,21 +52,23 @@ Result<std::shared_ptr<LocalExecute>> build_process(const Params& params, NodeCo
   if (!retry.ok()) return retry.status();
   if (*retry < std::chrono::seconds(1))
     return bad(params, "report-retry-for", "at least 1s (reports must survive a short outage)");
-  options.report_retry_for = *retry;
+  options.reports.retry_for = *retry;
 
+  ProcessOptions process;
   auto launcher = params.text("launcher");
   if (launcher != "fvce-exec" && launcher != "direct")
     return bad(params, "launcher", "'" + launcher + "' is not fvce-exec or direct");
-  options.direct_spawn = launcher == "direct";
+  process.direct_spawn = launcher == "direct";
   auto nice = params.integer("nice", 0, 19);
   if (!nice.ok()) return nice.status();
-  options.nice = static_cast<int>(*nice);
+  process.nice = static_cast<int>(*nice);
 
-  auto executor = ProcessExecutor::Create(ctx, options);
+  auto runner = ProcessRunner::Create(ctx.node, process);
+  if (!runner.ok())
+    return Status::InvalidArgument(params.where("launcher") + ": " + runner.status().message());
+  auto executor = PoolExecutor::Create(ctx.node, ctx.files, std::move(*runner), options);
   if (!executor.ok())
-    return Status::InvalidArgument(
-        params.where(executor.status().code() == ErrorCode::io_error ? "launcher" : "slots") +
-        ": " + executor.status().message());
+    return Status::InvalidArgument(params.where("slots") + ": " + executor.status().message());
   return std::shared_ptr<LocalExecute>(std::move(*executor));
 }
 
@@ -82,9 +81,9 @@ void register_execute_impls(ExecuteRegistry& registry) {
        "1, or auto = the host's cores as the info service reports them)",
        false},
       {"queue", "auto",
-       "accepted tasks that may wait for a slot beyond the running ones; past that the "
-       "executor refuses with 503 and the scheduler places the task elsewhere (a whole "
-       "number, at least 0, or auto = slots)",
+       "how many cores of accepted tasks may wait for a slot beyond the running ones (a task "
+       "of N cores counts N); past that the executor refuses with 503 and the scheduler places "
+       "the task elsewhere (a whole number, at least 0, or auto = slots)",
        false},
       {"kill-grace", "5s",
        "after SIGTERM (time limit, cancel), how long a task's processes get before SIGKILL (a "

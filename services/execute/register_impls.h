@@ -1,20 +1,27 @@
-// The execute service's entries in the explicit impl registry (see node/deploy/registry.h).
+// The execute service's registry: deploy.xml's <service name="execute" impl="...">.
 #pragma once
+
+#include <memory>
 
 #include "node/deploy/registry.h"
 #include "node/node_context.h"
 #include "services/execute/logic.h"
+#include "services/file/logic.h"
+#include "services/info/logic.h"
 
 namespace fvce::execute {
 
-using ExecuteRegistry = deploy::Registry<LocalExecute, NodeContext>;
+// What an execute builder needs: the node, and this node's file and info services (the
+// work directories; the host's cores for slots="auto").
+struct ExecuteContext {
+  NodeContext& node;
+  std::shared_ptr<file::LocalFile> files;
+  std::shared_ptr<info::LocalInfo> info;
+};
 
-// Adds "process" with its parameters:
-//   slots (auto = the host's cores from info), queue (auto = slots),
-//   kill-grace (5s), report-retry-for (1h)
-// The builder needs ctx.files, ctx.info and ctx.workers (built before execute) and fails
-// naming what is missing. The object it returns must not outlive ctx. Call once, before
-// the Factory builds the node's services.
+using ExecuteRegistry = deploy::Registry<LocalExecute, ExecuteContext>;
+
+// Registers "process".
 void register_execute_impls(ExecuteRegistry& registry);
 
 }  // namespace fvce::execute

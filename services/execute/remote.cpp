@@ -1,18 +1,11 @@
 #include "services/execute/remote.h"
 
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
+#include "node/http/url.h"
 
 namespace fvce::execute {
 
 using http::Verb;
 namespace asio = boost::asio;
-
-namespace {
-std::string encode(const std::string& s) {
-  return boost::urls::encode(s, boost::urls::unreserved_chars);
-}
-}  // namespace
 
 asio::awaitable<Status> ExecuteRemote::assign(model::TaskAssignment task) {
   std::string body = model::to_xml(task);
@@ -35,16 +28,13 @@ asio::awaitable<Status> ExecuteRemote::cleanup(model::CancelRequest request) {
 asio::awaitable<Result<std::string>> ExecuteRemote::logs(std::string workflow, std::string task,
                                                          int attempt, std::string stream,
                                                          std::uint64_t max_bytes) {
-  std::string target = "/execute/logs?workflow=" + encode(workflow) + "&task=" + encode(task) +
-                       "&attempt=" + std::to_string(attempt) + "&stream=" + encode(stream) +
-                       "&max=" + std::to_string(max_bytes);
-  std::string no_body;
-  auto res = co_await client_.request(address_, Verb::get, std::move(target), std::move(no_body),
-                                      options_);
-  if (!res.ok()) co_return res.status();
-  if (res->result_int() / 100 != 2)
-    co_return http::status_from_error_body(res->result_int(), res->body());
-  co_return std::move(res->body());
+  std::string attempt_text = std::to_string(attempt), max_text = std::to_string(max_bytes);
+  std::string t = http::target("/execute/logs", {{"workflow", workflow},
+                                                 {"task", task},
+                                                 {"attempt", attempt_text},
+                                                 {"stream", stream},
+                                                 {"max", max_text}});
+  co_return co_await client_.text(address_, std::move(t), options_);
 }
 
 }  // namespace fvce::execute

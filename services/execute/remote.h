@@ -1,11 +1,16 @@
 // ExecuteLogic spoken to a peer's execute service over HTTP. Errors: the peer's own (its
 // <error> document), or unavailable/timeout when it cannot be reached. Thread-safe; client
 // must outlive the object.
+//
+// Deadlines: assign() is tried once with 3 s (a refusal or a silent host must come back fast,
+// so the scheduler can place the task elsewhere); cancel(), cleanup() and logs() twice with
+// 5 s each. CallOptions given at construction replace both.
 #pragma once
 
 #include <chrono>
 #include <string>
 
+#include "node/core/call_options.h"
 #include "node/http/client.h"
 #include "services/execute/logic.h"
 
@@ -13,15 +18,11 @@ namespace fvce::execute {
 
 class ExecuteRemote final : public ExecuteLogic {
  public:
-  // assign() is tried once with a short deadline: a refusal or a silent host must come back
-  // fast, so the scheduler can place the task elsewhere. cancel() and logs() use options.
-  ExecuteRemote(http::Client& client, std::string address,
-                http::RequestOptions assign_options = {std::chrono::milliseconds(3000), 1},
-                http::RequestOptions options = {std::chrono::milliseconds(5000), 2})
+  ExecuteRemote(http::Client& client, std::string address, CallOptions options = {})
       : client_(client),
         address_(std::move(address)),
-        assign_options_(assign_options),
-        options_(options) {}
+        assign_options_(http::with_call({std::chrono::milliseconds(3000), 1}, options)),
+        options_(http::with_call({std::chrono::milliseconds(5000), 2}, options)) {}
 
   boost::asio::awaitable<Status> assign(model::TaskAssignment task) override;
   boost::asio::awaitable<Status> cancel(model::CancelRequest request) override;

@@ -62,7 +62,17 @@ void add_routes(http::Router& router, std::shared_ptr<LocalExecute> logic) {
         if (!max.ok()) co_return http::error_response(max.status());
         std::string stream = v.param("stream");
         if (stream.empty()) stream = "stdout";
-        auto text = co_await logic->logs(v.param("workflow"), v.param("task"),
+        if (v.param("task").empty())
+          co_return http::error_response(
+              Status::InvalidArgument("the query parameter 'task' is missing"));
+        // The ids are checked by the schema's own types, as a <cancel> naming the same task.
+        auto ids = http::parse_body<model::CancelRequest>(
+            model::to_xml(model::CancelRequest{v.param("workflow"), v.param("task")}));
+        if (!ids.ok())
+          co_return http::error_response(
+              Status::InvalidArgument("query parameters 'workflow' and 'task' must name a task: " +
+                                      ids.status().message()));
+        auto text = co_await logic->logs(std::move(ids->workflow), std::move(ids->task),
                                          static_cast<int>(*attempt), std::move(stream), *max);
         if (!text.ok()) co_return http::error_response(text.status());
         co_return http::text_response(std::move(*text), "text/plain; charset=utf-8");

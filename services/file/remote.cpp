@@ -1,14 +1,14 @@
 #include "services/file/remote.h"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <memory>
 #include <vector>
+
+#include "node/core/workers.h"
+#include "node/http/url.h"
 
 namespace fvce::file {
 
@@ -16,65 +16,12 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using http::Verb;
-using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
 // Error documents are small; anything larger is not one.
 constexpr std::size_t kMaxAnswer = 1u << 20;
-
-void append_encoded(std::string& out, std::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (unsigned char c : value) {
-    bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '-' || c == '.' || c == '_' || c == '~' || c == '/';
-    if (plain) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
-  }
-}
-
-std::string target_with(
-    std::string_view route,
-    std::initializer_list<std::pair<std::string_view, std::string_view>> params) {
-  std::string out(route);
-  char sep = '?';
-  for (const auto& [key, value] : params) {
-    out.push_back(sep);
-    sep = '&';
-    out.append(key);
-    out.push_back('=');
-    append_encoded(out, value);
-  }
-  return out;
-}
-
-using Stream = beast::tcp_stream;
-
-asio::awaitable<Result<std::unique_ptr<Stream>>> connect(const std::string& address,
-                                                         std::chrono::milliseconds timeout) {
-  std::string host, port;
-  if (!http::split_address(address, host, port))
-    co_return Status::InvalidArgument("'" + address + "' is not HOST:PORT");
-  auto exec = co_await asio::this_coro::executor;
-  tcp::resolver resolver(exec);
-  auto [rec, results] = co_await resolver.async_resolve(host, port, use_tuple);
-  if (rec) co_return Status::Unavailable("cannot resolve " + address + ": " + rec.message());
-  auto stream = std::make_unique<Stream>(exec);
-  stream->expires_after(timeout);
-  auto [cec, ep] = co_await stream->async_connect(results, use_tuple);
-  if (cec == beast::error::timeout)
-    co_return Status::Timeout("connecting to " + address + " timed out");
-  if (cec) co_return Status::Unavailable("cannot connect to " + address + ": " + cec.message());
-  boost::system::error_code ignored;
-  stream->socket().set_option(tcp::no_delay(true), ignored);
-  co_return std::move(stream);
-}
 
 Status transport_error(const boost::system::error_code& ec, const std::string& what,
                        std::chrono::milliseconds timeout) {
@@ -85,7 +32,8 @@ Status transport_error(const boost::system::error_code& ec, const std::string& w
 }
 
 // Reads an answer with a small body (an entry or an error document).
-asio::awaitable<Result<http::Response>> read_answer(Stream& stream, beast::flat_buffer& buffer,
+asio::awaitable<Result<http::Response>> read_answer(http::Stream& stream,
+                                                    beast::flat_buffer& buffer,
                                                     const std::string& what,
                                                     std::chrono::milliseconds timeout) {
   bhttp::response_parser<bhttp::string_body> parser;
@@ -102,249 +50,268 @@ Result<model::FileEntry> entry_from(const http::Response& res) {
   return http::parse_body<model::FileEntry>(res.body());
 }
 
-// Sends the bytes of fd (size bytes) as the body of PUT target and reads the answer.
-asio::awaitable<Result<model::FileEntry>> put_file(Stream& stream, beast::flat_buffer& buffer,
-                                                   const std::string& address, std::string target,
-                                                   int fd, std::uint64_t size,
-                                                   const std::string& sha256,
-                                                   asio::thread_pool* workers,
-                                                   const TransferOptions& options) {
-  std::string what = "PUT " + target + " on " + address;
-  bhttp::request<bhttp::buffer_body> req{Verb::put, target, 11};
-  req.set(bhttp::field::host, address);
-  req.set(bhttp::field::user_agent, "fvce");
-  req.set(bhttp::field::content_type, "application/octet-stream");
-  req.set(kSha256Header, sha256);
-  req.content_length(size);
-  req.keep_alive(false);
-  req.body().data = nullptr;
-  req.body().size = 0;
-  req.body().more = true;
-  bhttp::request_serializer<bhttp::buffer_body> sr{req};
+std::string store_target(const std::string& sha256) {
+  return http::target("/file/store", {{"sha256", sha256}});
+}
 
-  boost::system::error_code ec;
-  stream.expires_after(options.io_timeout);
-  std::tie(ec, std::ignore) = co_await bhttp::async_write_header(stream, sr, use_tuple);
-  std::vector<char> chunk(kChunkSize);
-  std::uint64_t offset = 0;
-  while (!ec && offset < size) {
-    std::size_t want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), size - offset));
-    auto n = co_await on_workers(workers, [&] { return read_at(fd, chunk.data(), want, offset); });
-    if (!n.ok()) co_return n.status();
-    if (*n == 0)
-      co_return Status::IOError("the file shrank while it was being sent (" +
-                                std::to_string(offset) + " of " + std::to_string(size) + " bytes)");
-    offset += *n;
-    req.body().data = chunk.data();
-    req.body().size = *n;
-    req.body().more = offset < size;
-    stream.expires_after(options.io_timeout);
-    std::tie(ec, std::ignore) = co_await bhttp::async_write(stream, sr, use_tuple);
-    if (ec == bhttp::error::need_buffer) ec = {};
+// The body of a streamed GET, chunk by chunk, on a connection of its own.
+class RemoteReader final : public FileReader {
+ public:
+  RemoteReader(std::unique_ptr<http::Stream> stream, std::string what,
+               std::chrono::milliseconds timeout)
+      : stream_(std::move(stream)), what_(std::move(what)), timeout_(timeout) {}
+
+  // Sends the request and reads the answer's header. The reader is usable when it is ok.
+  asio::awaitable<Status> begin(const std::string& address, const std::string& target) {
+    http::Request req{Verb::get, target, 11};
+    req.set(bhttp::field::host, address);
+    req.set(bhttp::field::user_agent, "fvce");
+    req.keep_alive(false);
+    stream_->expires_after(timeout_);
+    auto [wec, wn] = co_await bhttp::async_write(*stream_, req, use_tuple);
+    if (wec) co_return transport_error(wec, what_, timeout_);
+    // No limit while the header is read (an error document may be longer than the file).
+    parser_.body_limit(boost::none);
+    stream_->expires_after(timeout_);
+    auto [hec, hn] = co_await bhttp::async_read_header(*stream_, buffer_, parser_, use_tuple);
+    if (hec) co_return transport_error(hec, what_, timeout_);
+    if (parser_.get().result() != bhttp::status::ok) {
+      int code = parser_.get().result_int();
+      bhttp::response_parser<bhttp::string_body> error(std::move(parser_));
+      error.body_limit(kMaxAnswer);
+      stream_->expires_after(timeout_);
+      auto [eec, en] = co_await bhttp::async_read(*stream_, buffer_, error, use_tuple);
+      if (eec)
+        co_return Status(code == 404 ? ErrorCode::not_found : ErrorCode::unavailable,
+                         what_ + ": HTTP " + std::to_string(code));
+      co_return http::status_from_error_body(code, error.get().body());
+    }
+    auto length = parser_.content_length();
+    if (!length) co_return Status::Unavailable(what_ + ": the answer has no Content-Length");
+    size_ = *length;
+    file_size_ = size_;
+    auto whole = parser_.get()[kSizeHeader];
+    if (!whole.empty()) file_size_ = std::strtoull(std::string(whole).c_str(), nullptr, 10);
+    // Exactly the bytes announced: a longer answer stops at once rather than filling a disk.
+    parser_.body_limit(size_);
+    co_return Status::Ok();
   }
-  if (!ec && !sr.is_done()) {
-    req.body().data = nullptr;
-    req.body().size = 0;
-    req.body().more = false;
-    stream.expires_after(options.io_timeout);
-    std::tie(ec, std::ignore) = co_await bhttp::async_write(stream, sr, use_tuple);
-    if (ec == bhttp::error::need_buffer) ec = {};
+
+  std::uint64_t size() const override { return size_; }
+  std::uint64_t file_size() const override { return file_size_; }
+
+  asio::awaitable<Result<std::size_t>> read(char* data, std::size_t max) override {
+    while (!parser_.is_done()) {
+      parser_.get().body().data = data;
+      parser_.get().body().size = max;
+      stream_->expires_after(timeout_);
+      auto [ec, n] = co_await bhttp::async_read(*stream_, buffer_, parser_, use_tuple);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec == bhttp::error::body_limit)
+        co_return Status::InvalidArgument(what_ + ": the answer is longer than the " +
+                                          std::to_string(size_) + " bytes announced");
+      if (ec) co_return transport_error(ec, what_, timeout_);
+      std::size_t got = max - parser_.get().body().size;
+      if (got > 0) {
+        received_ += got;
+        co_return got;
+      }
+    }
+    if (received_ != size_)
+      co_return Status::Unavailable(what_ + ": the answer ended after " +
+                                    std::to_string(received_) + " of " + std::to_string(size_) +
+                                    " bytes");
+    if (!done_) {
+      done_ = true;
+      co_await stream_->shutdown_send();
+    }
+    co_return std::size_t{0};
   }
+
+ private:
+  std::unique_ptr<http::Stream> stream_;
+  std::string what_;
+  std::chrono::milliseconds timeout_;
+  beast::flat_buffer buffer_;
+  bhttp::response_parser<bhttp::buffer_body> parser_;
+  std::uint64_t size_ = 0, file_size_ = 0, received_ = 0;
+  bool done_ = false;
+};
+
+// A streamed PUT whose length is known up front.
+class RemoteWriter final : public FileWriter {
+ public:
+  RemoteWriter(std::unique_ptr<http::Stream> stream, std::string what, std::uint64_t size,
+               std::chrono::milliseconds timeout)
+      : stream_(std::move(stream)),
+        what_(std::move(what)),
+        size_(size),
+        timeout_(timeout),
+        sr_(req_) {}
+
+  asio::awaitable<Status> begin(const std::string& address, const std::string& target,
+                                const std::string& sha256) {
+    req_.method(Verb::put);
+    req_.target(target);
+    req_.version(11);
+    req_.set(bhttp::field::host, address);
+    req_.set(bhttp::field::user_agent, "fvce");
+    req_.set(bhttp::field::content_type, "application/octet-stream");
+    if (!sha256.empty()) req_.set(kSha256Header, sha256);
+    req_.content_length(size_);
+    req_.keep_alive(false);
+    req_.body().data = nullptr;
+    req_.body().size = 0;
+    req_.body().more = size_ > 0;
+    stream_->expires_after(timeout_);
+    auto [ec, n] = co_await bhttp::async_write_header(*stream_, sr_, use_tuple);
+    if (ec) co_return co_await failed(ec);
+    co_return Status::Ok();
+  }
+
+  asio::awaitable<Status> write(const char* data, std::size_t n) override {
+    if (sent_ + n > size_)
+      co_return Status::TooLarge(what_ + ": more than the " + std::to_string(size_) +
+                                 " bytes announced");
+    sent_ += n;
+    req_.body().data = const_cast<char*>(data);
+    req_.body().size = n;
+    req_.body().more = sent_ < size_;
+    stream_->expires_after(timeout_);
+    auto [ec, w] = co_await bhttp::async_write(*stream_, sr_, use_tuple);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) co_return co_await failed(ec);
+    co_return Status::Ok();
+  }
+
+  asio::awaitable<Result<model::FileEntry>> commit() override {
+    if (sent_ != size_)
+      co_return Status::InvalidArgument(what_ + ": " + std::to_string(sent_) + " of the " +
+                                        std::to_string(size_) + " bytes announced were written");
+    if (!sr_.is_done()) {
+      req_.body().data = nullptr;
+      req_.body().size = 0;
+      req_.body().more = false;
+      stream_->expires_after(timeout_);
+      auto [ec, w] = co_await bhttp::async_write(*stream_, sr_, use_tuple);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) co_return co_await failed(ec);
+    }
+    auto res = co_await read_answer(*stream_, buffer_, what_, timeout_);
+    if (!res.ok()) co_return res.status();
+    co_return entry_from(*res);
+  }
+
+  asio::awaitable<void> abandon() override {
+    stream_->close();  // the peer drops its part file when the body breaks off
+    co_return;
+  }
+
+ private:
   // A peer that refuses the upload (403, 413, ...) answers before reading the body and
   // closes; its answer may still be waiting to be read and says more than our write error.
-  auto res = co_await read_answer(stream, buffer, what,
-                                  ec ? std::chrono::milliseconds(1000) : options.io_timeout);
-  if (!res.ok()) co_return ec ? transport_error(ec, what, options.io_timeout) : res.status();
-  co_return entry_from(*res);
-}
+  asio::awaitable<Status> failed(const boost::system::error_code& ec) {
+    auto res = co_await read_answer(*stream_, buffer_, what_, std::chrono::milliseconds(1000));
+    if (res.ok() && res->result_int() / 100 != 2)
+      co_return http::status_from_error_body(res->result_int(), res->body());
+    co_return transport_error(ec, what_, timeout_);
+  }
+
+  std::unique_ptr<http::Stream> stream_;
+  std::string what_;
+  std::uint64_t size_;
+  std::uint64_t sent_ = 0;
+  std::chrono::milliseconds timeout_;
+  bhttp::request<bhttp::buffer_body> req_;
+  bhttp::request_serializer<bhttp::buffer_body> sr_;
+  beast::flat_buffer buffer_;
+};
 
 }  // namespace
 
-std::string file_target(std::string_view route, std::string_view path) {
-  return target_with(route, {{"path", path}});
-}
+FileRemote::FileRemote(http::Client& client, std::string address, CallOptions options)
+    : client_(client),
+      address_(std::move(address)),
+      options_(http::with_call({std::chrono::milliseconds(10'000), 1}, options)),
+      stream_timeout_(options.timeout.count() > 0 ? options.timeout
+                                                  : std::chrono::milliseconds(30'000)) {}
 
-asio::awaitable<Result<Digest>> download(std::string address, std::string path,
-                                         std::uint64_t expected_size, PartialFile& into,
-                                         asio::thread_pool* workers, TransferOptions options) {
-  std::string target = file_target("/file/content", path);
-  std::string what = "GET " + target + " from " + address;
-  auto stream = co_await connect(address, options.connect_timeout);
+asio::awaitable<Result<std::unique_ptr<FileReader>>> FileRemote::open_read(std::string path,
+                                                                           std::uint64_t offset,
+                                                                           std::uint64_t length) {
+  std::string off = offset ? std::to_string(offset) : "";
+  std::string len = length != kToEnd ? std::to_string(length) : "";
+  std::string t = http::target("/file/content", {{"path", path}, {"offset", off}, {"length", len}});
+  std::string what = "GET " + t + " from " + address_;
+  auto stream = co_await client_.connect(address_, std::min(stream_timeout_, options_.timeout));
   if (!stream.ok()) co_return stream.status();
-
-  http::Request req{Verb::get, target, 11};
-  req.set(bhttp::field::host, address);
-  req.set(bhttp::field::user_agent, "fvce");
-  req.keep_alive(false);
-  (*stream)->expires_after(options.io_timeout);
-  auto [wec, wn] = co_await bhttp::async_write(**stream, req, use_tuple);
-  if (wec) co_return transport_error(wec, what, options.io_timeout);
-
-  beast::flat_buffer buffer;
-  bhttp::response_parser<bhttp::buffer_body> parser;
-  // No limit while the header is read (an error document may be longer than the file);
-  // then the size we expect, so a longer answer stops at once rather than filling the disk.
-  parser.body_limit(boost::none);
-  (*stream)->expires_after(options.io_timeout);
-  auto [hec, hn] = co_await bhttp::async_read_header(**stream, buffer, parser, use_tuple);
-  if (hec) co_return transport_error(hec, what, options.io_timeout);
-  if (parser.get().result() != bhttp::status::ok) {
-    int code = parser.get().result_int();
-    bhttp::response_parser<bhttp::string_body> error(std::move(parser));
-    error.body_limit(kMaxAnswer);
-    (*stream)->expires_after(options.io_timeout);
-    auto [eec, en] = co_await bhttp::async_read(**stream, buffer, error, use_tuple);
-    if (eec)
-      co_return Status(code == 404 ? ErrorCode::not_found : ErrorCode::unavailable,
-                       what + ": HTTP " + std::to_string(code));
-    co_return http::status_from_error_body(code, error.get().body());
-  }
-  if (auto length = parser.content_length(); length && *length != expected_size)
-    co_return Status::InvalidArgument(what + ": size mismatch: expected " +
-                                      std::to_string(expected_size) + " bytes, the peer has " +
-                                      std::to_string(*length));
-  parser.body_limit(expected_size);
-
-  std::vector<char> chunk(kChunkSize);
-  std::uint64_t received = 0;
-  while (!parser.is_done()) {
-    parser.get().body().data = chunk.data();
-    parser.get().body().size = chunk.size();
-    (*stream)->expires_after(options.io_timeout);
-    auto [ec, n] = co_await bhttp::async_read(**stream, buffer, parser, use_tuple);
-    if (ec == bhttp::error::need_buffer) ec = {};
-    if (ec == bhttp::error::body_limit)
-      co_return Status::InvalidArgument(what + ": size mismatch: the answer is longer than the " +
-                                        std::to_string(expected_size) + " bytes expected");
-    if (ec) co_return transport_error(ec, what, options.io_timeout);
-    std::size_t got = chunk.size() - parser.get().body().size;
-    if (got == 0) continue;
-    received += got;
-    if (received > expected_size)  // a chunked answer has no length to check up front
-      co_return Status::InvalidArgument(what + ": size mismatch: the answer is longer than the " +
-                                        std::to_string(expected_size) + " bytes expected");
-    auto s = co_await on_workers(workers, [&] { return into.append(chunk.data(), got); });
-    if (!s.ok()) co_return s;
-  }
-  boost::system::error_code ignored;
-  (*stream)->socket().shutdown(tcp::socket::shutdown_both, ignored);
-  auto digest = co_await on_workers(workers, [&] { return into.finish(); });
-  if (!digest.ok()) co_return digest.status();
-  if (digest->size != expected_size)
-    co_return Status::InvalidArgument(what + ": size mismatch: expected " +
-                                      std::to_string(expected_size) + " bytes, got " +
-                                      std::to_string(digest->size));
-  co_return digest;
+  auto reader = std::make_unique<RemoteReader>(std::move(*stream), what, stream_timeout_);
+  auto s = co_await reader->begin(address_, t);
+  if (!s.ok()) co_return s;
+  co_return std::unique_ptr<FileReader>(std::move(reader));
 }
 
-asio::awaitable<Result<model::FileEntry>> upload(std::string address,
-                                                 std::filesystem::path local_file,
-                                                 std::string remote_path,
-                                                 asio::thread_pool* workers,
-                                                 TransferOptions options) {
-  auto digest = co_await on_workers(workers, [&] { return sha256_file(local_file); });
-  if (!digest.ok()) co_return digest.status();
-  std::uint64_t size = 0;
-  auto fd = co_await on_workers(workers, [&] { return open_for_reading(local_file, &size); });
-  if (!fd.ok()) co_return fd.status();
-  if (size != digest->size)
-    co_return Status::IOError(local_file.string() + " changed while it was being hashed");
-  auto stream = co_await connect(address, options.connect_timeout);
+asio::awaitable<Result<std::unique_ptr<FileWriter>>> FileRemote::open_write(std::string path,
+                                                                            WriteOptions options) {
+  if (!options.size)
+    co_return Status::InvalidArgument("writing '" + path + "' to " + address_ +
+                                      ": the size must be known up front");
+  std::string t = path.rfind("store/", 0) == 0 && is_sha256_hex(path.substr(6))
+                      ? store_target(path.substr(6))
+                      : http::target("/file/content", {{"path", path}});
+  std::string what = "PUT " + t + " on " + address_;
+  auto stream = co_await client_.connect(address_, std::min(stream_timeout_, options_.timeout));
   if (!stream.ok()) co_return stream.status();
-  beast::flat_buffer buffer;
-  co_return co_await put_file(**stream, buffer, address, file_target("/file/content", remote_path),
-                              fd->get(), size, digest->sha256, workers, options);
+  auto writer =
+      std::make_unique<RemoteWriter>(std::move(*stream), what, *options.size, stream_timeout_);
+  auto s = co_await writer->begin(address_, t, options.sha256);
+  if (!s.ok()) co_return s;
+  co_return std::unique_ptr<FileWriter>(std::move(writer));
 }
 
-asio::awaitable<Result<model::FileEntry>> upload_to_store(std::string address,
-                                                          std::filesystem::path local_file,
-                                                          asio::thread_pool* workers,
-                                                          std::string sha256,
-                                                          TransferOptions options) {
-  std::uint64_t size = 0;
-  auto fd = co_await on_workers(workers, [&] { return open_for_reading(local_file, &size); });
-  if (!fd.ok()) co_return fd.status();
-  if (sha256.empty()) {
-    auto digest = co_await on_workers(workers, [&] { return sha256_file(local_file); });
-    if (!digest.ok()) co_return digest.status();
-    if (digest->size != size)
-      co_return Status::IOError(local_file.string() + " changed while it was being hashed");
-    sha256 = digest->sha256;
-  } else if (!is_sha256_hex(sha256)) {
-    co_return Status::InvalidArgument("'" + sha256 +
-                                      "' is not a SHA-256 (64 lowercase hex digits)");
-  }
-  auto stream = co_await connect(address, options.connect_timeout);
-  if (!stream.ok()) co_return stream.status();
-
-  // Ask first, on the same connection: inputs are often already there (a resubmission).
-  std::string target = target_with("/file/store", {{"sha256", sha256}});
-  http::Request ask{Verb::get, target, 11};
-  ask.set(bhttp::field::host, address);
-  ask.set(bhttp::field::user_agent, "fvce");
-  ask.keep_alive(true);
-  (*stream)->expires_after(options.io_timeout);
-  auto [wec, wn] = co_await bhttp::async_write(**stream, ask, use_tuple);
-  if (wec) co_return transport_error(wec, "GET " + target + " on " + address, options.io_timeout);
-  beast::flat_buffer buffer;
-  auto answer = co_await read_answer(**stream, buffer, "GET " + target + " on " + address,
-                                     options.io_timeout);
-  if (!answer.ok()) co_return answer.status();
-  if (answer->result() != bhttp::status::not_found) co_return entry_from(*answer);
-  if (!answer->keep_alive()) {
-    stream = co_await connect(address, options.connect_timeout);
-    if (!stream.ok()) co_return stream.status();
-    buffer.clear();
-  }
-  co_return co_await put_file(**stream, buffer, address, target, fd->get(), size, sha256, workers,
-                              options);
+asio::awaitable<Result<model::FileEntry>> FileRemote::store_entry(std::string sha256) {
+  return client_.call<model::FileEntry>(address_, Verb::get, store_target(sha256), {}, options_);
 }
-
-// FileRemote
 
 asio::awaitable<Result<model::FileList>> FileRemote::list(std::string path) {
-  return client_.call<model::FileList>(address_, Verb::get, file_target("/file/list", path), {},
-                                       options_);
+  return client_.call<model::FileList>(address_, Verb::get,
+                                       http::target("/file/list", {{"path", path}}), {}, options_);
 }
 
 asio::awaitable<Result<model::FileEntry>> FileRemote::stat(std::string path, bool with_sha256) {
-  std::string target =
-      target_with("/file/stat", {{"path", path}, {"sha256", with_sha256 ? "true" : "false"}});
-  return client_.call<model::FileEntry>(address_, Verb::get, std::move(target), {}, options_);
-}
-
-asio::awaitable<Result<std::string>> FileRemote::get_text(std::string target) {
-  auto res = co_await client_.request(address_, Verb::get, std::move(target), {}, options_);
-  if (!res.ok()) co_return res.status();
-  if (res->result_int() / 100 != 2)
-    co_return http::status_from_error_body(res->result_int(), res->body());
-  co_return std::move(res->body());
+  std::string t =
+      http::target("/file/stat", {{"path", path}, {"sha256", with_sha256 ? "true" : ""}});
+  return client_.call<model::FileEntry>(address_, Verb::get, std::move(t), {}, options_);
 }
 
 asio::awaitable<Result<std::string>> FileRemote::read(std::string path, std::uint64_t offset,
                                                       std::uint64_t length) {
   std::string off = std::to_string(offset), len = std::to_string(length);
-  return get_text(target_with("/file/content", {{"path", path}, {"offset", off}, {"length", len}}));
+  return client_.text(
+      address_, http::target("/file/content", {{"path", path}, {"offset", off}, {"length", len}}),
+      options_);
 }
 
 asio::awaitable<Result<std::string>> FileRemote::read_lines(std::string path, std::uint64_t first,
                                                             std::uint64_t last) {
   std::string a = std::to_string(first), b = std::to_string(last);
-  return get_text(target_with("/file/lines", {{"path", path}, {"first", a}, {"last", b}}));
+  return client_.text(
+      address_, http::target("/file/lines", {{"path", path}, {"first", a}, {"last", b}}), options_);
 }
 
 asio::awaitable<Status> FileRemote::write(std::string path, std::string content) {
-  return client_.send(address_, Verb::put, file_target("/file/content", path), std::move(content),
-                      options_);
+  return client_.send(address_, Verb::put, http::target("/file/content", {{"path", path}}),
+                      std::move(content), options_);
 }
 
 asio::awaitable<Status> FileRemote::mkdir(std::string path) {
-  return client_.send(address_, Verb::post, file_target("/file/mkdir", path), {}, options_);
+  return client_.send(address_, Verb::post, http::target("/file/mkdir", {{"path", path}}), {},
+                      options_);
 }
 
 asio::awaitable<Status> FileRemote::remove(std::string path) {
-  return client_.send(address_, Verb::delete_, file_target("/file/content", path), {}, options_);
+  return client_.send(address_, Verb::delete_, http::target("/file/content", {{"path", path}}), {},
+                      options_);
 }
 
 asio::awaitable<Result<model::FileList>> FileRemote::find(std::string path, std::string pattern,
@@ -352,8 +319,39 @@ asio::awaitable<Result<model::FileList>> FileRemote::find(std::string path, std:
   std::string n = std::to_string(limit);
   return client_.call<model::FileList>(
       address_, Verb::get,
-      target_with("/file/find", {{"path", path}, {"pattern", pattern}, {"limit", n}}), {},
+      http::target("/file/find", {{"path", path}, {"pattern", pattern}, {"limit", n}}), {},
       options_);
+}
+
+asio::awaitable<Result<model::FileEntry>> upload_to_store(http::Client& client, std::string address,
+                                                          std::filesystem::path local_file) {
+  auto digest = sha256_file(local_file);
+  if (!digest.ok()) co_return digest.status();
+  FileRemote remote(client, address);
+  auto present = co_await remote.store_entry(digest->sha256);
+  if (present.ok() || present.status().code() != ErrorCode::not_found) co_return present;
+  std::uint64_t size = 0;
+  auto fd = open_for_reading(local_file, &size);
+  if (!fd.ok()) co_return fd.status();
+  if (size != digest->size)
+    co_return Status::IOError(local_file.string() + " changed while it was being hashed");
+  WriteOptions opts;
+  opts.sha256 = digest->sha256;
+  opts.size = size;
+  auto writer = co_await remote.open_write("store/" + digest->sha256, opts);
+  if (!writer.ok()) co_return writer.status();
+  std::vector<char> chunk(static_cast<std::size_t>(std::min<std::uint64_t>(kChunkSize, size)));
+  for (std::uint64_t at = 0; at < size;) {
+    auto n = read_at(fd->get(), chunk.data(), chunk.size(), at);
+    if (!n.ok()) co_return n.status();
+    if (*n == 0)
+      co_return Status::IOError("the file shrank while it was being sent (" + std::to_string(at) +
+                                " of " + std::to_string(size) + " bytes)");
+    at += *n;
+    auto s = co_await (*writer)->write(chunk.data(), *n);
+    if (!s.ok()) co_return s;
+  }
+  co_return co_await (*writer)->commit();
 }
 
 }  // namespace fvce::file

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "node/http/handlers.h"
-#include "services/file/impl/local.h"
 #include "services/file/transfer.h"
 
 namespace fvce::file {
@@ -29,8 +28,6 @@ namespace {
 
 struct Env {
   std::shared_ptr<LocalFile> logic;
-  asio::thread_pool* workers = nullptr;
-  std::uint64_t max_upload = LocalFileOptions{}.max_upload;
 };
 
 // --- query parameters -----------------------------------------------------------------
@@ -72,24 +69,6 @@ Result<std::string> sha256_param(const RequestView& v) {
   if (!is_sha256_hex(*sha))
     return Status::InvalidArgument("query parameter 'sha256': not a SHA-256 (64 hex digits)");
   return sha;
-}
-
-std::string relative_to(const fs::path& absolute, const fs::path& root) {
-  auto rel = absolute.lexically_relative(root).generic_string();
-  return rel.empty() ? "." : rel;
-}
-
-// Statuses from the helpers in transfer.h name absolute paths; a peer is told the path it
-// asked for.
-Status about(const Status& s, const std::string& rel) {
-  switch (s.code()) {
-    case ErrorCode::not_found:
-      return Status::NotFound("no such file: '" + rel + "'");
-    case ErrorCode::invalid_argument:
-      return Status::InvalidArgument("'" + rel + "' is not a regular file");
-    default:
-      return Status(s.code(), "'" + rel + "': " + s.message());
-  }
 }
 
 // --- streaming plumbing ----------------------------------------------------------------
@@ -134,9 +113,9 @@ BodyInfo body_info(const StreamExchange& ex) {
 // Reads the request body in chunks into sink (discarded when sink is null), each read under
 // the server's read deadline, at most limit bytes. Takes ex.parser over: the request's
 // header must not be used afterwards. Errors: too-large, timeout, unavailable (the client
-// went away), io-error (the local disk).
-asio::awaitable<Status> receive_body(StreamExchange& ex, const BodyInfo& info, PartialFile* sink,
-                                     std::uint64_t limit, asio::thread_pool* workers) {
+// went away), the sink's (io-error: the local disk).
+asio::awaitable<Status> receive_body(StreamExchange& ex, const BodyInfo& info, FileWriter* sink,
+                                     std::uint64_t limit) {
   bhttp::request_parser<bhttp::buffer_body> parser(std::move(ex.parser));
   parser.body_limit(limit);
   if (info.expect_continue && !parser.is_done()) {
@@ -160,7 +139,7 @@ asio::awaitable<Status> receive_body(StreamExchange& ex, const BodyInfo& info, P
     if (ec) co_return Status::Unavailable("the upload broke off: " + ec.message());
     std::size_t got = chunk.size() - parser.get().body().size;
     if (sink == nullptr || got == 0) continue;
-    auto s = co_await on_workers(workers, [&] { return sink->append(chunk.data(), got); });
+    auto s = co_await sink->write(chunk.data(), got);
     if (!s.ok()) co_return s;
   }
   co_return Status::Ok();
@@ -177,51 +156,23 @@ asio::awaitable<void> upload_failed(StreamExchange& ex, const Status& s) {
   ex.keep_alive = false;
 }
 
-// Receives the body into a new file at dest (absolute), checked against expected_sha256
-// when it is not empty, and renames it into place with mode. Returns the digest; on any
-// failure the exchange has been answered (or closed) and nothing is left behind.
-asio::awaitable<std::optional<Digest>> receive_file(StreamExchange& ex, const Env& env,
-                                                    const BodyInfo& info, const fs::path& dest,
-                                                    const std::string& rel,
-                                                    const std::string& expected_sha256,
-                                                    mode_t mode) {
-  auto part = co_await on_workers(env.workers, [&]() -> Result<PartialFile> {
-    std::error_code ec;
-    if (fs::is_directory(fs::symlink_status(dest, ec)))
-      return Status::Conflict("'" + rel + "' is a directory");
-    if (auto s = make_parent_dirs(dest); !s.ok())
-      return Status::Conflict("cannot write '" + rel + "': a parent is not a directory");
-    return PartialFile::Create(dest);
-  });
-  if (!part.ok()) {
-    co_await answer_error(ex, part.status(), false);
-    co_return std::nullopt;
-  }
-  Status s = co_await receive_body(ex, info, &*part, env.max_upload, env.workers);
+// Receives the body into writer and commits it. Returns the new entry; on any failure the
+// exchange has been answered (or closed) and nothing is left behind.
+asio::awaitable<std::optional<model::FileEntry>> receive_file(StreamExchange& ex, const Env& env,
+                                                              const BodyInfo& info,
+                                                              FileWriter& writer) {
+  Status s = co_await receive_body(ex, info, &writer, env.logic->max_upload());
   if (!s.ok()) {
-    co_await on_workers(env.workers, [&] {
-      part->abandon();
-      return 0;
-    });
+    co_await writer.abandon();
     co_await upload_failed(ex, s);
     co_return std::nullopt;
   }
-  auto digest = co_await on_workers(env.workers, [&]() -> Result<Digest> {
-    auto d = part->finish();
-    if (!d.ok()) return d;
-    if (!expected_sha256.empty() && d->sha256 != expected_sha256) {
-      part->abandon();
-      return Status::InvalidArgument("'" + rel + "': checksum mismatch: expected " +
-                                     expected_sha256 + ", got " + d->sha256);
-    }
-    if (auto c = part->commit(mode); !c.ok()) return c;
-    return d;
-  });
-  if (!digest.ok()) {
-    co_await answer_error(ex, digest.status(), info.keep_alive);
+  auto entry = co_await writer.commit();
+  if (!entry.ok()) {
+    co_await answer_error(ex, entry.status(), info.keep_alive);
     co_return std::nullopt;
   }
-  co_return std::move(*digest);
+  co_return std::move(*entry);
 }
 
 // --- the streaming routes --------------------------------------------------------------
@@ -236,38 +187,23 @@ asio::awaitable<void> get_content(StreamExchange& ex, const Env& env) {
   }
   auto path = required(v, "path");
   auto offset = number(v, "offset", 0);
-  auto length = number(v, "length", std::numeric_limits<std::uint64_t>::max());
+  auto length = number(v, "length", kToEnd);
   Status bad = !path.ok() ? path.status() : !offset.ok() ? offset.status() : length.status();
   if (!bad.ok()) {
     co_await answer_error(ex, bad, keep);
     co_return;
   }
-  auto where = env.logic->resolve(*path);
-  if (!where.ok()) {
-    co_await answer_error(ex, where.status(), keep);
+  auto reader = co_await env.logic->open_read(*path, *offset, *length);
+  if (!reader.ok()) {
+    co_await answer_error(ex, reader.status(), keep);
     co_return;
   }
-  std::string rel = relative_to(*where, env.logic->work_root());
-  std::uint64_t size = 0;
-  auto fd = co_await on_workers(env.workers, [&] { return open_for_reading(*where, &size); });
-  if (!fd.ok()) {
-    co_await answer_error(ex, about(fd.status(), rel), keep);
-    co_return;
-  }
-  if (*offset > size) {
-    co_await answer_error(
-        ex,
-        Status::InvalidArgument("offset " + std::to_string(*offset) + " is past the end of '" +
-                                rel + "' (" + std::to_string(size) + " bytes)"),
-        keep);
-    co_return;
-  }
-  std::uint64_t left = std::min(*length, size - *offset);
+  std::uint64_t left = (*reader)->size();
 
   // A range is answered 200 with just its bytes; X-Fvce-Size always tells the whole size.
   bhttp::response<bhttp::buffer_body> res{bhttp::status::ok, 11};
   res.set(bhttp::field::content_type, "application/octet-stream");
-  res.set(kSizeHeader, std::to_string(size));
+  res.set(kSizeHeader, std::to_string((*reader)->file_size()));
   res.set(bhttp::field::server, "fvce");
   res.content_length(left);
   res.keep_alive(keep);
@@ -281,14 +217,10 @@ asio::awaitable<void> get_content(StreamExchange& ex, const Env& env) {
   ex.stream.expires_after(ex.read_timeout);
   std::tie(ec, std::ignore) = co_await bhttp::async_write_header(ex.stream, sr, use_tuple);
   std::vector<char> chunk(static_cast<std::size_t>(std::min<std::uint64_t>(kChunkSize, left)));
-  std::uint64_t at = *offset;
   while (!ec && left > 0) {
-    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), left));
-    auto n = co_await on_workers(env.workers,
-                                 [&] { return read_at(fd->get(), chunk.data(), want, at); });
+    auto n = co_await (*reader)->read(chunk.data(), chunk.size());
     // The file shrank under us: the promised length cannot be kept, so cut the connection.
     if (!n.ok() || *n == 0) co_return;
-    at += *n;
     left -= *n;
     res.body().data = chunk.data();
     res.body().size = *n;
@@ -315,15 +247,22 @@ asio::awaitable<bool> upload_allowed(StreamExchange& ex, const Env& env, const S
     co_await answer_error(ex, s, false);
     co_return false;
   }
-  if (auto length = ex.parser.content_length(); length && *length > env.max_upload) {
+  auto max = env.logic->max_upload();
+  if (auto length = ex.parser.content_length(); length && *length > max) {
     co_await answer_error(
         ex,
         Status::TooLarge("the upload is " + std::to_string(*length) +
-                         " bytes; this node accepts at most " + std::to_string(env.max_upload)),
+                         " bytes; this node accepts at most " + std::to_string(max)),
         false);
     co_return false;
   }
   co_return true;
+}
+
+std::optional<std::uint64_t> declared_length(const StreamExchange& ex) {
+  auto length = ex.parser.content_length();
+  if (!length) return std::nullopt;
+  return *length;
 }
 
 asio::awaitable<void> put_content(StreamExchange& ex, const Env& env) {
@@ -333,27 +272,22 @@ asio::awaitable<void> put_content(StreamExchange& ex, const Env& env) {
   for (auto& c : expected) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   Status check;
   auto path = required(v, "path");
-  Result<fs::path> where = Status::InvalidArgument("unset");
-  if (!path.ok()) {
+  if (!path.ok())
     check = path.status();
-  } else if (where = env.logic->resolve(*path); !where.ok()) {
-    check = where.status();
-  } else if (relative_to(*where, env.logic->work_root()) == ".") {
-    check = Status::Conflict("the work root is a directory");
-  } else if (!expected.empty() && !is_sha256_hex(expected)) {
+  else if (!expected.empty() && !is_sha256_hex(expected))
     check = Status::InvalidArgument("header " + std::string(kSha256Header) +
                                     ": not a SHA-256 (64 hex digits)");
-  }
   if (!co_await upload_allowed(ex, env, check)) co_return;
-  std::string rel = relative_to(*where, env.logic->work_root());
-  auto digest = co_await receive_file(ex, env, info, *where, rel, expected, 0644);
-  if (!digest) co_return;
-  auto entry = co_await env.logic->stat(rel, false);
-  if (!entry.ok()) {
-    co_await answer_error(ex, entry.status(), info.keep_alive);
+  WriteOptions opts;
+  opts.sha256 = expected;
+  opts.size = declared_length(ex);
+  auto writer = co_await env.logic->open_write(*path, opts);
+  if (!writer.ok()) {
+    co_await answer_error(ex, writer.status(), false);
     co_return;
   }
-  entry->sha256 = digest->sha256;
+  auto entry = co_await receive_file(ex, env, info, **writer);
+  if (!entry) co_return;
   auto res = http::document(*entry, bhttp::status::created);
   co_await answer(ex, res, info.keep_alive);
 }
@@ -361,24 +295,18 @@ asio::awaitable<void> put_content(StreamExchange& ex, const Env& env) {
 asio::awaitable<void> put_store(StreamExchange& ex, const Env& env) {
   BodyInfo info = body_info(ex);
   auto sha = sha256_param(ex.view);
-  Result<fs::path> where = Status::InvalidArgument("unset");
-  Status check = sha.status();
-  if (sha.ok() && (where = env.logic->resolve("store/" + *sha), !where.ok()))
-    check = where.status();
-  if (!co_await upload_allowed(ex, env, check)) co_return;
-  std::string rel = "store/" + *sha;
+  if (!co_await upload_allowed(ex, env, sha.status())) co_return;
 
-  auto present = co_await on_workers(env.workers, [&] { return entry_at(*where, rel); });
-  if (present.ok() && present->type == model::FileType::file) {
+  auto present = co_await env.logic->store_entry(*sha);
+  if (present.ok()) {
     // Already here: a content address cannot be stale. A client waiting for 100 Continue is
     // spared the bytes; any other has them read and dropped so the connection stays usable.
-    present->sha256 = *sha;
     auto res = http::document(*present, bhttp::status::ok);
     if (info.expect_continue) {
       co_await answer(ex, res, false);
       co_return;
     }
-    Status s = co_await receive_body(ex, info, nullptr, env.max_upload, env.workers);
+    Status s = co_await receive_body(ex, info, nullptr, env.logic->max_upload());
     if (!s.ok()) {
       co_await upload_failed(ex, s);
       co_return;
@@ -386,26 +314,25 @@ asio::awaitable<void> put_store(StreamExchange& ex, const Env& env) {
     co_await answer(ex, res, info.keep_alive);
     co_return;
   }
-  auto digest = co_await receive_file(ex, env, info, *where, rel, *sha, kStoreMode);
-  if (!digest) co_return;
-  auto entry = co_await on_workers(env.workers, [&] { return entry_at(*where, rel); });
-  if (!entry.ok()) {
-    co_await answer_error(ex, entry.status(), info.keep_alive);
+  WriteOptions opts;
+  opts.sha256 = *sha;
+  opts.size = declared_length(ex);
+  auto writer = co_await env.logic->open_write("store/" + *sha, opts);
+  if (!writer.ok()) {
+    co_await answer_error(ex, writer.status(), false);
     co_return;
   }
-  entry->sha256 = digest->sha256;
+  auto entry = co_await receive_file(ex, env, info, **writer);
+  if (!entry) co_return;
   auto res = http::document(*entry, bhttp::status::created);
   co_await answer(ex, res, info.keep_alive);
 }
 
 }  // namespace
 
-void add_routes(http::Router& router, std::shared_ptr<LocalFile> logic, NodeContext& ctx) {
+void add_routes(http::Router& router, std::shared_ptr<LocalFile> logic) {
   auto env = std::make_shared<Env>();
   env->logic = logic;
-  env->workers = ctx.workers;
-  if (auto local = std::dynamic_pointer_cast<LocalFileService>(logic))
-    env->max_upload = local->options().max_upload;
 
   router.add(
       Verb::get, "/file/list",
@@ -462,19 +389,13 @@ void add_routes(http::Router& router, std::shared_ptr<LocalFile> logic, NodeCont
                if (!s.ok()) co_return http::error_response(s);
                co_return http::no_content();
              });
-  router.add(
-      Verb::get, "/file/store",
-      http::without_body([env](const RequestView& v) -> asio::awaitable<Result<model::FileEntry>> {
-        auto sha = sha256_param(v);
-        if (!sha.ok()) co_return sha.status();
-        std::string rel = "store/" + *sha;
-        auto where = env->logic->resolve(rel);
-        if (!where.ok()) co_return where.status();
-        auto entry = co_await on_workers(env->workers, [&] { return entry_at(*where, rel); });
-        if (!entry.ok()) co_return Status::NotFound("this node has no file " + *sha);
-        entry->sha256 = *sha;
-        co_return entry;
-      }));
+  router.add(Verb::get, "/file/store",
+             http::without_body(
+                 [logic](const RequestView& v) -> asio::awaitable<Result<model::FileEntry>> {
+                   auto sha = sha256_param(v);
+                   if (!sha.ok()) co_return sha.status();
+                   co_return co_await logic->store_entry(std::move(*sha));
+                 }));
 
   router.add_stream(Verb::get, "/file/content",
                     [env](StreamExchange& ex) { return get_content(ex, *env); });

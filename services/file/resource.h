@@ -16,14 +16,12 @@
 #include <memory>
 
 #include "node/http/router.h"
-#include "node/node_context.h"
 #include "services/file/logic.h"
 
 namespace fvce::file {
 
-// Registers the routes above on router. Contents stream through ctx.workers (inline when it
-// is null). The upload limit is the impl's max-upload when logic is a LocalFileService,
-// else 64 GiB. logic and ctx must outlive the router's use.
-void add_routes(http::Router& router, std::shared_ptr<LocalFile> logic, NodeContext& ctx);
+// Registers the routes above on router. Contents stream through logic's readers and
+// writers; an upload may be as large as logic->max_upload().
+void add_routes(http::Router& router, std::shared_ptr<LocalFile> logic);
 
 }  // namespace fvce::file

@@ -7,8 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <mutex>
-#include <random>
 #include <vector>
 
 namespace fvce::file {
@@ -127,25 +125,11 @@ void sync_dir(const fs::path& dir) {
   if (fd) ::fsync(fd.get());
 }
 
-std::string random_suffix() {
-  static std::mutex mu;
-  static std::mt19937_64 rng(std::random_device{}() ^
-                             (static_cast<std::uint64_t>(::getpid()) << 32));
-  std::uint64_t v;
-  {
-    std::lock_guard lock(mu);
-    v = rng();
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-Result<PartialFile> PartialFile::Create(const fs::path& dest) {
+Result<PartialFile> PartialFile::Create(const fs::path& dest, Random& random) {
   // O_EXCL: a random name that already exists is someone else's part file; try another.
   for (int tries = 0; tries < 4; ++tries) {
     fs::path part = dest;
-    part += ".part-" + random_suffix();
+    part += ".part-" + random_suffix(random);
     int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) return PartialFile(dest, std::move(part), UniqueFd(fd));
     if (errno != EEXIST)

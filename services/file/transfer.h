@@ -1,17 +1,13 @@
 // Building blocks shared by the file service's impl, its HTTP routes and its transfer
-// client: SHA-256 hashing (OpenSSL EVP), files written under a temporary name and renamed
-// into place, and running blocking file-system work on the node's worker pool.
+// client: SHA-256 hashing (OpenSSL EVP) and files written under a temporary name and renamed
+// into place.
 //
 // Everything here that touches the disk blocks the calling thread; coroutines call it
-// through on_workers() so the I/O threads never wait for the disk.
+// through on_workers() (node/core/workers.h) so the I/O threads never wait for the disk.
 #pragma once
 
 #include <sys/types.h>
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -20,7 +16,9 @@
 #include <string_view>
 #include <type_traits>
 
+#include "node/core/random.h"
 #include "node/core/status.h"
+#include "node/core/workers.h"
 
 namespace fvce::file {
 
@@ -110,8 +108,9 @@ void sync_dir(const std::filesystem::path& dir);
 // thread at a time (it may move between threads between calls). Movable, not copyable.
 class PartialFile {
  public:
-  // Opens a new part file beside dest (dest's directory must exist). Errors: io-error.
-  static Result<PartialFile> Create(const std::filesystem::path& dest);
+  // Opens a new part file beside dest (dest's directory must exist), its name drawn from
+  // random. Errors: io-error.
+  static Result<PartialFile> Create(const std::filesystem::path& dest, Random& random);
 
   PartialFile(PartialFile&& o) noexcept;
   PartialFile& operator=(PartialFile&&) noexcept;
@@ -141,29 +140,5 @@ class PartialFile {
   std::uint64_t size_ = 0;
   bool done_ = false;  // committed or abandoned: nothing to clean up
 };
-
-// A random suffix for temporary names (16 hex digits). Thread-safe.
-std::string random_suffix();
-
-namespace detail {
-template <typename R, typename F>
-boost::asio::awaitable<void> run_into(std::optional<R>* out, F* fn) {
-  out->emplace((*fn)());
-  co_return;
-}
-}  // namespace detail
-
-// Runs fn() on pool and resumes the calling coroutine on its own executor with the result;
-// without a pool (a CLI, a test) runs it inline. fn's exceptions propagate to the caller.
-template <typename F>
-boost::asio::awaitable<std::invoke_result_t<F&>> on_workers(boost::asio::thread_pool* pool, F fn) {
-  using R = std::invoke_result_t<F&>;
-  if (pool == nullptr) co_return fn();
-  // The caller's frame stays suspended until the work is done, so the pointers stay valid.
-  std::optional<R> out;
-  co_await boost::asio::co_spawn(pool->get_executor(), detail::run_into<R, F>(&out, &fn),
-                                 boost::asio::use_awaitable);
-  co_return std::move(*out);
-}
 
 }  // namespace fvce::file

@@ -9,15 +9,15 @@
 #include <memory>
 #include <string>
 
-#include "node/http/client.h"
 #include "node/http/router.h"
+#include "services/info/federation.h"
 #include "services/info/logic.h"
 #include "services/register/logic.h"
 
 namespace fvce::info {
 
 void add_routes(http::Router& router, std::shared_ptr<LocalInfo> info,
-                std::shared_ptr<reg::MembershipView> members, http::Client& client,
-                std::string federation);
+                std::shared_ptr<reg::MembershipView> members,
+                std::shared_ptr<FederationInfo> federation);
 
 }  // namespace fvce::info

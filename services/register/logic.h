@@ -63,6 +63,9 @@ class MembershipView {
   virtual std::vector<model::Member> live_members() const = 0;
   // A live member by name or id.
   virtual std::optional<model::Member> find(std::string_view name_or_id) const = 0;
+  // Grows whenever the member list changes (a join, a state change, a removal): a reader
+  // that remembers it knows whether to look again.
+  virtual std::uint64_t version() const = 0;
 };
 
 // What the local implementations have beyond the wire interface: the node drives these.

@@ -146,6 +146,7 @@ std::vector<Member> Membership::expire() {
 }
 
 void Membership::queue_gossip(const Member& news) {
+  ++version_;
   // One entry per member: newer news about a member replaces what was queued.
   gossip_.erase(std::remove_if(gossip_.begin(), gossip_.end(),
                                [&](const Gossip& g) { return g.member.id == news.id; }),

@@ -87,6 +87,8 @@ class Membership {
   std::optional<model::Member> find(std::string_view name_or_id) const;
   model::MemberList snapshot(bool with_gone) const;
   std::size_t live_count() const;
+  // One more every time a member's record changes (news accepted, a state changed).
+  std::uint64_t version() const { return version_; }
 
  private:
   struct Record {
@@ -113,6 +115,7 @@ class Membership {
   Rng rng_;
   std::map<std::string, Record> others_;  // by id; never holds self
   std::vector<Gossip> gossip_;            // most recent last
+  std::uint64_t version_ = 0;
 };
 
 }  // namespace fvce::reg

@@ -19,7 +19,8 @@ void register_register_impls(RegisterRegistry& registry) {
           {"sync-interval", "10s", "mean time between full list exchanges with a member"},
           {"gossip-repeat", "4", "how many messages carry each piece of news"},
       },
-      [](const deploy::Params& p, NodeContext& ctx) -> Result<std::shared_ptr<LocalRegister>> {
+      [](const deploy::Params& p, RegisterContext& rctx) -> Result<std::shared_ptr<LocalRegister>> {
+        NodeContext& ctx = rctx.node;
         MembershipConfig c;
         auto probe_interval = p.duration("probe-interval");
         auto probes = p.integer("probes-per-round", 1, 64);
@@ -47,14 +48,14 @@ void register_register_impls(RegisterRegistry& registry) {
         if (c.remove_after < c.suspect_after)
           return Status::InvalidArgument(p.where("remove-after") +
                                          ": remove-after must be at least suspect-after");
-        if (!ctx.info) return Status::Internal("the info service must be built before register");
+        if (!rctx.info) return Status::Internal("the info service must be built before register");
         model::Member self;
         self.id = ctx.self.id;
         self.name = ctx.self.name;
         self.address = ctx.self.address;
         self.incarnation = ctx.self.incarnation;
         self.state = model::MemberState::alive;
-        self.host = ctx.info->static_now();
+        self.host = rctx.info->static_now();
         return std::shared_ptr<LocalRegister>(std::make_shared<Introducer>(ctx, self, c));
       });
 }

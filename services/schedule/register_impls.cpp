@@ -1,7 +1,6 @@
 #include "services/schedule/register_impls.h"
 
 #include "services/info/logic.h"
-#include "services/info/remote.h"
 #include "services/register/logic.h"
 #include "services/schedule/impl/baselines.h"
 #include "services/schedule/impl/random_adaptive.h"
@@ -25,7 +24,7 @@ void register_schedule_impls(ScheduleRegistry& registry) {
           {"bandwidth", "100MiB", "bytes per second assumed for moving inputs"},
           {"refused-pause", "200ms", "how long to avoid a host that refused a task"},
       },
-      [](const deploy::Params& p, NodeContext& ctx) -> Result<std::shared_ptr<ScheduleLogic>> {
+      [](const deploy::Params& p, ScheduleContext& ctx) -> Result<std::shared_ptr<ScheduleLogic>> {
         RandomAdaptiveConfig c;
         auto sample = p.integer("sample", 1, 64);
         auto ttl = p.duration("load-ttl");
@@ -46,31 +45,30 @@ void register_schedule_impls(ScheduleRegistry& registry) {
         c.ewma = *ewma;
         c.bandwidth = std::max<double>(1.0, static_cast<double>(*bw));
         c.refused_pause = *pause;
-        if (!ctx.membership || !ctx.info)
-          return Status::Internal("schedule needs the register and info services built first");
-        auto info = ctx.info;
-        auto self_id = ctx.self.id;
-        http::Client* client = &ctx.client;
-        auto timeout_ms = c.load_timeout;
+        if (!ctx.membership)
+          return Status::Internal("schedule needs the register service built first");
+        Peers* peers = &ctx.node.peers;
+        CallOptions probe{c.load_timeout, 1};
+        // Through Peers: this node's own info service for itself, a peer's over HTTP.
         LoadFetcher fetch =
-            [info, self_id, client,
-             timeout_ms](const model::Member& m) -> asio::awaitable<Result<model::HostLoad>> {
-          if (m.id == self_id) co_return co_await info->load();
-          info::InfoRemote remote(*client, m.address, {timeout_ms, 1});
-          co_return co_await remote.load();
+            [peers, probe](const model::Member& m) -> asio::awaitable<Result<model::HostLoad>> {
+          // Named, not a temporary in the co_await (GCC 12: docs/architecture.md).
+          PeerRef peer(m);
+          auto& info = peers->info(peer, probe);
+          co_return co_await info.load();
         };
         return std::shared_ptr<ScheduleLogic>(std::make_shared<RandomAdaptive>(
-            ctx.membership, std::move(fetch), ctx.clock, Rng(ctx.seed ^ 0x5c4ed), c));
+            ctx.membership, std::move(fetch), ctx.node.clock, Rng(ctx.node.seed ^ 0x5c4ed), c));
       });
   registry.add(
       "round-robin", "every fitting member in turn (baseline)", {},
-      [](const deploy::Params&, NodeContext& ctx) -> Result<std::shared_ptr<ScheduleLogic>> {
+      [](const deploy::Params&, ScheduleContext& ctx) -> Result<std::shared_ptr<ScheduleLogic>> {
         if (!ctx.membership) return Status::Internal("schedule needs register first");
         return std::shared_ptr<ScheduleLogic>(std::make_shared<RoundRobin>(ctx.membership));
       });
   registry.add(
       "local", "everything on this node (baseline)", {},
-      [](const deploy::Params&, NodeContext& ctx) -> Result<std::shared_ptr<ScheduleLogic>> {
+      [](const deploy::Params&, ScheduleContext& ctx) -> Result<std::shared_ptr<ScheduleLogic>> {
         if (!ctx.membership) return Status::Internal("schedule needs register first");
         return std::shared_ptr<ScheduleLogic>(std::make_shared<LocalOnly>(ctx.membership));
       });

@@ -1,14 +1,22 @@
-// The submit service: owns the workflows submitted at this node.
+// The submit service: workflows, owned by the node they were submitted at.
 //
-// It checks a workflow before anything is created, keeps its DAG, task pool and every
-// state change in SQLite (WAL) before acknowledging, releases ready tasks to the scheduler,
-// applies retries, and takes state reports from executors. A workflow in progress survives a
-// restart of this node.
+// The owning node checks a workflow before anything is created, keeps its DAG, task pool and
+// every state change in SQLite (WAL) before acknowledging, releases ready tasks to the
+// scheduler, applies retries, and takes state reports from executors. A workflow in progress
+// survives a restart of its node.
 //
-// Impl: "dag" (services/submit/impl/dag.*). SubmitRemote speaks the same interface.
+// Two views implement this interface: a node's own workflows (LocalSubmit; impl "dag",
+// services/submit/impl/dag.*), and the federation's (FederatedSubmit, federated.h), which
+// answers for every workflow of the federation at any node: lists are gathered from every
+// member, and calls about one workflow are forwarded to its owner. Users reach the
+// federation's view; peers reach each other's own (Peers::submit). SubmitRemote speaks
+// either to a node.
+//
+// Every method may be called from any thread.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +32,14 @@ enum class TaskDetail { all, failed, none };
 std::optional<TaskDetail> parse_task_detail(std::string_view text);
 std::string_view to_string(TaskDetail detail);
 
+// Which workflows a list holds.
+struct WorkflowQuery {
+  std::string owner;          // only this user's; "" = everyone's
+  std::uint64_t offset = 0;   // skip this many (newest first)
+  std::uint64_t limit = 100;  // at most this many (1..kMaxPage)
+};
+inline constexpr std::uint64_t kMaxPage = 10'000;
+
 class SubmitLogic {
  public:
   virtual ~SubmitLogic() = default;
@@ -34,21 +50,48 @@ class SubmitLogic {
   // input); nothing is created then.
   virtual boost::asio::awaitable<Result<model::Submitted>> submit(model::WorkflowDoc workflow,
                                                                   std::string owner) = 0;
-  // Workflows of owner (all owners when empty), newest first.
-  virtual boost::asio::awaitable<Result<model::WorkflowList>> workflows(std::string owner) = 0;
+  // A page of the workflows that match query, newest first, with how many match in all.
+  // The federation's view names the members it could not ask (WorkflowList::unreachable).
+  virtual boost::asio::awaitable<Result<model::WorkflowList>> workflows(WorkflowQuery query) = 0;
   // The workflow's summary and, as `detail` says, its tasks: all, only the failed ones, or
-  // none (cheap to poll for a large workflow).
+  // none (cheap to poll for a large workflow). Errors (for every call about one workflow):
+  // not-found when no member knows it; unavailable when its owner cannot be reached (the
+  // message names the owner).
   virtual boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string id,
                                                                        TaskDetail detail) = 0;
-  // Cancels the workflow: no new task starts, running ones are killed.
+  // The user who submitted the workflow (for authorization). Errors as status().
+  virtual boost::asio::awaitable<Result<std::string>> owner_of(std::string id) = 0;
+  // Cancels the workflow: no new task starts, running ones are stopped. Errors: conflict
+  // when it has already ended.
   virtual boost::asio::awaitable<Status> cancel(std::string id) = 0;
-  // State changes from executors. Idempotent: a report already applied is acknowledged.
+  // State changes from executors, for workflows this node owns. Idempotent: a report
+  // already applied, or about a workflow or attempt this node no longer tracks, is
+  // acknowledged. Called by executors through Peers.
   virtual boost::asio::awaitable<Status> reports(model::TaskReports reports) = 0;
-  // The declared results, once the workflow is done, in this node's store.
+  // The declared results, once the workflow is done, in its owner's store. Errors: conflict
+  // while it runs.
   virtual boost::asio::awaitable<Result<model::ResultList>> results(std::string id) = 0;
   // A task's stdout or stderr, fetched from the host it ran on.
   virtual boost::asio::awaitable<Result<std::string>> logs(std::string id, std::string task,
                                                            std::string stream) = 0;
 };
+
+// A node's own workflows, and what the node drives beyond the wire interface.
+class LocalSubmit : public SubmitLogic {
+ public:
+  // Opens the durable state and recovers the workflows in progress. Call once, before
+  // start(). Errors: io-error (the database).
+  virtual Status open() = 0;
+  // Starts dispatching and watching for lost hosts. Call once.
+  virtual void start() = 0;
+  // Stops for good. Idempotent; any thread.
+  virtual void stop() = 0;
+  // Whether this node owns the workflow. Thread-safe, cheap.
+  virtual bool owns(const std::string& id) const = 0;
+};
+
+// The id of a workflow carries its owner: "<name>-<tag><random>", where tag is the first
+// four hex digits of the owning node's id. Returns the tag, or "" for an id not of that form.
+std::string owner_tag(std::string_view workflow_id);
 
 }  // namespace fvce::submit

@@ -48,17 +48,6 @@ Result<std::vector<std::string>> split_args(std::string_view text) {
   return out;
 }
 
-std::string task_dir_name(std::string_view task_id) {
-  std::string out;
-  for (char c : task_id) {
-    if (c == '[')
-      out += '.';
-    else if (c != ']')
-      out += c;
-  }
-  return out;
-}
-
 namespace {
 
 std::string substitute(const std::string& text, int index) {

@@ -55,7 +55,4 @@ Result<Plan> plan_workflow(const model::WorkflowDoc& doc);
 // expansion of any kind. Errors: invalid-argument on an unterminated quote.
 Result<std::vector<std::string>> split_args(std::string_view text);
 
-// The directory name a task id maps to on disk: "model[17]" → "model.17".
-std::string task_dir_name(std::string_view task_id);
-
 }  // namespace fvce::submit

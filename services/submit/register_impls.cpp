@@ -1,5 +1,7 @@
 #include "services/submit/register_impls.h"
 
+#include "services/submit/impl/dag.h"
+
 namespace fvce::submit {
 
 void register_submit_impls(SubmitRegistry& registry) {
@@ -11,9 +13,12 @@ void register_submit_impls(SubmitRegistry& registry) {
            "normal: state survives a crash of the node; full: also of the machine (fsync "
            "every change)"},
           {"watch-interval", "1s", "how often tasks on lost hosts are looked for"},
-          {"busy-retry", "50ms", "wait before trying again when every host refused"},
+          {"busy-retry", "200ms",
+           "when others' work fills every host, the first wait before tasks are placed again "
+           "(it doubles up to 2s; one of this node's tasks ending, or a member joining, places "
+           "them at once)"},
       },
-      [](const deploy::Params& p, SubmitContext& c) -> Result<std::shared_ptr<DagSubmit>> {
+      [](const deploy::Params& p, SubmitContext& c) -> Result<std::shared_ptr<LocalSubmit>> {
         DagConfig cfg;
         auto batch = p.integer("batch", 1, 100000);
         auto watch = p.duration("watch-interval");
@@ -30,9 +35,11 @@ void register_submit_impls(SubmitRegistry& registry) {
         cfg.watch_interval = *watch;
         cfg.busy_retry = *busy;
         cfg.full_sync = sync == "full";
-        if (!c.node.files || !c.node.executor || !c.node.membership || !c.scheduler)
-          return Status::Internal("submit needs file, execute, register and schedule first");
-        return std::make_shared<DagSubmit>(c.node, c.scheduler, cfg);
+        if (!c.files || !c.membership || !c.scheduler)
+          return Status::Internal("submit needs file, register and schedule first");
+        if (!c.node.workers) return Status::Internal("submit needs the node's worker pool");
+        return std::shared_ptr<LocalSubmit>(
+            std::make_shared<DagSubmit>(c.node, c.files, c.membership, c.scheduler, cfg));
       });
 }
 

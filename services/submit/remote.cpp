@@ -1,8 +1,9 @@
 #include "services/submit/remote.h"
 
+#include "node/http/url.h"
+
 namespace fvce::submit {
 
-using http::query_escape;
 using http::Verb;
 namespace asio = boost::asio;
 
@@ -13,47 +14,78 @@ http::RequestOptions with_user(http::RequestOptions o, const std::string& user) 
 }
 }  // namespace
 
+SubmitRemote::SubmitRemote(http::Client& client, std::string address, Scope scope, std::string user,
+                           CallOptions options)
+    : client_(client),
+      address_(std::move(address)),
+      scope_(scope == Scope::node ? "node" : ""),
+      user_(std::move(user)),
+      options_(with_user(http::with_call({std::chrono::milliseconds(10000), 1}, options), user_)) {}
+
 asio::awaitable<Result<model::Submitted>> SubmitRemote::submit(model::WorkflowDoc workflow,
                                                                std::string owner) {
+  auto opts = options_;
+  if (!owner.empty() && owner != user_) {
+    std::erase_if(opts.headers, [](const auto& h) { return h.first == "X-Fvce-User"; });
+    opts.headers.emplace_back("X-Fvce-User", owner);
+  }
   return client_.call<model::Submitted>(address_, Verb::post, "/submit/workflows",
-                                        model::to_xml(workflow),
-                                        with_user(options_, owner.empty() ? user_ : owner));
+                                        model::to_xml(workflow), opts);
 }
-asio::awaitable<Result<model::WorkflowList>> SubmitRemote::workflows(std::string owner) {
-  std::string target = "/submit/workflows";
-  if (!owner.empty()) target += "?owner=" + query_escape(owner);
-  return client_.call<model::WorkflowList>(address_, Verb::get, target, {},
-                                           with_user(options_, user_));
+
+asio::awaitable<Result<model::WorkflowList>> SubmitRemote::workflows(WorkflowQuery query) {
+  std::string offset = query.offset ? std::to_string(query.offset) : "";
+  std::string limit = std::to_string(query.limit);
+  return client_.call<model::WorkflowList>(
+      address_, Verb::get,
+      http::target(
+          "/submit/workflows",
+          {{"owner", query.owner}, {"offset", offset}, {"limit", limit}, {"scope", scope_}}),
+      {}, options_);
 }
+
 asio::awaitable<Result<model::WorkflowStatus>> SubmitRemote::status(std::string id,
                                                                     TaskDetail detail) {
   return client_.call<model::WorkflowStatus>(
       address_, Verb::get,
-      "/submit/status?workflow=" + query_escape(id) + "&tasks=" + std::string(to_string(detail)),
-      {}, with_user(options_, user_));
+      http::target("/submit/status",
+                   {{"workflow", id}, {"tasks", to_string(detail)}, {"scope", scope_}}),
+      {}, options_);
 }
+
+asio::awaitable<Result<std::string>> SubmitRemote::owner_of(std::string id) {
+  // Named first: GCC 12 cannot build an initializer list inside a co_await.
+  std::string t =
+      http::target("/submit/status", {{"workflow", id}, {"tasks", "none"}, {"scope", scope_}});
+  auto st =
+      co_await client_.call<model::WorkflowStatus>(address_, Verb::get, std::move(t), {}, options_);
+  if (!st.ok()) co_return st.status();
+  co_return st->summary.owner;
+}
+
 asio::awaitable<Status> SubmitRemote::cancel(std::string id) {
-  return client_.send(address_, Verb::post, "/submit/cancel?workflow=" + query_escape(id), {},
-                      with_user(options_, user_));
+  return client_.send(address_, Verb::post,
+                      http::target("/submit/cancel", {{"workflow", id}, {"scope", scope_}}), {},
+                      options_);
 }
+
 asio::awaitable<Status> SubmitRemote::reports(model::TaskReports reports) {
   return client_.send(address_, Verb::post, "/submit/reports", model::to_xml(reports), options_);
 }
+
 asio::awaitable<Result<model::ResultList>> SubmitRemote::results(std::string id) {
-  return client_.call<model::ResultList>(address_, Verb::get,
-                                         "/submit/results?workflow=" + query_escape(id), {},
-                                         with_user(options_, user_));
+  return client_.call<model::ResultList>(
+      address_, Verb::get, http::target("/submit/results", {{"workflow", id}, {"scope", scope_}}),
+      {}, options_);
 }
+
 asio::awaitable<Result<std::string>> SubmitRemote::logs(std::string id, std::string task,
                                                         std::string stream) {
-  auto res = co_await client_.request(address_, Verb::get,
-                                      "/submit/logs?workflow=" + query_escape(id) + "&task=" +
-                                          query_escape(task) + "&stream=" + query_escape(stream),
-                                      {}, with_user(options_, user_));
-  if (!res.ok()) co_return res.status();
-  if (res->result_int() / 100 != 2)
-    co_return http::status_from_error_body(res->result_int(), res->body());
-  co_return std::move(res->body());
+  return client_.text(
+      address_,
+      http::target("/submit/logs",
+                   {{"workflow", id}, {"task", task}, {"stream", stream}, {"scope", scope_}}),
+      options_);
 }
 
 }  // namespace fvce::submit

@@ -1,8 +1,15 @@
-// SubmitLogic spoken to a peer over HTTP (executors use reports()).
+// SubmitLogic spoken to a node over HTTP: with Scope::federation (what users reach) the node
+// answers for the whole federation; with Scope::node, for its own workflows only (what peers
+// ask each other, through Peers: a forwarded call must not be forwarded again).
+//
+// Errors: the node's own Status (its <error> document), or unavailable/timeout when it cannot
+// be reached. Every call uses the CallOptions it was made with (default one attempt of 10 s).
+// Thread-safe; client must outlive the object.
 #pragma once
 
 #include <string>
 
+#include "node/core/call_options.h"
 #include "node/http/client.h"
 #include "services/submit/logic.h"
 
@@ -10,15 +17,18 @@ namespace fvce::submit {
 
 class SubmitRemote final : public SubmitLogic {
  public:
-  SubmitRemote(http::Client& client, std::string address, std::string user = {},
-               http::RequestOptions options = {std::chrono::milliseconds(10000), 1})
-      : client_(client), address_(std::move(address)), user_(std::move(user)), options_(options) {}
+  enum class Scope { federation, node };
+
+  // user: sent as the requesting user (X-Fvce-User); "" sends none.
+  SubmitRemote(http::Client& client, std::string address, Scope scope = Scope::federation,
+               std::string user = {}, CallOptions options = {});
 
   boost::asio::awaitable<Result<model::Submitted>> submit(model::WorkflowDoc workflow,
                                                           std::string owner) override;
-  boost::asio::awaitable<Result<model::WorkflowList>> workflows(std::string owner) override;
+  boost::asio::awaitable<Result<model::WorkflowList>> workflows(WorkflowQuery query) override;
   boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string id,
                                                                TaskDetail detail) override;
+  boost::asio::awaitable<Result<std::string>> owner_of(std::string id) override;
   boost::asio::awaitable<Status> cancel(std::string id) override;
   boost::asio::awaitable<Status> reports(model::TaskReports reports) override;
   boost::asio::awaitable<Result<model::ResultList>> results(std::string id) override;
@@ -28,6 +38,7 @@ class SubmitRemote final : public SubmitLogic {
  private:
   http::Client& client_;
   std::string address_;
+  std::string scope_;  // the query parameter's value: "" (federation) or "node"
   std::string user_;
   http::RequestOptions options_;
 };

@@ -1,5 +1,7 @@
 #include "services/submit/resource.h"
 
+#include <charconv>
+
 #include "node/http/handlers.h"
 
 namespace fvce::submit {
@@ -30,25 +32,59 @@ Result<std::string> required(const RequestView& v, const char* name) {
   return value;
 }
 
+Result<std::uint64_t> number(const RequestView& v, const char* name, std::uint64_t fallback) {
+  auto text = v.param(name);
+  if (text.empty()) return fallback;
+  std::uint64_t out = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (ec != std::errc() || p != text.data() + text.size())
+    return Status::InvalidArgument(std::string("query parameter '") + name + "': '" + text +
+                                   "' is not a whole number");
+  return out;
+}
+
 }  // namespace
 
-void add_routes(http::Router& router, std::shared_ptr<DagSubmit> submit) {
+void add_routes(http::Router& router, std::shared_ptr<SubmitLogic> federation,
+                std::shared_ptr<SubmitLogic> node) {
+  // The view a request asks for: the federation's unless scope=node.
+  auto pick = [federation, node](const RequestView& v) -> Result<SubmitLogic*> {
+    auto scope = v.param("scope");
+    if (scope.empty() || scope == "federation") return federation.get();
+    if (scope == "node") return node.get();
+    return Status::InvalidArgument("scope='" + scope + "' is not federation or node");
+  };
   router.add(Verb::post, "/submit/workflows",
-             [submit](const RequestView& v) -> asio::awaitable<http::Response> {
+             [node](const RequestView& v) -> asio::awaitable<http::Response> {
                auto user = user_of(v);
                if (!user.ok()) co_return http::error_response(user.status());
                auto doc = http::parse_body<model::WorkflowDoc>(v.body());
                if (!doc.ok()) co_return http::error_response(doc.status());
-               auto out = co_await submit->submit(std::move(*doc), *user);
+               auto out = co_await node->submit(std::move(*doc), *user);
                if (!out.ok()) co_return http::error_response(out.status());
                co_return http::document(*out, http::bhttp::status::created);
              });
-  router.add(Verb::get, "/submit/workflows", http::without_body([submit](const RequestView& v) {
-               return submit->workflows(v.param("owner"));
-             }));
+  router.add(Verb::get, "/submit/workflows",
+             http::without_body(
+                 [pick](const RequestView& v) -> asio::awaitable<Result<model::WorkflowList>> {
+                   auto logic = pick(v);
+                   if (!logic.ok()) co_return logic.status();
+                   auto offset = number(v, "offset", 0);
+                   if (!offset.ok()) co_return offset.status();
+                   auto limit = number(v, "limit", 100);
+                   if (!limit.ok()) co_return limit.status();
+                   if (*limit < 1 || *limit > kMaxPage)
+                     co_return Status::InvalidArgument("limit=" + std::to_string(*limit) +
+                                                       " is not between 1 and " +
+                                                       std::to_string(kMaxPage));
+                   WorkflowQuery q{v.param("owner"), *offset, *limit};
+                   co_return co_await (*logic)->workflows(std::move(q));
+                 }));
   router.add(Verb::get, "/submit/status",
              http::without_body(
-                 [submit](const RequestView& v) -> asio::awaitable<Result<model::WorkflowStatus>> {
+                 [pick](const RequestView& v) -> asio::awaitable<Result<model::WorkflowStatus>> {
+                   auto logic = pick(v);
+                   if (!logic.ok()) co_return logic.status();
                    auto id = required(v, "workflow");
                    if (!id.ok()) co_return id.status();
                    auto text = v.param("tasks");
@@ -56,36 +92,43 @@ void add_routes(http::Router& router, std::shared_ptr<DagSubmit> submit) {
                    if (!detail)
                      co_return Status::InvalidArgument("tasks='" + std::string(text) +
                                                        "' is not all, failed or none");
-                   co_return co_await submit->status(*id, *detail);
+                   co_return co_await (*logic)->status(*id, *detail);
                  }));
   router.add(Verb::post, "/submit/cancel",
-             [submit](const RequestView& v) -> asio::awaitable<http::Response> {
+             [pick](const RequestView& v) -> asio::awaitable<http::Response> {
+               auto logic = pick(v);
+               if (!logic.ok()) co_return http::error_response(logic.status());
                auto id = required(v, "workflow");
                if (!id.ok()) co_return http::error_response(id.status());
                auto user = user_of(v);
                if (!user.ok()) co_return http::error_response(user.status());
-               auto owner = submit->owner_of(*id);
-               if (!owner.empty() && owner != *user)
+               auto owner = co_await (*logic)->owner_of(*id);
+               if (!owner.ok()) co_return http::error_response(owner.status());
+               if (*owner != *user)
                  co_return http::error_response(Status::Forbidden(
-                     "workflow '" + *id + "' belongs to " + owner + ", not to " + *user));
-               auto s = co_await submit->cancel(*id);
+                     "workflow '" + *id + "' belongs to " + *owner + ", not to " + *user));
+               auto s = co_await (*logic)->cancel(*id);
                if (!s.ok()) co_return http::error_response(s);
                co_return http::no_content();
              });
   router.add(Verb::post, "/submit/reports",
              http::with_body_no_answer<model::TaskReports>(
-                 [submit](model::TaskReports r, const RequestView&) {
-                   return submit->reports(std::move(r));
+                 [node](model::TaskReports r, const RequestView&) {
+                   return node->reports(std::move(r));
                  }));
   router.add(Verb::get, "/submit/results",
              http::without_body(
-                 [submit](const RequestView& v) -> asio::awaitable<Result<model::ResultList>> {
+                 [pick](const RequestView& v) -> asio::awaitable<Result<model::ResultList>> {
+                   auto logic = pick(v);
+                   if (!logic.ok()) co_return logic.status();
                    auto id = required(v, "workflow");
                    if (!id.ok()) co_return id.status();
-                   co_return co_await submit->results(*id);
+                   co_return co_await (*logic)->results(*id);
                  }));
   router.add(
-      Verb::get, "/submit/logs", [submit](const RequestView& v) -> asio::awaitable<http::Response> {
+      Verb::get, "/submit/logs", [pick](const RequestView& v) -> asio::awaitable<http::Response> {
+        auto logic = pick(v);
+        if (!logic.ok()) co_return http::error_response(logic.status());
         auto id = required(v, "workflow");
         auto task = required(v, "task");
         if (!id.ok()) co_return http::error_response(id.status());
@@ -95,7 +138,7 @@ void add_routes(http::Router& router, std::shared_ptr<DagSubmit> submit) {
         if (stream != "stdout" && stream != "stderr")
           co_return http::error_response(
               Status::InvalidArgument("stream must be stdout or stderr, not '" + stream + "'"));
-        auto text = co_await submit->logs(*id, *task, stream);
+        auto text = co_await (*logic)->logs(*id, *task, stream);
         if (!text.ok()) co_return http::error_response(text.status());
         co_return http::text_response(std::move(*text), "text/plain; charset=utf-8");
       });

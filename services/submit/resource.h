@@ -1,11 +1,15 @@
 // HTTP binding of the submit service:
-//   POST /submit/workflows  <workflow>        → 201 <submitted>
-//   GET  /submit/workflows[?owner=NAME]       → <workflows>
-//   GET  /submit/status?workflow=ID           → <workflow-status>
-//   POST /submit/cancel?workflow=ID           → 204
-//   POST /submit/reports    <task-reports>    → 204   (from executors)
-//   GET  /submit/results?workflow=ID          → <results>
+//   POST /submit/workflows  <workflow>                        → 201 <submitted>
+//   GET  /submit/workflows[?owner=NAME&offset=N&limit=N]      → <workflows> (a page, newest
+//                                                               first, with the total)
+//   GET  /submit/status?workflow=ID[&tasks=all|failed|none]   → <workflow-status>
+//   POST /submit/cancel?workflow=ID                           → 204
+//   POST /submit/reports    <task-reports>                    → 204   (from executors)
+//   GET  /submit/results?workflow=ID                          → <results>
 //   GET  /submit/logs?workflow=ID&task=T&stream=stdout|stderr → text/plain
+// Every query answers for the whole federation (the workflow's owner is asked, lists are
+// gathered from every member); with scope=node, for this node's own workflows only (what
+// peers ask each other).
 // The requesting user is the X-Fvce-User header (the CLI sends the OS user); until user
 // authentication exists it is taken at its word. A user may cancel only their own workflows.
 #pragma once
@@ -13,10 +17,13 @@
 #include <memory>
 
 #include "node/http/router.h"
-#include "services/submit/impl/dag.h"
+#include "services/submit/logic.h"
 
 namespace fvce::submit {
 
-void add_routes(http::Router& router, std::shared_ptr<DagSubmit> submit);
+// federation answers users, node (this node's own workflows) answers peers. Both are shared
+// by the handlers and live as long as the router.
+void add_routes(http::Router& router, std::shared_ptr<SubmitLogic> federation,
+                std::shared_ptr<SubmitLogic> node);
 
 }  // namespace fvce::submit

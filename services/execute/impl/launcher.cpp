@@ -55,8 +55,8 @@ T get(const char* p) {
   return v;
 }
 
-}  // namespace
-
+// Sets attr so the child starts with default signal dispositions and an empty mask,
+// whatever the node set for itself; `flags` adds POSIX_SPAWN_* flags.
 void clean_signals(posix_spawnattr_t* attr, short flags) {
   sigset_t defaults, empty;
   sigfillset(&defaults);
@@ -68,6 +68,8 @@ void clean_signals(posix_spawnattr_t* attr, short flags) {
   posix_spawnattr_setsigdefault(attr, &defaults);
   posix_spawnattr_setsigmask(attr, &empty);
 }
+
+}  // namespace
 
 Result<std::shared_ptr<Launcher>> Launcher::Start(asio::io_context& ioc, std::string program,
                                                   int nice) {
@@ -96,7 +98,7 @@ Launcher::~Launcher() {
   if (pid_ > 0) ::waitpid(pid_, nullptr, WNOHANG);
 }
 
-pid_t Launcher::pid() const {
+pid_t Launcher::launcher_pid() const {
   std::lock_guard lock(mu_);
   return pid_;
 }
@@ -121,7 +123,9 @@ Status Launcher::launch_locked() {
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, child_end, 3);
   posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-  clean_signals(&attr, 0);
+  // A process group of its own: a signal to the node's group must not reach it.
+  clean_signals(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
   std::string nice_text = std::to_string(nice_);
   char* argv[] = {const_cast<char*>("fvce-exec"), const_cast<char*>("3"), nice_text.data(),
                   nullptr};

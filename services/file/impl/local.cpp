@@ -5,15 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <cerrno>
 #include <cstring>
 #include <queue>
-#include <random>
 #include <vector>
 
-#include "services/file/remote.h"
+#include "node/core/timer.h"
 
 namespace fvce::file {
 
@@ -291,7 +289,7 @@ asio::awaitable<Status> LocalFileService::write(std::string path, std::string co
       return Status::Conflict("'" + where->relative + "' is a directory");
     if (auto s = make_parent_dirs(where->absolute); !s.ok())
       return Status::Conflict("cannot write '" + where->relative + "': " + s.message());
-    auto part = PartialFile::Create(where->absolute);
+    auto part = PartialFile::Create(where->absolute, ctx_.random);
     if (!part.ok()) return part.status();
     if (auto s = part->append(content.data(), content.size()); !s.ok()) return s;
     if (auto d = part->finish(); !d.ok()) return d.status();
@@ -399,6 +397,196 @@ asio::awaitable<Result<std::pair<std::string, std::uint64_t>>> LocalFileService:
   co_return std::make_pair(std::move(digest->sha256), digest->size);
 }
 
+// --- streaming ------------------------------------------------------------------------
+
+namespace {
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+class LocalReader final : public FileReader {
+ public:
+  LocalReader(UniqueFd fd, std::uint64_t offset, std::uint64_t size, std::uint64_t file_size,
+              std::string relative, asio::thread_pool* workers)
+      : fd_(std::move(fd)),
+        at_(offset),
+        left_(size),
+        size_(size),
+        file_size_(file_size),
+        relative_(std::move(relative)),
+        workers_(workers) {}
+
+  std::uint64_t size() const override { return size_; }
+  std::uint64_t file_size() const override { return file_size_; }
+
+  asio::awaitable<Result<std::size_t>> read(char* data, std::size_t max) override {
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(max, left_));
+    if (want == 0) co_return std::size_t{0};
+    auto n = co_await on_workers(workers_, [&] { return read_at(fd_.get(), data, want, at_); });
+    if (!n.ok()) co_return prefixed(n.status(), "reading '" + relative_ + "'");
+    if (*n == 0)
+      co_return Status::IOError("'" + relative_ + "' shrank while it was read (" +
+                                std::to_string(left_) + " bytes missing)");
+    at_ += *n;
+    left_ -= *n;
+    co_return *n;
+  }
+
+ private:
+  UniqueFd fd_;
+  std::uint64_t at_, left_, size_, file_size_;
+  std::string relative_;
+  asio::thread_pool* workers_;
+};
+
+class LocalWriter final : public FileWriter {
+ public:
+  LocalWriter(PartialFile part, std::string relative, WriteOptions options, mode_t mode,
+              std::uint64_t limit, asio::thread_pool* workers)
+      : part_(std::move(part)),
+        relative_(std::move(relative)),
+        options_(std::move(options)),
+        mode_(mode),
+        limit_(limit),
+        workers_(workers) {}
+
+  ~LocalWriter() override { part_.abandon(); }
+
+  asio::awaitable<Status> write(const char* data, std::size_t n) override {
+    if (spent_) co_return Status::Internal("'" + relative_ + "': write after commit");
+    if (part_.size() + n > limit_)
+      co_return Status::TooLarge("'" + relative_ + "': more than " + std::to_string(limit_) +
+                                 " bytes");
+    co_return co_await on_workers(workers_, [&] { return part_.append(data, n); });
+  }
+
+  asio::awaitable<Result<model::FileEntry>> commit() override {
+    if (spent_) co_return Status::Internal("'" + relative_ + "': committed twice");
+    spent_ = true;
+    co_return co_await on_workers(workers_, [&]() -> Result<model::FileEntry> {
+      auto d = part_.finish();
+      if (!d.ok()) {
+        part_.abandon();
+        return d.status();
+      }
+      if (options_.size && d->size != *options_.size) {
+        part_.abandon();
+        return Status::InvalidArgument("'" + relative_ + "': size mismatch: expected " +
+                                       std::to_string(*options_.size) + " bytes, got " +
+                                       std::to_string(d->size));
+      }
+      if (!options_.sha256.empty() && d->sha256 != options_.sha256) {
+        part_.abandon();
+        return Status::InvalidArgument("'" + relative_ + "': checksum mismatch: expected " +
+                                       options_.sha256 + ", got " + d->sha256);
+      }
+      if (auto c = part_.commit(mode_); !c.ok()) return c;
+      auto entry = entry_at(part_.dest(), relative_);
+      if (!entry.ok()) return entry.status();
+      entry->sha256 = d->sha256;
+      return entry;
+    });
+  }
+
+  asio::awaitable<void> abandon() override {
+    spent_ = true;
+    co_await on_workers(workers_, [&] {
+      part_.abandon();
+      return 0;
+    });
+  }
+
+ private:
+  PartialFile part_;
+  std::string relative_;
+  WriteOptions options_;
+  mode_t mode_;
+  std::uint64_t limit_;
+  asio::thread_pool* workers_;
+  bool spent_ = false;
+};
+
+}  // namespace
+
+asio::awaitable<Result<std::unique_ptr<FileReader>>> LocalFileService::open_read(
+    std::string path, std::uint64_t offset, std::uint64_t length) {
+  auto self = shared_from_this();
+  auto where = resolve_path(path);
+  if (!where.ok()) co_return where.status();
+  std::uint64_t size = 0;
+  auto fd =
+      co_await on_workers(ctx_.workers, [&] { return open_for_reading(where->absolute, &size); });
+  if (!fd.ok()) {
+    if (fd.status().code() == ErrorCode::not_found)
+      co_return Status::NotFound("no such file: '" + where->relative + "'");
+    if (fd.status().code() == ErrorCode::invalid_argument)
+      co_return Status::InvalidArgument("'" + where->relative + "' is not a regular file");
+    co_return prefixed(fd.status(), "reading '" + where->relative + "'");
+  }
+  if (offset > size)
+    co_return Status::InvalidArgument("offset " + std::to_string(offset) + " is past the end of '" +
+                                      where->relative + "' (" + std::to_string(size) + " bytes)");
+  std::uint64_t n = std::min(length, size - offset);
+  co_return std::unique_ptr<FileReader>(std::make_unique<LocalReader>(
+      std::move(*fd), offset, n, size, where->relative, ctx_.workers));
+}
+
+asio::awaitable<Result<std::unique_ptr<FileWriter>>> LocalFileService::open_write(
+    std::string path, WriteOptions options) {
+  auto self = shared_from_this();
+  auto where = resolve_path(path);
+  if (!where.ok()) co_return where.status();
+  if (where->relative == ".") co_return Status::Conflict("the work root is a directory");
+  if (!options.sha256.empty() && !is_sha256_hex(options.sha256))
+    co_return Status::InvalidArgument("'" + printable(options.sha256) +
+                                      "' is not a SHA-256 (64 lowercase hex digits)");
+  if (options.size && *options.size > options_.max_upload)
+    co_return Status::TooLarge(
+        "'" + where->relative + "' would be " + std::to_string(*options.size) +
+        " bytes; this node accepts at most " + std::to_string(options_.max_upload));
+  mode_t mode = options.executable ? 0755 : 0644;
+  if (where->relative.rfind("store/", 0) == 0) {
+    std::string name = where->relative.substr(6);
+    if (name != options.sha256)
+      co_return Status::InvalidArgument("'" + where->relative +
+                                        "': a store file is named by its SHA-256, and the "
+                                        "content's is " +
+                                        (options.sha256.empty() ? "not given" : options.sha256));
+    mode = kStoreMode | (options.executable ? 0111 : 0);
+  }
+  auto part = co_await on_workers(ctx_.workers, [&]() -> Result<PartialFile> {
+    std::error_code ec;
+    if (fs::is_directory(fs::symlink_status(where->absolute, ec)))
+      return Status::Conflict("'" + where->relative + "' is a directory");
+    if (auto s = make_parent_dirs(where->absolute); !s.ok())
+      return Status::Conflict("cannot write '" + where->relative +
+                              "': a parent is not a directory");
+    return PartialFile::Create(where->absolute, ctx_.random);
+  });
+  if (!part.ok()) co_return part.status();
+  co_return std::unique_ptr<FileWriter>(
+      std::make_unique<LocalWriter>(std::move(*part), where->relative, std::move(options), mode,
+                                    options_.max_upload, ctx_.workers));
+}
+
+asio::awaitable<Result<FileEntry>> LocalFileService::store_entry(std::string sha256) {
+  auto self = shared_from_this();
+  if (!is_sha256_hex(sha256))
+    co_return Status::InvalidArgument("'" + printable(sha256) +
+                                      "' is not a SHA-256 (64 lowercase hex digits)");
+  std::string rel = store_path(sha256);
+  auto where = resolve_path(rel);
+  if (!where.ok()) co_return where.status();
+  auto entry = co_await on_workers(ctx_.workers, [&] { return entry_at(where->absolute, rel); });
+  if (!entry.ok() || entry->type != FileType::file)
+    co_return Status::NotFound("this node has no file " + sha256);
+  entry->sha256 = sha256;
+  co_return entry;
+}
+
+// --- transfers ------------------------------------------------------------------------
+
 asio::awaitable<Status> LocalFileService::fetch(model::FileRef ref, std::string dest) {
   auto self = shared_from_this();
   if (!is_sha256_hex(ref.sha256))
@@ -411,46 +599,45 @@ asio::awaitable<Status> LocalFileService::fetch(model::FileRef ref, std::string 
   bool into_store = to->relative == store_path(ref.sha256);
   mode_t mode = into_store ? kStoreMode : 0644;
   if (ref.executable) mode |= 0111;
-  // A store file is named by its content: if it is there, it is right.
-  if (into_store) {
+  // A store file is named by its content: when the ref names one and this node's store holds
+  // it too, this node's copy is as good as the source's (whichever node that is).
+  if (ref.path == store_path(ref.sha256) || into_store) {
+    auto stored = resolve_path(store_path(ref.sha256));
+    if (!stored.ok()) co_return stored.status();
     struct ::stat st {};
-    if (::stat(to->absolute.c_str(), &st) == 0 && S_ISREG(st.st_mode)) co_return Status::Ok();
+    if (::stat(stored->absolute.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        static_cast<std::uint64_t>(st.st_size) == ref.size) {
+      if (into_store) co_return Status::Ok();
+      co_return co_await fetch_from_store(std::move(ref), std::move(*to), mode);
+    }
   }
-  if (ref.source.empty() || ref.source == ctx_.self.address)
-    co_return co_await fetch_local(std::move(ref), std::move(*to), mode);
-  co_return co_await fetch_remote(std::move(ref), std::move(*to), mode);
+  Status last;
+  int attempts = std::max(1, options_.fetch_attempts);
+  for (int i = 0; i < attempts; ++i) {
+    if (i > 0) co_await sleep_for(ctx_.clock, options_.fetch_backoff.delay(i, ctx_.random));
+    last = co_await fetch_once(ref, *to, mode);
+    if (last.ok() || (last.code() != ErrorCode::unavailable && last.code() != ErrorCode::timeout))
+      break;
+  }
+  co_return last;
 }
 
-asio::awaitable<Status> LocalFileService::fetch_local(model::FileRef ref, ResolvedPath to,
-                                                      mode_t mode) {
-  std::string what = "fetching '" + ref.name + "' from " + ref.path;
-  auto from = resolve_path(ref.path);
+asio::awaitable<Status> LocalFileService::fetch_from_store(model::FileRef ref, ResolvedPath to,
+                                                           mode_t mode) {
+  std::string what = "fetching '" + ref.name + "' from this node's store";
+  auto from = resolve_path(store_path(ref.sha256));
   if (!from.ok()) co_return prefixed(from.status(), what);
-  bool trusted = from->relative == store_path(ref.sha256);
   co_return co_await on_workers(ctx_.workers, [&]() -> Status {
     std::uint64_t size = 0;
     auto in = open_for_reading(from->absolute, &size);
     if (!in.ok()) return prefixed(in.status(), what);
-    if (size != ref.size)
-      return Status::InvalidArgument(what + ": size mismatch: expected " +
-                                     std::to_string(ref.size) + " bytes, found " +
-                                     std::to_string(size));
-    if (from->absolute == to.absolute) {
-      if (trusted) return Status::Ok();
-      auto d = sha256_file(from->absolute);
-      if (!d.ok()) return prefixed(d.status(), what);
-      if (d->sha256 != ref.sha256)
-        return Status::InvalidArgument(what + ": checksum mismatch: expected " + ref.sha256 +
-                                       ", got " + d->sha256);
-      return Status::Ok();
-    }
     if (auto s = make_parent_dirs(to.absolute); !s.ok()) return s;
     // A store file is read-only and named by its hash: a hard link is a free, safe copy.
     // Not when it must become executable, which would change the store's copy too.
     struct ::stat st {};
-    if (trusted && ::fstat(in->get(), &st) == 0 && (!(mode & 0111) || (st.st_mode & 0111))) {
+    if (::fstat(in->get(), &st) == 0 && (!(mode & 0111) || (st.st_mode & 0111))) {
       fs::path part = to.absolute;
-      part += ".part-" + random_suffix();
+      part += ".part-" + random_suffix(ctx_.random);
       if (::link(from->absolute.c_str(), part.c_str()) == 0) {
         if (::rename(part.c_str(), to.absolute.c_str()) == 0) {
           sync_dir(to.absolute.parent_path());
@@ -460,7 +647,7 @@ asio::awaitable<Status> LocalFileService::fetch_local(model::FileRef ref, Resolv
       }
       // Another file system, or links not allowed: copy.
     }
-    auto out = PartialFile::Create(to.absolute);
+    auto out = PartialFile::Create(to.absolute, ctx_.random);
     if (!out.ok()) return out.status();
     std::vector<char> buf(kChunkSize);
     for (std::uint64_t offset = 0;;) {
@@ -479,54 +666,245 @@ asio::awaitable<Status> LocalFileService::fetch_local(model::FileRef ref, Resolv
   });
 }
 
-asio::awaitable<Status> LocalFileService::fetch_remote(model::FileRef ref, ResolvedPath to,
-                                                       mode_t mode) {
-  std::string what = "fetching '" + ref.name + "' from " + ref.source + ":" + ref.path;
-  TransferOptions topts;
-  topts.connect_timeout = options_.connect_timeout;
-  topts.io_timeout = options_.transfer_timeout;
-  std::minstd_rand jitter(std::random_device{}());
-  Status last;
-  int attempts = std::max(1, options_.fetch_attempts);
-  for (int i = 0; i < attempts; ++i) {
-    if (i > 0) {
-      // Exponential back-off with full jitter, so peers retrying together spread out.
-      auto cap = options_.fetch_backoff.count() << (i - 1);
-      auto wait = std::uniform_int_distribution<long long>(cap / 2, cap)(jitter);
-      asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(wait));
-      co_await timer.async_wait(asio::use_awaitable);
-    }
-    auto part = co_await on_workers(ctx_.workers, [&]() -> Result<PartialFile> {
-      if (auto s = make_parent_dirs(to.absolute); !s.ok()) return s;
-      return PartialFile::Create(to.absolute);
-    });
-    if (!part.ok()) co_return part.status();
-    auto digest = co_await download(ref.source, ref.path, ref.size, *part, ctx_.workers, topts);
-    if (!digest.ok()) {
-      last = prefixed(digest.status(), what);
-      co_await on_workers(ctx_.workers, [&] {
-        part->abandon();
-        return 0;
-      });
-      if (last.code() == ErrorCode::unavailable || last.code() == ErrorCode::timeout) continue;
-      co_return last;
-    }
-    co_return co_await on_workers(ctx_.workers, [&]() -> Status {
-      if (digest->size != ref.size) {
-        part->abandon();
-        return Status::InvalidArgument(what + ": size mismatch: expected " +
-                                       std::to_string(ref.size) + " bytes, got " +
-                                       std::to_string(digest->size));
-      }
-      if (digest->sha256 != ref.sha256) {
-        part->abandon();
-        return Status::InvalidArgument(what + ": checksum mismatch: expected " + ref.sha256 +
-                                       ", got " + digest->sha256);
-      }
-      return part->commit(mode);
-    });
+asio::awaitable<Status> LocalFileService::fetch_once(const model::FileRef& ref,
+                                                     const ResolvedPath& to, mode_t mode) {
+  std::string source = ref.source.empty() ? ctx_.self.address : ref.source;
+  std::string what = "fetching '" + ref.name + "' from " + source + ":" + ref.path;
+  PeerRef peer(source);
+  auto& from = ctx_.peers.file(peer);
+  auto reader = co_await from.open_read(ref.path, 0, kToEnd);
+  if (!reader.ok()) co_return prefixed(reader.status(), what);
+  if ((*reader)->size() != ref.size)
+    co_return Status::InvalidArgument(what + ": size mismatch: expected " +
+                                      std::to_string(ref.size) + " bytes, the source has " +
+                                      std::to_string((*reader)->size()));
+  auto part = co_await on_workers(ctx_.workers, [&]() -> Result<PartialFile> {
+    if (auto s = make_parent_dirs(to.absolute); !s.ok()) return s;
+    return PartialFile::Create(to.absolute, ctx_.random);
+  });
+  if (!part.ok()) co_return part.status();
+  std::vector<char> chunk(static_cast<std::size_t>(std::min<std::uint64_t>(kChunkSize, ref.size)));
+  for (;;) {
+    auto n = co_await (*reader)->read(chunk.data(), chunk.size());
+    if (!n.ok()) co_return prefixed(n.status(), what);
+    if (*n == 0) break;
+    auto s = co_await on_workers(ctx_.workers, [&] { return part->append(chunk.data(), *n); });
+    if (!s.ok()) co_return s;
   }
-  co_return last;
+  co_return co_await on_workers(ctx_.workers, [&]() -> Status {
+    auto digest = part->finish();
+    if (!digest.ok()) return digest.status();
+    if (digest->size != ref.size)
+      return Status::InvalidArgument(what + ": size mismatch: expected " +
+                                     std::to_string(ref.size) + " bytes, got " +
+                                     std::to_string(digest->size));
+    if (digest->sha256 != ref.sha256)
+      return Status::InvalidArgument(what + ": checksum mismatch: expected " + ref.sha256 +
+                                     ", got " + digest->sha256);
+    return part->commit(mode);
+  });
+}
+
+// --- task work directories ------------------------------------------------------------
+
+namespace {
+
+// A workflow or task id names one directory of the layout: one path component.
+Status one_name(std::string_view what, std::string_view id) {
+  if (id.empty() || id == "." || id == ".." || id.find('/') != std::string_view::npos ||
+      id.find('\0') != std::string_view::npos)
+    return Status::InvalidArgument(std::string(what) + " '" + printable(id) +
+                                   "' cannot name a directory of the work root");
+  return Status::Ok();
+}
+
+Status task_names(std::string_view workflow, std::string_view task) {
+  if (auto s = one_name("workflow id", workflow); !s.ok()) return s;
+  if (!task.empty()) return one_name("task id", task);
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string task_dir_name(std::string_view task) {
+  auto open = task.find('[');
+  if (open == std::string_view::npos || task.empty() || task.back() != ']')
+    return std::string(task);
+  return std::string(task.substr(0, open)) + "." +
+         std::string(task.substr(open + 1, task.size() - open - 2));
+}
+
+asio::awaitable<Result<TaskDir>> LocalFileService::prepare_task_dir(
+    std::string workflow, std::string task, int attempt, std::vector<std::string> input_names) {
+  auto self = shared_from_this();
+  if (auto s = task_names(workflow, task); !s.ok()) co_return s;
+  if (task.empty()) co_return Status::InvalidArgument("a task directory needs a task id");
+  TaskDir dir;
+  dir.workdir = "work/" + workflow + "/" + task_dir_name(task) + "/a" + std::to_string(attempt);
+  auto wd = resolve(dir.workdir);
+  if (!wd.ok()) co_return wd.status();
+  auto out = resolve(dir.workdir + ".out");
+  if (!out.ok()) co_return out.status();
+  auto err = resolve(dir.workdir + ".err");
+  if (!err.ok()) co_return err.status();
+  std::vector<fs::path> parents;
+  for (const auto& name : input_names) {
+    if (name.find('/') == std::string::npos) continue;
+    auto p = resolve(dir.workdir + "/" + name);
+    if (!p.ok()) co_return p.status();
+    parents.push_back(p->parent_path());
+  }
+  dir.workdir_abs = *wd;
+  dir.out_abs = *out;
+  dir.err_abs = *err;
+  Status made = co_await on_workers(ctx_.workers, [&]() -> Status {
+    std::error_code ec;
+    // A directory left by an earlier run of this very attempt (a restart) is stale.
+    fs::remove_all(dir.workdir_abs, ec);
+    if (ec) return Status::IOError("cannot clear " + dir.workdir + ": " + ec.message());
+    fs::create_directories(dir.workdir_abs, ec);
+    if (ec) return Status::IOError("cannot create " + dir.workdir + ": " + ec.message());
+    for (const auto& p : parents) {
+      fs::create_directories(p, ec);
+      if (ec) return Status::IOError("cannot create " + p.string() + ": " + ec.message());
+    }
+    return Status::Ok();
+  });
+  if (!made.ok()) co_return made;
+  co_return dir;
+}
+
+asio::awaitable<Result<model::FileRef>> LocalFileService::task_output(const TaskDir& dir,
+                                                                      std::string name) {
+  auto self = shared_from_this();
+  std::string rel = dir.workdir + "/" + name;
+  auto where = resolve_path(rel);
+  if (!where.ok()) co_return where.status();
+  struct Checked {
+    Status status;
+    bool executable = false;
+    Digest digest;
+  };
+  Checked c = co_await on_workers(ctx_.workers, [&]() -> Checked {
+    Checked out;
+    struct ::stat st {};
+    if (::stat(where->absolute.c_str(), &st) != 0) {
+      out.status = Status::NotFound("the task did not write output '" + name + "'");
+      return out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      out.status = Status::InvalidArgument("output '" + name + "' is not a regular file");
+      return out;
+    }
+    out.executable = (st.st_mode & S_IXUSR) != 0;
+    auto d = sha256_file(where->absolute);
+    if (!d.ok())
+      out.status = prefixed(d.status(), "hashing output '" + name + "'");
+    else
+      out.digest = std::move(*d);
+    return out;
+  });
+  if (!c.status.ok()) co_return c.status;
+  co_return model::FileRef{
+      name, c.digest.sha256, c.digest.size, ctx_.self.address, where->relative, c.executable};
+}
+
+namespace {
+
+// The last max_bytes of a file; not-found when it does not exist. Blocking.
+Result<std::string> read_tail(const fs::path& path, std::uint64_t max_bytes) {
+  std::uint64_t size = 0;
+  auto fd = open_for_reading(path, &size);
+  if (!fd.ok()) return fd.status();
+  auto from = size > max_bytes ? size - max_bytes : 0;
+  std::string out(static_cast<std::size_t>(size - from), '\0');
+  auto n = read_at(fd->get(), out.data(), out.size(), from);
+  if (!n.ok()) return n.status();
+  out.resize(*n);
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::string>> LocalFileService::task_log(std::string workflow,
+                                                                std::string task, int attempt,
+                                                                std::string stream,
+                                                                std::uint64_t max_bytes) {
+  auto self = shared_from_this();
+  if (stream != "stdout" && stream != "stderr")
+    co_return Status::InvalidArgument("stream must be stdout or stderr, not '" + printable(stream) +
+                                      "'");
+  if (attempt < 0) co_return Status::InvalidArgument("attempt must be 0 (latest) or more");
+  if (auto s = task_names(workflow, task); !s.ok()) co_return s;
+  if (task.empty()) co_return Status::InvalidArgument("logs are a task's: name the task");
+  std::string ext = stream == "stdout" ? ".out" : ".err";
+  std::string dir = "work/" + workflow + "/" + task_dir_name(task);
+  auto abs = resolve(dir);
+  if (!abs.ok()) co_return abs.status();
+  max_bytes = std::min(max_bytes, kMaxRead);
+  co_return co_await on_workers(ctx_.workers, [&]() -> Result<std::string> {
+    int chosen = attempt;
+    if (chosen == 0) {
+      std::error_code ec;
+      for (fs::directory_iterator it(*abs, ec), end; !ec && it != end; it.increment(ec)) {
+        auto name = it->path().filename().string();
+        if (name.size() <= ext.size() + 1 || name[0] != 'a' ||
+            name.compare(name.size() - ext.size(), ext.size(), ext) != 0)
+          continue;
+        auto digits = name.substr(1, name.size() - 1 - ext.size());
+        if (digits.empty() || digits.size() > 9 ||
+            !std::all_of(digits.begin(), digits.end(), is_digit))
+          continue;
+        chosen = std::max(chosen, std::stoi(digits));
+      }
+    }
+    std::string what = "no " + stream + " of task " + task +
+                       (attempt ? " attempt " + std::to_string(attempt) : "") + " of workflow " +
+                       workflow + " on this host";
+    if (chosen == 0) return Status::NotFound(what);
+    auto tail = read_tail(*abs / ("a" + std::to_string(chosen) + ext), max_bytes);
+    if (!tail.ok() && tail.status().code() == ErrorCode::not_found) return Status::NotFound(what);
+    return tail;
+  });
+}
+
+asio::awaitable<Status> LocalFileService::remove_task_dirs(std::string workflow, std::string task,
+                                                           std::set<std::string> keep) {
+  auto self = shared_from_this();
+  if (auto s = task_names(workflow, task); !s.ok()) co_return s;
+  std::string root = "work/" + workflow;
+  if (!task.empty()) root += "/" + task_dir_name(task);
+  auto abs = resolve(root);
+  if (!abs.ok()) co_return abs.status();
+  co_return co_await on_workers(ctx_.workers, [&]() -> Status {
+    std::error_code ec;
+    if (!fs::is_directory(*abs, ec)) return Status::Ok();
+    // work/<workflow>/<task-dir>/a<N>/ are removed; a<N>.out and a<N>.err stay.
+    std::vector<std::pair<std::string, fs::path>> task_dirs;
+    if (task.empty()) {
+      for (fs::directory_iterator it(*abs, ec), end; !ec && it != end; it.increment(ec))
+        if (it->is_directory(ec) && !it->is_symlink(ec))
+          task_dirs.emplace_back(root + "/" + it->path().filename().string(), it->path());
+    } else {
+      task_dirs.emplace_back(root, *abs);
+    }
+    std::vector<fs::path> doomed;  // collected first: no removal while a directory is read
+    for (const auto& [rel, dir] : task_dirs) {
+      for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        auto name = it->path().filename().string();
+        if (name.size() < 2 || name[0] != 'a' ||
+            !std::all_of(name.begin() + 1, name.end(), is_digit) || it->is_symlink(ec) ||
+            !it->is_directory(ec) || keep.count(rel + "/" + name))
+          continue;
+        doomed.push_back(it->path());
+      }
+    }
+    for (const auto& p : doomed) {
+      fs::remove_all(p, ec);
+      if (ec) return Status::IOError("cannot remove " + p.string() + ": " + ec.message());
+    }
+    return Status::Ok();
+  });
 }
 
 }  // namespace fvce::file

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "node/core/backoff.h"
 #include "node/node_context.h"
 #include "services/file/logic.h"
 #include "services/file/transfer.h"
@@ -24,13 +25,11 @@
 namespace fvce::file {
 
 struct LocalFileOptions {
-  std::filesystem::path work_root;               // created when missing; made absolute
-  std::uint64_t max_upload = 64ull << 30;        // bytes accepted by one PUT
-  std::size_t list_limit = 10'000;               // entries per list or find answer
-  int fetch_attempts = 3;                        // tries of a remote fetch (unavailable/timeout)
-  std::chrono::milliseconds fetch_backoff{200};  // first back-off; doubles, full jitter
-  std::chrono::milliseconds connect_timeout{5'000};    // to reach a peer for a transfer
-  std::chrono::milliseconds transfer_timeout{30'000};  // without progress during a transfer
+  std::filesystem::path work_root;         // created when missing; made absolute
+  std::uint64_t max_upload = 64ull << 30;  // bytes accepted by one write
+  std::size_t list_limit = 10'000;         // entries per list or find answer
+  int fetch_attempts = 3;                  // tries of a fetch from a peer (unavailable/timeout)
+  Backoff fetch_backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(5'000)};
 };
 
 // A path after the confinement checks.
@@ -65,13 +64,29 @@ class LocalFileService final : public LocalFile,
   boost::asio::awaitable<Status> remove(std::string path) override;
   boost::asio::awaitable<Result<model::FileList>> find(std::string path, std::string pattern,
                                                        std::size_t limit) override;
+  boost::asio::awaitable<Result<std::unique_ptr<FileReader>>> open_read(
+      std::string path, std::uint64_t offset, std::uint64_t length) override;
+  boost::asio::awaitable<Result<std::unique_ptr<FileWriter>>> open_write(
+      std::string path, WriteOptions options) override;
+  boost::asio::awaitable<Result<model::FileEntry>> store_entry(std::string sha256) override;
 
   // LocalFile
   const std::filesystem::path& work_root() const override { return root_; }
+  std::uint64_t max_upload() const override { return options_.max_upload; }
   Result<std::filesystem::path> resolve(std::string_view path) const override;
   boost::asio::awaitable<Status> fetch(model::FileRef ref, std::string dest) override;
   boost::asio::awaitable<Result<std::pair<std::string, std::uint64_t>>> hash(
       std::string path) override;
+  boost::asio::awaitable<Result<TaskDir>> prepare_task_dir(
+      std::string workflow, std::string task, int attempt,
+      std::vector<std::string> input_names) override;
+  boost::asio::awaitable<Result<model::FileRef>> task_output(const TaskDir& dir,
+                                                             std::string name) override;
+  boost::asio::awaitable<Result<std::string>> task_log(std::string workflow, std::string task,
+                                                       int attempt, std::string stream,
+                                                       std::uint64_t max_bytes) override;
+  boost::asio::awaitable<Status> remove_task_dirs(std::string workflow, std::string task,
+                                                  std::set<std::string> keep) override;
 
   // As resolve(), with the normalised relative form. check_final = false leaves the last
   // component unchecked when it is a symlink: for operations on the link itself (remove),
@@ -79,14 +94,16 @@ class LocalFileService final : public LocalFile,
   Result<ResolvedPath> resolve_path(std::string_view path, bool check_final = true) const;
 
   const LocalFileOptions& options() const { return options_; }
-  boost::asio::thread_pool* workers() const { return ctx_.workers; }
 
  private:
   LocalFileService(const NodeContext& ctx, LocalFileOptions options, std::filesystem::path root)
       : ctx_(ctx), options_(std::move(options)), root_(std::move(root)) {}
 
-  boost::asio::awaitable<Status> fetch_local(model::FileRef ref, ResolvedPath to, mode_t mode);
-  boost::asio::awaitable<Status> fetch_remote(model::FileRef ref, ResolvedPath to, mode_t mode);
+  // Copies a file this node's store holds into `to` (a hard link where it can).
+  boost::asio::awaitable<Status> fetch_from_store(model::FileRef ref, ResolvedPath to, mode_t mode);
+  // Streams the file from ref.source (through Peers) into `to`; one try.
+  boost::asio::awaitable<Status> fetch_once(const model::FileRef& ref, const ResolvedPath& to,
+                                            mode_t mode);
 
   const NodeContext& ctx_;
   LocalFileOptions options_;

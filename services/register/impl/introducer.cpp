@@ -10,29 +10,22 @@
 #include <charconv>
 
 #include "node/core/files.h"
+#include "node/core/timer.h"
 #include "node/model/codec.h"
 
 namespace fvce::reg {
 
 namespace asio = boost::asio;
-using http::Verb;
 using model::Member;
 using model::MemberState;
 
 namespace {
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(use_tuple);
-}
-
 bool is_gone(MemberState s) {
   return s == MemberState::dead || s == MemberState::left;
 }
 }  // namespace
 
-Result<Identity> load_identity(const std::filesystem::path& state_dir) {
+Result<Identity> load_identity(const std::filesystem::path& state_dir, Random& random) {
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (ec) return Status::IOError(state_dir.string() + ": cannot create: " + ec.message());
@@ -44,7 +37,7 @@ Result<Identity> load_identity(const std::filesystem::path& state_dir) {
     while (!id.id.empty() && (id.id.back() == '\n' || id.id.back() == ' ')) id.id.pop_back();
     if (id.id.size() != 36) return Status::InvalidArgument(id_file.string() + ": not a node id");
   } else if (text.status().code() == ErrorCode::not_found) {
-    id.id = make_uuid();
+    id.id = make_uuid(random);
     if (auto s = write_file_atomic(id_file, id.id + "\n"); !s.ok()) return s;
   } else {
     return text.status();
@@ -116,9 +109,9 @@ asio::awaitable<bool> Introducer::try_join(const std::string& address) {
     std::lock_guard lock(mu_);
     req.member = membership_.self();
   }
-  auto list = co_await ctx_.client.call<model::MemberList>(address, Verb::post, "/register/join",
-                                                           model::to_xml(req),
-                                                           {std::chrono::milliseconds(2000), 2});
+  PeerRef peer(address);
+  auto& introducer = ctx_.peers.reg(peer, {std::chrono::milliseconds(2000), 2});
+  auto list = co_await introducer.join(std::move(req));
   if (!list.ok()) {
     spdlog::warn("joining through {} failed: {}", address, list.status().message());
     co_return false;
@@ -173,7 +166,7 @@ asio::awaitable<void> Introducer::probe_loop() {
     // ±10% jitter keeps the nodes' rounds from falling into step.
     auto base = membership_.config().probe_interval.count();
     std::uniform_int_distribution<long long> d(base * 9 / 10, base * 11 / 10);
-    co_await sleep_for(std::chrono::milliseconds(d(jitter)));
+    co_await sleep_for(ctx_.clock, std::chrono::milliseconds(d(jitter)));
   }
 }
 
@@ -190,9 +183,9 @@ asio::awaitable<void> Introducer::probe_one(Member target) {
     if (target.state == MemberState::suspect) ping.members.push_back(target);
   }
   ctx_.metrics.add("fvce_register_probes_total", {});
-  auto ack = co_await ctx_.client.call<model::Ack>(target.address, Verb::post, "/register/ping",
-                                                   model::to_xml(ping),
-                                                   {membership_.config().probe_timeout, 1});
+  PeerRef peer(target);
+  auto& member = ctx_.peers.reg(peer, {membership_.config().probe_timeout, 1});
+  auto ack = co_await member.ping(std::move(ping));
   if (ack.ok() && ack->from == target.id) {
     apply_all(ack->members, ack->from);
     std::lock_guard lock(mu_);
@@ -209,7 +202,7 @@ asio::awaitable<void> Introducer::probe_one(Member target) {
     spdlog::info("member {} ({}) is now {}: probe failed: {}", news->name, news->address,
                  model::to_string(news->state),
                  ack.ok() ? "answered with another id" : ack.status().message());
-    if (is_gone(news->state)) ctx_.client.forget(news->address);
+    if (is_gone(news->state)) ctx_.peers.forget(news->address);
     broadcast({*news});
     dirty_ = true;
   }
@@ -221,7 +214,7 @@ asio::awaitable<void> Introducer::sync_loop(std::string join_address) {
   auto base = membership_.config().sync_interval.count();
   while (!stopping_) {
     std::uniform_int_distribution<long long> d(base / 2, base * 3 / 2);
-    co_await sleep_for(std::chrono::milliseconds(d(jitter)));
+    co_await sleep_for(ctx_.clock, std::chrono::milliseconds(d(jitter)));
     if (stopping_) break;
     std::optional<Member> peer;
     {
@@ -249,9 +242,9 @@ asio::awaitable<Status> Introducer::push_pull(const std::string& address) {
     std::lock_guard lock(mu_);
     mine = membership_.snapshot(true);
   }
-  auto theirs = co_await ctx_.client.call<model::MemberList>(address, Verb::post, "/register/merge",
-                                                             model::to_xml(mine),
-                                                             {std::chrono::milliseconds(3000), 2});
+  PeerRef peer(address);
+  auto& other = ctx_.peers.reg(peer, {std::chrono::milliseconds(3000), 2});
+  auto theirs = co_await other.merge(std::move(mine));
   if (!theirs.ok()) co_return theirs.status();
   if (theirs->federation != ctx_.self.federation)
     co_return Status::Conflict("the node at " + address + " belongs to federation '" +
@@ -284,7 +277,7 @@ std::vector<Member> Introducer::apply_all(const std::vector<Member>& members,
       persist_incarnation(n.incarnation);
     } else if (is_gone(n.state)) {
       spdlog::info("member {} ({}) is {}", n.name, n.address, model::to_string(n.state));
-      ctx_.client.forget(n.address);
+      ctx_.peers.forget(n.address);
     } else if (n.state == MemberState::alive) {
       spdlog::debug("member {} ({}) is alive, incarnation {}", n.name, n.address, n.incarnation);
     }
@@ -301,53 +294,49 @@ std::vector<Member> Introducer::apply_all(const std::vector<Member>& members,
 
 void Introducer::broadcast(std::vector<Member> news, const std::string& except) {
   if (news.empty()) return;
-  model::Updates u;
+  auto u = std::make_shared<model::Updates>();
   std::vector<Member> targets;
   {
     std::lock_guard lock(mu_);
-    u.from = membership_.self().id;
+    u->from = membership_.self().id;
     targets = membership_.live();
   }
-  u.members = std::move(news);
-  auto body = std::make_shared<std::string>(model::to_xml(u));
+  u->members = std::move(news);
   for (const auto& t : targets) {
-    if (t.id == u.from || t.id == except) continue;
+    if (t.id == u->from || t.id == except) continue;
     ctx_.metrics.add("fvce_register_broadcasts_total", {});
-    asio::co_spawn(
-        ctx_.ioc,
-        [self = shared_from_this(), address = t.address, body]() -> asio::awaitable<void> {
-          co_await self->ctx_.client.send(address, Verb::post, "/register/updates", *body,
-                                          {std::chrono::milliseconds(1000), 2});
-        },
-        asio::detached);
+    auto& member = ctx_.peers.reg(t, {std::chrono::milliseconds(1000), 2});
+    asio::co_spawn(ctx_.ioc, send_updates(shared_from_this(), &member, u, nullptr), asio::detached);
   }
 }
 
 asio::awaitable<void> Introducer::broadcast_and_wait(std::vector<Member> news) {
-  model::Updates u;
+  auto u = std::make_shared<model::Updates>();
   std::vector<Member> targets;
   {
     std::lock_guard lock(mu_);
-    u.from = membership_.self().id;
+    u->from = membership_.self().id;
     targets = membership_.live();
   }
-  u.members = std::move(news);
-  auto body = model::to_xml(u);
+  u->members = std::move(news);
   auto pending = std::make_shared<std::atomic<int>>(0);
   for (const auto& t : targets) {
-    if (t.id == u.from) continue;
+    if (t.id == u->from) continue;
     ++*pending;
-    asio::co_spawn(
-        ctx_.ioc,
-        [self = shared_from_this(), address = t.address, body, pending]() -> asio::awaitable<void> {
-          co_await self->ctx_.client.send(address, Verb::post, "/register/updates", body,
-                                          {std::chrono::milliseconds(1000), 1});
-          --*pending;
-        },
-        asio::detached);
+    auto& member = ctx_.peers.reg(t, {std::chrono::milliseconds(1000), 1});
+    asio::co_spawn(ctx_.ioc, send_updates(shared_from_this(), &member, u, pending), asio::detached);
   }
   for (int i = 0; i < 150 && pending->load() > 0; ++i)
-    co_await sleep_for(std::chrono::milliseconds(10));
+    co_await sleep_for(ctx_.clock, std::chrono::milliseconds(10));
+}
+
+asio::awaitable<void> Introducer::send_updates([[maybe_unused]] std::shared_ptr<Introducer> self,
+                                               RegisterLogic* member,
+                                               std::shared_ptr<model::Updates> updates,
+                                               std::shared_ptr<std::atomic<int>> pending) {
+  model::Updates copy = *updates;
+  co_await member->updates(std::move(copy));
+  if (pending) --*pending;
 }
 
 void Introducer::save_members() {
@@ -471,6 +460,11 @@ Member Introducer::self() const {
 std::vector<Member> Introducer::live_members() const {
   std::lock_guard lock(mu_);
   return membership_.live();
+}
+
+std::uint64_t Introducer::version() const {
+  std::lock_guard lock(mu_);
+  return membership_.version();
 }
 
 std::optional<Member> Introducer::find(std::string_view name_or_id) const {

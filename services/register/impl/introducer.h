@@ -48,6 +48,7 @@ class Introducer final : public LocalRegister, public std::enable_shared_from_th
   model::Member self() const override;
   std::vector<model::Member> live_members() const override;
   std::optional<model::Member> find(std::string_view name_or_id) const override;
+  std::uint64_t version() const override;
 
   // Path of the remembered member list in the state directory.
   static std::filesystem::path members_file(const std::filesystem::path& state_dir);
@@ -64,6 +65,12 @@ class Introducer final : public LocalRegister, public std::enable_shared_from_th
   void broadcast(std::vector<model::Member> news, const std::string& except = {});
   // Sends news to every live member and waits until all answered or timed out.
   boost::asio::awaitable<void> broadcast_and_wait(std::vector<model::Member> news);
+  // One push of news to one member (pending, when given, counts down once it answered);
+  // self keeps the introducer alive while it is in flight.
+  static boost::asio::awaitable<void> send_updates(std::shared_ptr<Introducer> self,
+                                                   RegisterLogic* member,
+                                                   std::shared_ptr<model::Updates> updates,
+                                                   std::shared_ptr<std::atomic<int>> pending);
   // Applies a batch of news; returns what was news to us. Takes the lock.
   std::vector<model::Member> apply_all(const std::vector<model::Member>& members,
                                        const std::string& from);
@@ -87,6 +94,7 @@ struct Identity {
   std::string id;
   std::uint64_t incarnation = 0;
 };
-Result<Identity> load_identity(const std::filesystem::path& state_dir);
+// A new id is drawn from random.
+Result<Identity> load_identity(const std::filesystem::path& state_dir, Random& random);
 
 }  // namespace fvce::reg

@@ -67,7 +67,7 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
   }
   if (candidates.empty()) {
     for (auto& p : out) {
-      p.never = true;
+      p.no_room = NoRoom::never;
       p.why_none = "no live member can run it (" +
                    (why_last.empty() ? std::string("no members") : why_last) + ")";
     }
@@ -91,13 +91,18 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
     for (std::size_t i = 0; i < k; ++i) sampled.push_back(candidates[keys[i].second]);
   }
 
-  // 3. Loads of the sampled hosts whose cached answer is stale, asked in parallel.
+  // 3. Loads of the sampled hosts whose cached answer is stale, asked in parallel. What we
+  //    had there when we asked is remembered, to correct the answer later (step 5).
   std::vector<Member> stale;
+  std::vector<int> ours_when_asked;
   {
     std::lock_guard lock(mu_);
     for (const auto& m : sampled) {
       auto& h = hosts_[m.id];
-      if (!h.load || now - h.load_at > config_.load_ttl) stale.push_back(m);
+      if (!h.load || now - h.load_at > config_.load_ttl) {
+        stale.push_back(m);
+        ours_when_asked.push_back(h.inflight + h.pending);
+      }
     }
   }
   if (!stale.empty()) {
@@ -135,6 +140,7 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
       auto& h = hosts_[stale[i].id];
       if (g->loads[i]) {
         h.load = g->loads[i];
+        h.ours_at_load = ours_when_asked[i];
         h.load_at = clock_.now();
       } else {
         // No answer: treat it as refusing for a moment; the membership decides if it died.
@@ -144,63 +150,92 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
   }
 
   // 4. + 5. Filter overloaded hosts and rank by estimated finish, task by task, counting
-  // what this batch already put on each host.
+  // what this batch already put on each host. All counts are in cores.
   std::lock_guard lock(mu_);
   now = clock_.now();
-  struct Option {
-    const Member* m;
-    HostState* h;
-    bool overloaded;
-  };
-  std::vector<Option> options;
-  for (const auto& m : sampled) {
-    auto& h = hosts_[m.id];
-    bool over = now < h.refused_until;
+  std::map<std::string, int> batch;  // cores of this batch put on each host so far
+  // Cores of work on a host now: others' (from its last sample: what it had beyond ours then)
+  // plus ours now. Our tasks that ended since the sample free their cores at once, and ours
+  // placed since count at once; a sample never holds back a host known to have room.
+  auto demand = [&](const Member& m, const HostState& h) {
+    int ours = h.inflight + h.pending + batch[m.id];
+    int others = 0;
     if (h.load) {
       int slots = std::max(1, m.host.slots);
-      over = over || h.load->queue >= std::max(1.0, config_.overload_queue * slots) ||
-             h.load->load1 >= config_.overload_load * std::max(1, m.host.cores);
+      int busy = std::clamp(slots - h.load->free_slots, 0, slots);
+      others = std::max(0, busy + h.load->queue - h.ours_at_load);
     }
-    options.push_back({&m, &h, over});
+    return std::pair<int, int>{ours, others};
+  };
+  // Overload is judged once per batch, on what the hosts held when it began: while one
+  // sampled host is not overloaded, the overloaded ones get nothing from this batch (its
+  // tasks rather wait for room than queue behind others' work).
+  std::map<std::string, bool> overloaded;
+  bool any_ok = false;
+  for (const auto& m : sampled) {
+    const auto& h = hosts_[m.id];
+    int slots = std::max(1, m.host.slots);
+    int capacity = static_cast<int>(slots * (1 + std::max(0.0, config_.overload_queue)));
+    auto [ours, others] = demand(m, h);
+    bool over = ours + others >= capacity ||
+                (h.load && h.load->load1 >= config_.overload_load * std::max(1, m.host.cores));
+    overloaded[m.id] = over;
+    any_ok = any_ok || !over;
   }
-  bool any_ok =
-      std::any_of(options.begin(), options.end(), [](const Option& o) { return !o.overloaded; });
-  std::map<std::string, int> batch;  // tasks of this batch put on each host so far
+  // A task that found no room because every host it fits is full of ours: the next tasks of
+  // the batch with the same needs (or larger) cannot find any either.
+  std::optional<std::pair<int, std::uint64_t>> no_room_for;
   for (std::size_t t = 0; t < tasks.size(); ++t) {
+    auto& p = out[t];
+    int cores = std::max(1, tasks[t].cores);
+    if (no_room_for && cores >= no_room_for->first && tasks[t].memory >= no_room_for->second) {
+      p.no_room = NoRoom::ours;
+      p.why_none = "waiting for a slot: the hosts it fits are full of this workflow's tasks";
+      continue;
+    }
     std::vector<std::pair<double, const Member*>> ranked;
-    for (const auto& o : options) {
-      if (any_ok && o.overloaded) continue;
-      if (!fits(*o.m, tasks[t])) continue;
-      int slots = std::max(1, o.m->host.slots);
-      double run = run_ms(*o.m, *o.h, tasks[t]);
-      // Busy slots: what the host says, or at least what we put there ourselves.
-      int busy = o.h->inflight;
-      int queue = 0;
-      if (o.h->load) {
-        busy = std::max(busy, slots - o.h->load->free_slots);
-        queue = o.h->load->queue;
+    bool full_of_ours = false, other_reason = false;
+    for (const auto& m : sampled) {
+      auto& h = hosts_[m.id];
+      if (!fits(m, tasks[t])) continue;
+      if (any_ok && overloaded[m.id]) {
+        other_reason = true;
+        continue;
       }
+      int slots = std::max(1, m.host.slots);
+      auto [ours, others] = demand(m, h);
       // Ours in flight there (accepted or about to be) never exceed what it can hold.
-      int ours = o.h->inflight + o.h->pending + batch[o.m->id];
       int capacity = static_cast<int>(slots * (1 + std::max(0.0, config_.overload_queue)));
-      if (ours >= capacity) continue;
-      int ahead = busy + queue + batch[o.m->id];
-      double wait = ahead < slots ? 0.0 : (static_cast<double>(ahead - slots + 1) / slots) * run;
+      if (ours + cores > capacity) {
+        full_of_ours = true;
+        continue;
+      }
+      if (now < h.refused_until) {
+        other_reason = true;
+        continue;
+      }
+      int ahead = ours + others;
+      double run = run_ms(m, h, tasks[t]);
+      double wait =
+          ahead + cores <= slots ? 0.0 : (static_cast<double>(ahead + cores - slots) / slots) * run;
       double transfer = 0;
       for (const auto& [where, bytes] : tasks[t].inputs)
-        if (where != o.m->address)
-          transfer += static_cast<double>(bytes) / config_.bandwidth * 1000.0;
-      ranked.emplace_back(wait + run + transfer, o.m);
+        if (where != m.address) transfer += static_cast<double>(bytes) / config_.bandwidth * 1000.0;
+      ranked.emplace_back(wait + run + transfer, &m);
     }
     std::sort(ranked.begin(), ranked.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
-    auto& p = out[t];
     for (std::size_t i = 0; i < ranked.size() && static_cast<int>(i) < config_.ranked; ++i)
       p.hosts.push_back(*ranked[i].second);
     if (p.hosts.empty()) {
-      p.why_none = "every sampled host is busy or does not fit";
+      bool ours_only = full_of_ours && !other_reason;
+      p.no_room = ours_only ? NoRoom::ours : NoRoom::others;
+      p.why_none = ours_only
+                       ? "waiting for a slot: the hosts it fits are full of this workflow's tasks"
+                       : "waiting for a slot: every sampled host is busy";
+      if (ours_only) no_room_for = std::pair<int, std::uint64_t>{cores, tasks[t].memory};
     } else {
-      ++batch[p.hosts.front().id];
+      batch[p.hosts.front().id] += cores;
     }
   }
   // Reserve what was placed, until the host accepts or refuses it.
@@ -208,38 +243,39 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
   co_return out;
 }
 
-void RandomAdaptive::dispatched(const std::string& host_id) {
+void RandomAdaptive::dispatched(const std::string& host_id, int cores) {
   std::lock_guard lock(mu_);
   auto& h = hosts_[host_id];
-  ++h.inflight;
-  if (h.pending > 0) --h.pending;
+  h.inflight += cores;
+  h.pending = std::max(0, h.pending - cores);
 }
 
-void RandomAdaptive::refused(const std::string& host_id) {
+void RandomAdaptive::refused(const std::string& host_id, int cores) {
   std::lock_guard lock(mu_);
   auto& h = hosts_[host_id];
-  if (h.pending > 0) --h.pending;
+  h.pending = std::max(0, h.pending - cores);
   h.refused_until = clock_.now() + config_.refused_pause;
   h.load.reset();  // ask again next time
 }
 
-void RandomAdaptive::declined(const std::string& host_id) {
+void RandomAdaptive::declined(const std::string& host_id, int cores) {
   std::lock_guard lock(mu_);
   auto& h = hosts_[host_id];
-  if (h.pending > 0) --h.pending;
-}
-void RandomAdaptive::abandoned(const std::string& host_id) {
-  std::lock_guard lock(mu_);
-  auto& h = hosts_[host_id];
-  h.inflight = std::max(0, h.inflight - 1);
+  h.pending = std::max(0, h.pending - cores);
 }
 
-void RandomAdaptive::finished(const std::string& host_id, std::int64_t cost_ms,
+void RandomAdaptive::abandoned(const std::string& host_id, int cores) {
+  std::lock_guard lock(mu_);
+  auto& h = hosts_[host_id];
+  h.inflight = std::max(0, h.inflight - cores);
+}
+
+void RandomAdaptive::finished(const std::string& host_id, int cores, std::int64_t cost_ms,
                               std::int64_t observed_ms, bool success) {
   auto m = members_->find(host_id);
   std::lock_guard lock(mu_);
   auto& h = hosts_[host_id];
-  h.inflight = std::max(0, h.inflight - 1);
+  h.inflight = std::max(0, h.inflight - cores);
   double a = config_.ewma;
   if (!success) {
     h.factor = std::max(0.05, h.factor * (1 - a));

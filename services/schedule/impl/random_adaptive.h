@@ -3,7 +3,9 @@
 //  1. Candidates: live members whose static info fits the task (slots, cores, memory).
 //  2. Draw d candidates per task (d·m for a batch of m) without replacement, with
 //     probability proportional to speed × adaptive factor.
-//  3. Ask only the sampled hosts for their load (in parallel; answers cached briefly).
+//  3. Ask only the sampled hosts for their load (in parallel; answers cached briefly). A
+//     sample is corrected by what this scheduler learned since it was taken: its own tasks
+//     that ended there free their cores at once, whatever the sample said.
 //  4. Drop hosts past the overload thresholds (queue, load per core), and hosts that
 //     refused a task a moment ago.
 //  5. Rank by earliest estimated finish: queue wait + cost / speed + moving the inputs
@@ -50,12 +52,12 @@ class RandomAdaptive final : public ScheduleLogic {
                  const Clock& clock, Rng rng, RandomAdaptiveConfig config);
 
   boost::asio::awaitable<std::vector<Placement>> place(std::vector<TaskNeeds> tasks) override;
-  void dispatched(const std::string& host_id) override;
-  void refused(const std::string& host_id) override;
-  void declined(const std::string& host_id) override;
-  void finished(const std::string& host_id, std::int64_t cost_ms, std::int64_t observed_ms,
-                bool success) override;
-  void abandoned(const std::string& host_id) override;
+  void dispatched(const std::string& host_id, int cores) override;
+  void refused(const std::string& host_id, int cores) override;
+  void declined(const std::string& host_id, int cores) override;
+  void finished(const std::string& host_id, int cores, std::int64_t cost_ms,
+                std::int64_t observed_ms, bool success) override;
+  void abandoned(const std::string& host_id, int cores) override;
 
   // The adaptive factor of a host (1 = runs as its speed predicts). For tests and metrics.
   double factor(const std::string& host_id) const;
@@ -63,9 +65,10 @@ class RandomAdaptive final : public ScheduleLogic {
  private:
   struct HostState {
     double factor = 1.0;
-    int inflight = 0;  // tasks we dispatched there that have not finished
-    int pending = 0;   // placed there by place(), not yet accepted or refused
+    int inflight = 0;  // cores of our tasks dispatched there that have not finished
+    int pending = 0;   // cores placed there by place(), not yet accepted or refused
     std::optional<model::HostLoad> load;
+    int ours_at_load = 0;  // inflight + pending when that load was asked for
     std::chrono::steady_clock::time_point load_at{};
     std::chrono::steady_clock::time_point refused_until{};
   };

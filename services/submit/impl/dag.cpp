@@ -9,13 +9,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
-#include <random>
 
 #include "node/model/codec.h"
 #include "services/execute/logic.h"
-#include "services/execute/remote.h"
-#include "services/file/logic.h"
-#include "services/register/logic.h"
 
 namespace fvce::submit {
 
@@ -42,13 +38,6 @@ std::string slug(const std::string& name) {
   return out;
 }
 
-std::string random_suffix() {
-  static thread_local std::mt19937_64 rng(std::random_device{}());
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rng()));
-  return buf;
-}
-
 bool in_flight(TaskState s) {
   return s == TaskState::placed || s == TaskState::staging || s == TaskState::running;
 }
@@ -59,14 +48,17 @@ int rank(TaskState s) {
 
 }  // namespace
 
-DagSubmit::DagSubmit(NodeContext& ctx, std::shared_ptr<schedule::ScheduleLogic> scheduler,
-                     DagConfig config)
+DagSubmit::DagSubmit(NodeContext& ctx, std::shared_ptr<file::LocalFile> files,
+                     std::shared_ptr<reg::MembershipView> membership,
+                     std::shared_ptr<schedule::ScheduleLogic> scheduler, DagConfig config)
     : ctx_(ctx),
+      files_(std::move(files)),
+      membership_(std::move(membership)),
       scheduler_(std::move(scheduler)),
       config_(config),
       db_strand_(asio::make_strand(ctx.workers->get_executor())),
       dispatch_strand_(asio::make_strand(ctx.ioc)),
-      wake_(std::make_unique<asio::steady_timer>(dispatch_strand_)) {
+      wake_(std::make_unique<Timer>(dispatch_strand_, ctx.clock)) {
   latencies_.reserve(kLatencyWindow);
   ctx_.metrics.describe("fvce_submit_tasks_total", "counter", "Tasks that ended, by state.");
   ctx_.metrics.describe("fvce_submit_workflows", "gauge", "Workflows known, by state.");
@@ -74,6 +66,9 @@ DagSubmit::DagSubmit(NodeContext& ctx, std::shared_ptr<schedule::ScheduleLogic> 
                         "Scheduling latency: from the dispatcher taking up a ready task for "
                         "which a host has room to that host accepting it (placement, load "
                         "probes, recording, hand-over; quantiles over the last 20000 tasks).");
+  ctx_.metrics.describe("fvce_submit_placements_total", "counter",
+                        "Placement attempts: a ready task handed to the scheduler (once per "
+                        "task and round, whether a host had room or not).");
   ctx_.metrics.describe("fvce_task_wait_seconds", "summary",
                         "From a task becoming ready to a host accepting it, including the "
                         "wait for a free slot (quantiles over the last 20000 tasks).");
@@ -163,7 +158,7 @@ Status DagSubmit::open() {
   if (!s.ok()) return s;
   auto rows = store_.workflows(false);
   if (!rows.ok()) return rows.status();
-  auto now = std::chrono::steady_clock::now();
+  auto now = ctx_.clock.now();
   std::lock_guard lock(mu_);
   for (auto& w : *rows) {
     auto wf = std::make_shared<Workflow>();
@@ -244,6 +239,7 @@ Status DagSubmit::open() {
 
 void DagSubmit::start() {
   auto self = shared_from_this();
+  members_version_ = membership_->version();
   asio::co_spawn(dispatch_strand_, dispatch_loop(), asio::detached);
   asio::co_spawn(ctx_.ioc, watch_loop(), asio::detached);
   // Workflows whose tasks all ended before a crash still need their results and clean-up.
@@ -279,6 +275,15 @@ void DagSubmit::notify() {
   });
 }
 
+void DagSubmit::notify_room() {
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = parked_.rbegin(); it != parked_.rend(); ++it) ready_.push_front(*it);
+    parked_.clear();
+  }
+  notify();
+}
+
 void DagSubmit::record_latency(double dispatch_seconds, double wait_seconds) {
   if (latencies_.size() < kLatencyWindow) {
     latencies_.push_back(dispatch_seconds);
@@ -293,7 +298,7 @@ void DagSubmit::record_latency(double dispatch_seconds, double wait_seconds) {
 
 // --- state helpers (under mu_) ---
 
-void DagSubmit::make_ready(Workflow& wf, int index, std::chrono::steady_clock::time_point now) {
+void DagSubmit::make_ready(Workflow& wf, int index, Clock::time_point now) {
   auto& r = wf.runs[index];
   r.state = TaskState::ready;
   r.ready_at = now;
@@ -347,7 +352,7 @@ void DagSubmit::set_final(Workflow& wf, int index, TaskState state, Batch& batch
 }
 
 void DagSubmit::release_dependents(Workflow& wf, int index, Batch& batch) {
-  auto now = std::chrono::steady_clock::now();
+  auto now = ctx_.clock.now();
   for (int d : wf.plan.tasks[index].dependents) {
     auto& dr = wf.runs[d];
     if (--dr.deps_left == 0 && dr.state == TaskState::pending) {
@@ -429,7 +434,7 @@ asio::awaitable<Result<model::Submitted>> DagSubmit::submit(model::WorkflowDoc d
       co_return Status::InvalidArgument("file '" + in.name +
                                         "': sha256 and size are needed (fvce submit fills them "
                                         "in from src)");
-    auto path = ctx_.files->resolve("store/" + in.sha256);
+    auto path = files_->resolve("store/" + in.sha256);
     std::error_code ec;
     auto size = path.ok() ? std::filesystem::file_size(*path, ec) : 0;
     if (!path.ok() || ec)
@@ -443,7 +448,11 @@ asio::awaitable<Result<model::Submitted>> DagSubmit::submit(model::WorkflowDoc d
                                         std::to_string(*in.size));
   }
   auto wf = std::make_shared<Workflow>();
-  wf->id = slug(doc.name) + "-" + random_suffix();
+  // The id names its owner (owner_tag()): any node can tell whom to ask about it.
+  std::string tag = ctx_.self.id.substr(0, 4);
+  do {
+    wf->id = slug(doc.name) + "-" + tag + random_suffix(ctx_.random, 4);
+  } while (owns(wf->id));
   wf->name = doc.name;
   wf->owner = owner;
   wf->doc = model::to_xml(doc);
@@ -466,7 +475,7 @@ asio::awaitable<Result<model::Submitted>> DagSubmit::submit(model::WorkflowDoc d
   {
     std::lock_guard lock(mu_);
     workflows_[wf->id] = wf;
-    auto now = std::chrono::steady_clock::now();
+    auto now = ctx_.clock.now();
     for (std::size_t i = 0; i < wf->runs.size(); ++i)
       if (wf->runs[i].deps_left == 0) {
         make_ready(*wf, static_cast<int>(i), now);
@@ -479,13 +488,22 @@ asio::awaitable<Result<model::Submitted>> DagSubmit::submit(model::WorkflowDoc d
   co_return out;
 }
 
-asio::awaitable<Result<model::WorkflowList>> DagSubmit::workflows(std::string owner) {
+asio::awaitable<Result<model::WorkflowList>> DagSubmit::workflows(WorkflowQuery query) {
   model::WorkflowList list;
-  std::lock_guard lock(mu_);
-  for (const auto& [id, wf] : workflows_)
-    if (owner.empty() || wf->owner == owner) list.workflows.push_back(summary(*wf));
-  std::sort(list.workflows.begin(), list.workflows.end(),
-            [](const auto& a, const auto& b) { return a.submitted > b.submitted; });
+  std::vector<model::WorkflowSummary> all;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, wf] : workflows_)
+      if (query.owner.empty() || wf->owner == query.owner) all.push_back(summary(*wf));
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return a.submitted != b.submitted ? a.submitted > b.submitted : a.id < b.id;
+  });
+  list.total = all.size();
+  list.offset = query.offset;
+  auto limit = std::clamp<std::uint64_t>(query.limit, 1, kMaxPage);
+  for (auto i = query.offset; i < all.size() && list.workflows.size() < limit; ++i)
+    list.workflows.push_back(std::move(all[i]));
   co_return list;
 }
 
@@ -507,10 +525,16 @@ asio::awaitable<Result<model::WorkflowStatus>> DagSubmit::status(std::string id,
   co_return st;
 }
 
-std::string DagSubmit::owner_of(const std::string& id) const {
+asio::awaitable<Result<std::string>> DagSubmit::owner_of(std::string id) {
   std::lock_guard lock(mu_);
   auto it = workflows_.find(id);
-  return it == workflows_.end() ? "" : it->second->owner;
+  if (it == workflows_.end()) co_return Status::NotFound("no workflow '" + id + "' on this node");
+  co_return it->second->owner;
+}
+
+bool DagSubmit::owns(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  return workflows_.count(id) > 0;
 }
 
 asio::awaitable<Status> DagSubmit::cancel(std::string id) {
@@ -531,7 +555,7 @@ asio::awaitable<Status> DagSubmit::cancel(std::string id) {
       if (model::is_final(r.state)) continue;
       if (in_flight(r.state)) {
         hosts.insert({r.host_id, r.host_address});
-        scheduler_->abandoned(r.host_id);
+        scheduler_->abandoned(r.host_id, wf->plan.tasks[i].cores);
       }
       r.message = "cancelled by the user";
       set_final(*wf, static_cast<int>(i), TaskState::cancelled, batch);
@@ -541,13 +565,9 @@ asio::awaitable<Status> DagSubmit::cancel(std::string id) {
   if (!s.ok()) co_return s;
   model::CancelRequest req{id, ""};
   for (const auto& [host_id, address] : hosts) {
-    Status c;
-    if (host_id == ctx_.self.id)
-      c = co_await ctx_.executor->cancel(req);
-    else {
-      execute::ExecuteRemote remote(ctx_.client, address);
-      c = co_await remote.cancel(req);
-    }
+    PeerRef peer{host_id, address};
+    auto& executor = ctx_.peers.execute(peer);
+    Status c = co_await executor.cancel(req);
     if (!c.ok()) spdlog::warn("cancelling {} on {}: {}", id, address, c.message());
   }
   spdlog::info("workflow {} cancelled", id);
@@ -561,7 +581,7 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
   bool freed = false;
   {
     std::lock_guard lock(mu_);
-    auto now = std::chrono::steady_clock::now();
+    auto now = ctx_.clock.now();
     for (const auto& rep : reports.reports) {
       auto it = workflows_.find(rep.workflow);
       if (it == workflows_.end()) continue;  // forgotten: nothing to do, but acknowledge
@@ -594,7 +614,7 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
             wf.files[out.name] = out;
             batch.files.push_back(FileRow{wf.id, out, false});
           }
-          scheduler_->finished(r.host_id, task.cost_ms,
+          scheduler_->finished(r.host_id, task.cores, task.cost_ms,
                                static_cast<std::int64_t>(rep.wall_ms.value_or(0)), true);
           freed = true;
           set_final(wf, idx, TaskState::done, batch);
@@ -603,7 +623,7 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
           break;
         }
         case TaskState::failed: {
-          scheduler_->finished(r.host_id, task.cost_ms,
+          scheduler_->finished(r.host_id, task.cores, task.cost_ms,
                                static_cast<std::int64_t>(rep.wall_ms.value_or(0)), false);
           freed = true;
           r.exit_code = rep.exit_code;
@@ -627,7 +647,7 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
         case TaskState::cancelled:
           // Not cancelled by us (we would have made it final already): the executor gave it
           // up (it is stopping). Run it again elsewhere, without counting a retry.
-          scheduler_->abandoned(r.host_id);
+          scheduler_->abandoned(r.host_id, task.cores);
           freed = true;
           --r.attempts;
           r.message = "given up by " + r.host_name + ": " + rep.message;
@@ -644,7 +664,7 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
   for (const auto& wf : touched) {
     finalize_if_done(wf);
   }
-  if (freed) notify();
+  if (freed) notify_room();
   co_return Status::Ok();
 }
 
@@ -679,10 +699,9 @@ asio::awaitable<Result<std::string>> DagSubmit::logs(std::string id, std::string
     attempt = r.attempts;
   }
   constexpr std::uint64_t kMax = 8u << 20;
-  if (host_id == ctx_.self.id)
-    co_return co_await ctx_.executor->logs(id, task, attempt, stream, kMax);
-  execute::ExecuteRemote remote(ctx_.client, address);
-  co_return co_await remote.logs(id, task, attempt, stream, kMax);
+  PeerRef peer{host_id, address};
+  auto& executor = ctx_.peers.execute(peer);
+  co_return co_await executor.logs(id, task, attempt, stream, kMax);
 }
 
 // --- background work ---
@@ -691,6 +710,7 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
   auto self = shared_from_this();
   while (!stopping_) {
     std::vector<ReadyItem> items;
+    bool parked = false;
     {
       std::lock_guard lock(mu_);
       while (!ready_.empty() && items.size() < static_cast<std::size_t>(config_.batch)) {
@@ -700,16 +720,26 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
             item.wf->state == WorkflowState::running && !item.wf->cancel_requested)
           items.push_back(std::move(item));
       }
+      parked = !parked_.empty();
     }
     if (items.empty()) {
+      // Nothing to place: sleep until notified. Parked tasks that wait for others' work to
+      // end have the backstop armed; those that wait for ours need no timer.
       if (!wake_pending_) {
-        wake_->expires_after(std::chrono::seconds(1));
-        co_await wake_->async_wait(use_tuple);
+        wake_->expires_after(parked && busy_wait_.count() > 0 ? busy_wait_ : std::chrono::hours(1));
+        bool expired = co_await wake_->wait();
+        if (expired && parked && busy_wait_.count() > 0) {
+          // The backstop: place the parked tasks again, and wait longer next time.
+          busy_wait_ = std::min(config_.max_busy_retry, busy_wait_ * 2);
+          std::lock_guard lock(mu_);
+          for (auto it = parked_.rbegin(); it != parked_.rend(); ++it) ready_.push_front(*it);
+          parked_.clear();
+        }
       }
       wake_pending_ = false;
       continue;
     }
-    auto round_start = std::chrono::steady_clock::now();
+    auto round_start = ctx_.clock.now();
     std::vector<schedule::TaskNeeds> needs;
     {
       std::lock_guard lock(mu_);
@@ -723,6 +753,7 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
         needs.push_back(std::move(n));
       }
     }
+    ctx_.metrics.add("fvce_submit_placements_total", {}, static_cast<double>(items.size()));
     auto placements = co_await scheduler_->place(std::move(needs));
 
     Batch batch;
@@ -734,25 +765,29 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
       model::TaskAssignment a;
     };
     std::vector<Send> sends;
-    std::vector<ReadyItem> later;
     std::set<WorkflowPtr> touched;
+    bool others_busy = false;
     {
       std::lock_guard lock(mu_);
+      std::vector<ReadyItem> later;
       for (std::size_t i = 0; i < items.size(); ++i) {
         auto& wf = *items[i].wf;
         int idx = items[i].index;
         auto& r = wf.runs[idx];
         const auto& p = placements[i];
+        int cores = wf.plan.tasks[idx].cores;
         if (r.state != TaskState::ready || wf.cancel_requested) {
-          if (!p.hosts.empty()) scheduler_->declined(p.hosts.front().id);
+          if (!p.hosts.empty()) scheduler_->declined(p.hosts.front().id, cores);
           continue;
         }
         if (p.hosts.empty()) {
-          if (p.never) {
+          if (p.no_room == schedule::NoRoom::never) {
             r.message = p.why_none;
             set_final(wf, idx, TaskState::failed, batch);
             touched.insert(items[i].wf);
           } else {
+            others_busy = others_busy || p.no_room == schedule::NoRoom::others;
+            if (r.message != p.why_none) r.message = p.why_none;
             later.push_back(items[i]);
           }
           continue;
@@ -766,12 +801,18 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
         r.host_started = static_cast<std::uint64_t>(h.host.started);
         r.started.reset();
         r.finished.reset();
+        r.message.clear();
         batch.tasks.push_back(row(wf, idx));
         sends.push_back({items[i].wf, idx, r.attempts, p.hosts, assignment(wf, idx, r.attempts)});
       }
-      // Unplaceable now: to the front, in order, to be tried again shortly.
-      for (auto it = later.rbegin(); it != later.rend(); ++it) ready_.push_front(*it);
+      // No room now: parked, in order, until something makes room.
+      for (auto& item : later) parked_.push_back(std::move(item));
     }
+    // The backstop: armed (or kept) only while others' work is what fills the hosts.
+    if (!sends.empty())
+      busy_wait_ = others_busy ? config_.busy_retry : std::chrono::milliseconds(0);
+    else if (others_busy && busy_wait_.count() == 0)
+      busy_wait_ = config_.busy_retry;
     auto s = co_await write(std::move(batch), false);
     if (!s.ok()) spdlog::error("cannot record placements: {}", s.message());
     for (auto& snd : sends)
@@ -782,22 +823,15 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
     for (const auto& wf : touched) {
       finalize_if_done(wf);
     }
-    if (!later.empty() && sends.empty()) {
-      // Nothing could be placed: wait for a task to end (notify) or a little while.
-      if (!wake_pending_) {
-        wake_->expires_after(config_.busy_retry);
-        co_await wake_->async_wait(use_tuple);
-      }
-      wake_pending_ = false;
-    }
   }
 }
 
 asio::awaitable<void> DagSubmit::send(WorkflowPtr wf, int index, int attempt,
                                       std::vector<model::Member> hosts, model::TaskAssignment a,
-                                      std::chrono::steady_clock::time_point round_start) {
+                                      Clock::time_point round_start) {
   auto self = shared_from_this();
   std::string last_error;
+  int cores = a.cores;
   for (std::size_t k = 0; k < hosts.size(); ++k) {
     const auto& h = hosts[k];
     if (k > 0) {
@@ -815,22 +849,18 @@ asio::awaitable<void> DagSubmit::send(WorkflowPtr wf, int index, int attempt,
       }
       co_await write(std::move(batch), false);
     }
-    Status s;
-    if (h.id == ctx_.self.id)
-      s = co_await ctx_.executor->assign(a);
-    else {
-      execute::ExecuteRemote remote(ctx_.client, h.address);
-      s = co_await remote.assign(a);
-    }
+    PeerRef peer(h);
+    auto& executor = ctx_.peers.execute(peer);
+    Status s = co_await executor.assign(a);
     // "Already known" from a host means it holds this very attempt (e.g. sent again after
     // this node restarted): as good as accepted.
     if (s.code() == ErrorCode::conflict) s = Status::Ok();
     if (s.ok()) {
-      scheduler_->dispatched(h.id);
+      scheduler_->dispatched(h.id, cores);
       std::lock_guard lock(mu_);
       auto& r = wf->runs[index];
       if (r.attempts == attempt) {
-        auto now = std::chrono::steady_clock::now();
+        auto now = ctx_.clock.now();
         record_latency(std::chrono::duration<double>(now - round_start).count(),
                        std::chrono::duration<double>(now - r.ready_at).count());
       }
@@ -838,11 +868,12 @@ asio::awaitable<void> DagSubmit::send(WorkflowPtr wf, int index, int attempt,
     }
     last_error = h.name + ": " + s.message();
     if (s.code() == ErrorCode::unavailable || s.code() == ErrorCode::timeout)
-      scheduler_->refused(h.id);
+      scheduler_->refused(h.id, cores);
     else
-      scheduler_->declined(h.id);
+      scheduler_->declined(h.id, cores);
   }
-  // Nobody took it: back to the ready queue (this was not a run, so not an attempt).
+  // Nobody took it: parked (this was not a run, so not an attempt) until room comes; the
+  // hosts that refused are avoided for a moment, so the backstop places it again after that.
   Batch batch;
   {
     std::lock_guard lock(mu_);
@@ -851,34 +882,41 @@ asio::awaitable<void> DagSubmit::send(WorkflowPtr wf, int index, int attempt,
     r.attempts -= 1;
     r.state = TaskState::ready;
     r.message = "waiting: " + last_error;
-    ready_.push_back({wf, index});  // keeps its ready_at: the latency counts the wait
+    parked_.push_back({wf, index});  // keeps its ready_at: the latency counts the wait
     batch.tasks.push_back(row(*wf, index));
   }
   co_await write(std::move(batch), false);
-  // Give the hosts a moment before the dispatcher tries again.
-  asio::steady_timer t(ctx_.ioc, config_.busy_retry);
-  co_await t.async_wait(use_tuple);
-  notify();
+  asio::post(dispatch_strand_, [self] {
+    if (self->busy_wait_.count() == 0) self->busy_wait_ = self->config_.busy_retry;
+    self->wake_pending_ = true;
+    self->wake_->cancel();
+  });
 }
 
 asio::awaitable<void> DagSubmit::watch_loop() {
   auto self = shared_from_this();
-  asio::steady_timer timer(ctx_.ioc);
+  Timer timer(ctx_.ioc.get_executor(), ctx_.clock);
   while (!stopping_) {
     timer.expires_after(config_.watch_interval);
-    co_await timer.async_wait(use_tuple);
+    co_await timer.wait();
     if (stopping_) break;
     // id → when that run of the node started: a restarted host lost its tasks, but one that
     // merely refuted a suspicion (a higher incarnation) still runs them.
     std::map<std::string, std::uint64_t> live;
-    for (const auto& m : ctx_.membership->live_members())
+    for (const auto& m : membership_->live_members())
       if (m.state == model::MemberState::alive || m.state == model::MemberState::suspect)
         live[m.id] = static_cast<std::uint64_t>(m.host.started);
+    // A member that joined, came back or changed may have room for parked tasks.
+    bool members_changed = false;
+    if (auto v = membership_->version(); v != members_version_) {
+      members_version_ = v;
+      members_changed = true;
+    }
     Batch batch;
     bool requeued = false;
     {
       std::lock_guard lock(mu_);
-      auto now = std::chrono::steady_clock::now();
+      auto now = ctx_.clock.now();
       for (auto& [id, wf] : workflows_) {
         if (wf->state != WorkflowState::running) continue;
         for (std::size_t i = 0; i < wf->runs.size(); ++i) {
@@ -890,7 +928,7 @@ asio::awaitable<void> DagSubmit::watch_loop() {
           spdlog::warn("workflow {}: task {} was on {}, which {}; running it again", wf->id,
                        wf->plan.tasks[i].id, r.host_name,
                        it == live.end() ? "is gone" : "restarted");
-          scheduler_->abandoned(r.host_id);
+          scheduler_->abandoned(r.host_id, wf->plan.tasks[i].cores);
           r.message = "host " + r.host_name + " was lost; rescheduled";
           r.attempts -= 1;  // a lost host is not the task's fault
           make_ready(*wf, static_cast<int>(i), now);
@@ -900,7 +938,7 @@ asio::awaitable<void> DagSubmit::watch_loop() {
       }
     }
     co_await write(std::move(batch), false);
-    if (requeued) notify();
+    if (requeued || members_changed) notify_room();
   }
 }
 
@@ -912,7 +950,7 @@ asio::awaitable<void> DagSubmit::finalize(WorkflowPtr wf) {
   }
   // Results: every declared result of a task that is done, into this node's store.
   std::vector<model::FileRef> wanted;
-  std::set<std::string> hosts;  // addresses that ran tasks of the workflow
+  std::set<std::pair<std::string, std::string>> hosts;  // (id, address) that ran its tasks
   bool failed = false;
   bool cancelled;
   {
@@ -920,7 +958,7 @@ asio::awaitable<void> DagSubmit::finalize(WorkflowPtr wf) {
     cancelled = wf->cancel_requested;
     for (std::size_t i = 0; i < wf->runs.size(); ++i) {
       const auto& r = wf->runs[i];
-      if (!r.host_address.empty() && r.attempts > 0) hosts.insert(r.host_address);
+      if (!r.host_address.empty() && r.attempts > 0) hosts.insert({r.host_id, r.host_address});
       if (r.state != TaskState::done) {
         failed = failed || r.state == TaskState::failed ||
                  (r.state == TaskState::cancelled && !cancelled);
@@ -936,9 +974,9 @@ asio::awaitable<void> DagSubmit::finalize(WorkflowPtr wf) {
   std::string problem;
   for (const auto& ref : wanted) {
     std::string dest = "store/" + ref.sha256;
-    auto path = ctx_.files->resolve(dest);
+    auto path = files_->resolve(dest);
     Status s = Status::Ok();
-    if (!path.ok() || !std::filesystem::exists(*path)) s = co_await ctx_.files->fetch(ref, dest);
+    if (!path.ok() || !std::filesystem::exists(*path)) s = co_await files_->fetch(ref, dest);
     if (!s.ok()) {
       problem = "result '" + ref.name + "' could not be brought back: " + s.message();
       spdlog::error("workflow {}: {}", wf->id, problem);
@@ -964,14 +1002,10 @@ asio::awaitable<void> DagSubmit::finalize(WorkflowPtr wf) {
   spdlog::info("workflow {} ({}) {}", wf->id, wf->name, model::to_string(wf->state));
   // Work directories are no longer needed anywhere (logs are kept).
   model::CancelRequest req{wf->id, ""};
-  for (const auto& address : hosts) {
-    Status c;
-    if (address == ctx_.self.address)
-      c = co_await ctx_.executor->cleanup(req);
-    else {
-      execute::ExecuteRemote remote(ctx_.client, address);
-      c = co_await remote.cleanup(req);
-    }
+  for (const auto& [host_id, address] : hosts) {
+    PeerRef peer{host_id, address};
+    auto& executor = ctx_.peers.execute(peer);
+    Status c = co_await executor.cleanup(req);
     if (!c.ok()) spdlog::warn("workflow {}: cleaning up on {}: {}", wf->id, address, c.message());
   }
 }

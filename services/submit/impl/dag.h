@@ -9,14 +9,20 @@
 // is checkpointed in the background (Store::checkpoint).
 //
 // The dispatcher coroutine takes ready tasks in batches, asks the scheduler for ranked
-// hosts, records the placement, and hands each task to the first host that accepts it. A
-// watcher returns tasks on hosts that left, died or restarted to the ready queue (without
+// hosts, records the placement, and hands each task to the first host that accepts it
+// (through Peers: this node's own executor in process, a peer's over HTTP). A task no host
+// has room for is parked, not placed again in a loop: it waits for an event that can make
+// room (one of this node's tasks ending, a host lost, a member joining) or, when the room is
+// taken by others' work, a bounded timer that backs off (busy-retry, doubling up to 2 s).
+// A watcher returns tasks on hosts that left, died or restarted to the ready queue (without
 // counting a retry). A workflow whose tasks are all final has its results fetched into the
 // store and its work directories cleaned on every host that ran a task.
+//
+// Time comes from the node's Clock (timers too) and ids' randomness from its Random, so
+// tests can drive the dispatcher with a manual clock.
 #pragma once
 
 #include <atomic>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
@@ -26,7 +32,10 @@
 #include <mutex>
 #include <set>
 
+#include "node/core/timer.h"
 #include "node/node_context.h"
+#include "services/file/logic.h"
+#include "services/register/logic.h"
 #include "services/schedule/logic.h"
 #include "services/submit/logic.h"
 #include "services/submit/plan.h"
@@ -38,37 +47,38 @@ struct DagConfig {
   int batch = 256;                                 // ready tasks placed per round
   bool full_sync = false;                          // fsync every state change
   std::chrono::milliseconds watch_interval{1000};  // how often lost hosts are looked for
-  std::chrono::milliseconds busy_retry{50};        // wait when every host refused
-  std::size_t max_workflows = 10'000;              // kept in memory (finished ones beyond
-                                                   // this are forgotten, oldest first)
+  std::chrono::milliseconds busy_retry{200};       // first wait when others' work fills every
+                                                   // host (doubles up to max_busy_retry)
+  std::chrono::milliseconds max_busy_retry{2000};
+  std::size_t max_workflows = 10'000;  // kept in memory (finished ones beyond
+                                       // this are forgotten, oldest first)
 };
 
-class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<DagSubmit> {
+class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<DagSubmit> {
  public:
-  DagSubmit(NodeContext& ctx, std::shared_ptr<schedule::ScheduleLogic> scheduler, DagConfig config);
+  // files and membership are this node's; ctx must outlive the object.
+  DagSubmit(NodeContext& ctx, std::shared_ptr<file::LocalFile> files,
+            std::shared_ptr<reg::MembershipView> membership,
+            std::shared_ptr<schedule::ScheduleLogic> scheduler, DagConfig config);
   ~DagSubmit() override;
 
-  // Opens the database in the state directory and recovers the workflows that were in
-  // progress. Call once at start-up, before start().
-  Status open();
-  // Starts the dispatcher and the watcher. Call once.
-  void start();
-  // Stops them. Thread-safe.
-  void stop();
+  // LocalSubmit. open() uses submit.db in the state directory.
+  Status open() override;
+  void start() override;
+  void stop() override;
+  bool owns(const std::string& id) const override;
 
   boost::asio::awaitable<Result<model::Submitted>> submit(model::WorkflowDoc workflow,
                                                           std::string owner) override;
-  boost::asio::awaitable<Result<model::WorkflowList>> workflows(std::string owner) override;
+  boost::asio::awaitable<Result<model::WorkflowList>> workflows(WorkflowQuery query) override;
   boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string id,
                                                                TaskDetail detail) override;
+  boost::asio::awaitable<Result<std::string>> owner_of(std::string id) override;
   boost::asio::awaitable<Status> cancel(std::string id) override;
   boost::asio::awaitable<Status> reports(model::TaskReports reports) override;
   boost::asio::awaitable<Result<model::ResultList>> results(std::string id) override;
   boost::asio::awaitable<Result<std::string>> logs(std::string id, std::string task,
                                                    std::string stream) override;
-
-  // Owner of a workflow ("" when unknown). Thread-safe.
-  std::string owner_of(const std::string& id) const;
 
  private:
   struct Run {
@@ -81,7 +91,7 @@ class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<
     std::optional<std::int64_t> started, finished;
     std::string message;
     int deps_left = 0;
-    std::chrono::steady_clock::time_point ready_at{};
+    Clock::time_point ready_at{};
   };
   struct Workflow {
     std::string id, name, owner, doc;
@@ -106,7 +116,7 @@ class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<
   boost::asio::awaitable<void> watch_loop();
   boost::asio::awaitable<void> send(WorkflowPtr wf, int index, int attempt,
                                     std::vector<model::Member> hosts, model::TaskAssignment a,
-                                    std::chrono::steady_clock::time_point round_start);
+                                    Clock::time_point round_start);
   boost::asio::awaitable<void> finalize(WorkflowPtr wf);
   boost::asio::awaitable<Status> write(Batch batch, bool durable);
 
@@ -116,7 +126,7 @@ class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<
 
  private:
   // Under mu_:
-  void make_ready(Workflow& wf, int index, std::chrono::steady_clock::time_point now);
+  void make_ready(Workflow& wf, int index, Clock::time_point now);
   void set_final(Workflow& wf, int index, model::TaskState state, Batch& batch);
   void release_dependents(Workflow& wf, int index, Batch& batch);
   TaskRow row(const Workflow& wf, int index) const;
@@ -126,12 +136,18 @@ class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<
   bool all_final(const Workflow& wf) const {
     return wf.final_count == static_cast<int>(wf.runs.size());
   }
+  // Wakes the dispatcher for new ready tasks. Thread-safe.
   void notify();
+  // Something happened that can make room (a task of ours ended, a host was lost, the
+  // members changed): parked tasks are placed again, now. Thread-safe.
+  void notify_room();
   // Starts finalize() once, when every task of wf is final. Takes mu_.
   void finalize_if_done(const WorkflowPtr& wf);
   void record_latency(double dispatch_seconds, double wait_seconds);
 
   NodeContext& ctx_;
+  std::shared_ptr<file::LocalFile> files_;
+  std::shared_ptr<reg::MembershipView> membership_;
   std::shared_ptr<schedule::ScheduleLogic> scheduler_;
   DagConfig config_;
   boost::asio::strand<boost::asio::thread_pool::executor_type> db_strand_;
@@ -142,11 +158,15 @@ class DagSubmit final : public SubmitLogic, public std::enable_shared_from_this<
   mutable std::mutex mu_;
   std::map<std::string, WorkflowPtr> workflows_;
   std::deque<ReadyItem> ready_;
+  // Ready tasks no host had room for, in order, waiting for notify_room() or the backstop.
+  std::deque<ReadyItem> parked_;
   // The dispatcher runs on this strand and sleeps on wake_; notify() sets wake_pending_ and
-  // cancels wake_ on the same strand. Both touched only on the strand.
+  // cancels wake_ on the same strand. These three touched only on the strand.
   boost::asio::strand<boost::asio::io_context::executor_type> dispatch_strand_;
-  std::unique_ptr<boost::asio::steady_timer> wake_;
+  std::unique_ptr<Timer> wake_;
   bool wake_pending_ = false;
+  std::chrono::milliseconds busy_wait_{0};  // the backstop's current wait (0: none armed)
+  std::uint64_t members_version_ = 0;       // of the membership, as the watcher last saw it
   std::atomic<bool> stopping_{false};
   std::vector<double> latencies_;  // ring of the last scheduling latencies (seconds)
   std::vector<double> waits_;      // and of the waits from ready to accepted

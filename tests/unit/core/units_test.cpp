@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <random>
+
 #include "node/core/files.h"
 #include "node/core/status.h"
 
@@ -55,7 +57,8 @@ TEST_CASE("status codes map to HTTP and back") {
 }
 
 TEST_CASE("uuids are version 4 and distinct") {
-  auto a = make_uuid(), b = make_uuid();
+  Random random(std::random_device{}());
+  auto a = make_uuid(random), b = make_uuid(random);
   CHECK(a.size() == 36);
   CHECK(a[14] == '4');
   CHECK(std::string("89ab").find(a[19]) != std::string::npos);
@@ -63,7 +66,8 @@ TEST_CASE("uuids are version 4 and distinct") {
 }
 
 TEST_CASE("atomic writes replace the whole file") {
-  auto dir = std::filesystem::temp_directory_path() / ("fvce-unit-" + make_uuid());
+  Random random(std::random_device{}());
+  auto dir = std::filesystem::temp_directory_path() / ("fvce-unit-" + make_uuid(random));
   std::filesystem::create_directories(dir);
   auto f = dir / "state";
   REQUIRE(write_file_atomic(f, "first").ok());

@@ -8,6 +8,7 @@
 #include "node/deploy/registry.h"
 #include "node/node_context.h"
 #include "services/register/register_impls.h"
+#include "tests/unit/test_node.h"
 
 namespace fvce::deploy {
 namespace {
@@ -111,10 +112,9 @@ TEST_CASE("a missing deploy file is not-found") {
 
 struct Fixture {
   boost::asio::io_context ioc;
-  http::Client client{ioc};
-  http::Metrics metrics;
   ManualClock clock;
-  NodeContext ctx{ioc, client, metrics, clock};
+  fvce::test::TestNode node{ioc, "127.0.0.1:1", clock};
+  reg::RegisterContext ctx{node.ctx, nullptr};
   reg::RegisterRegistry registry{"register"};
   Fixture() { reg::register_register_impls(registry); }
 

@@ -26,11 +26,14 @@
 #include "node/http/router.h"
 #include "node/http/server.h"
 #include "node/model/codec.h"
+#include "services/execute/executor.h"
 #include "services/execute/register_impls.h"
 #include "services/execute/remote.h"
 #include "services/execute/resource.h"
 #include "services/file/register_impls.h"
+#include "services/file/resource.h"
 #include "services/info/impl/declared.h"
+#include "tests/unit/test_node.h"
 
 namespace fvce::execute {
 namespace {
@@ -74,20 +77,30 @@ bool alive(pid_t pid) {
   return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
 }
 
+// The executor's options: the core's and the process runner's.
+struct Options {
+  ExecutorOptions exec;
+  ProcessOptions process;
+};
+
 // A node's worth of machinery: io_context on two threads, worker pool, the real file
 // service, declared info (4 cores), an HTTP server playing the submitter (and serving the
-// execute routes), and the executor under test.
+// execute routes), and the executor under test (the core over the process runner). Reports
+// reach the submitter through the node's Peers, over HTTP.
 struct Fixture {
   fs::path dir;
   asio::io_context ioc;
   asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(ioc);
   asio::thread_pool workers{2};
-  http::Client client{ioc};
-  http::Metrics metrics;
+  http::Client client{ioc};  // the tests' own, for the routes
+  fvce::test::TestNode node{ioc};
+  NodeContext& ctx = node.ctx;
+  http::Metrics& metrics = node.metrics;
   http::Router router;
   http::Server server{ioc, router, metrics, http::ServerOptions{}};
-  NodeContext ctx{ioc, client, metrics, SystemClock::instance()};
-  std::shared_ptr<ProcessExecutor> exec;
+  std::shared_ptr<file::LocalFile> files;
+  std::shared_ptr<info::LocalInfo> info;
+  std::shared_ptr<PoolExecutor> exec;
   std::string address;
   std::vector<std::thread> threads;
 
@@ -97,34 +110,38 @@ struct Fixture {
   std::vector<std::size_t> batch_sizes;
   int refuse_next = 0;  // answer 503 to this many POSTs first
 
-  explicit Fixture(ProcessOptions options = default_options()) {
+  explicit Fixture(Options options = default_options()) {
     char tmpl[] = "/tmp/fvce-execute-test-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
     dir = tmpl;
     REQUIRE(server.listen(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)).ok());
     address = "127.0.0.1:" + std::to_string(server.local_endpoint().port());
+    // This node is the submitter too, but has no submit service installed in its Peers: the
+    // reports go over HTTP, to the test's own /submit/reports.
+    node.set_address(address);
 
-    ctx.seed = 7;
-    ctx.self = NodeIdentity{make_uuid(), "test-node", "lab", address, 1};
     ctx.state_dir = dir;
-    ctx.deploy_file = "deploy.xml";
     ctx.workers = &workers;
     model::HostStatic host;
     host.cores = 4;
     host.memory = 8ull << 30;
     host.speed = 100;
-    ctx.info = std::make_shared<info::DeclaredInfo>(ioc, SystemClock::instance(),
-                                                    info::SamplingOptions{}, host);
-    file::FileRegistry files("file");
-    file::register_file_impls(files);
-    auto built = files.build_default("local", ctx, "deploy.xml");
+    info = std::make_shared<info::DeclaredInfo>(ioc, SystemClock::instance(),
+                                                info::SamplingOptions{}, host);
+    file::FileRegistry file_registry("file");
+    file::register_file_impls(file_registry);
+    auto built = file_registry.build_default("local", ctx, "deploy.xml");
     REQUIRE_MESSAGE(built.ok(), built.status().ToString());
-    ctx.files = *built;
+    files = *built;
 
-    auto e = ProcessExecutor::Create(ctx, options);
+    auto runner = ProcessRunner::Create(ctx, options.process);
+    REQUIRE(runner.ok());
+    auto e = PoolExecutor::Create(ctx, files, std::move(*runner), options.exec);
     REQUIRE(e.ok());
     exec = *e;
+    node.peers.set_local({exec, nullptr, files, info, nullptr});
     add_routes(router, exec);
+    file::add_routes(router, files);  // inputs are fetched from here, over HTTP
     router.add(http::Verb::post, "/submit/reports",
                [this](const http::RequestView& v) -> asio::awaitable<http::Response> {
                  {
@@ -161,15 +178,16 @@ struct Fixture {
     fs::remove_all(dir, ec);
   }
 
-  static ProcessOptions default_options() {
-    ProcessOptions o;
-    o.slots = 2;
-    o.queue = 2;
-    o.kill_grace = 1s;
-    o.launcher_path = FVCE_EXEC_PATH;
+  static Options default_options() {
+    Options o;
+    o.exec.slots = 2;
+    o.exec.queue = 2;
+    o.exec.kill_grace = 1s;
+    o.process.launcher_path = FVCE_EXEC_PATH;
     return o;
   }
 
+  ProcessRunner& runner() { return static_cast<ProcessRunner&>(exec->runner()); }
   // Runs a coroutine on the io_context and waits for its result.
   template <typename F>
   auto sync(F f) {
@@ -233,7 +251,7 @@ struct Fixture {
     });
   }
 
-  fs::path work_root() const { return ctx.files->work_root(); }
+  fs::path work_root() const { return files->work_root(); }
   fs::path workdir(const std::string& task_dir) const {
     return work_root() / "work" / kWorkflow / task_dir / "a1";
   }
@@ -306,7 +324,7 @@ TEST_CASE("a task runs in its work directory: running, done, output captured") {
 
 TEST_CASE("a short task's progress reports are superseded by its final one: one report") {
   auto slow = Fixture::default_options();
-  slow.report_linger = 5s;  // far longer than `true` takes, even on a loaded machine
+  slow.exec.reports.linger = 5s;  // far longer than `true` takes, even on a loaded machine
   Fixture f(slow);
   REQUIRE(f.assign(f.task("quick", "true")).ok());
   auto rs = f.wait_final("quick");
@@ -315,7 +333,7 @@ TEST_CASE("a short task's progress reports are superseded by its final one: one 
   CHECK(rs[0].finished);
   // With no linger every state change goes out as it happens.
   auto o = Fixture::default_options();
-  o.report_linger = 0ms;
+  o.exec.reports.linger = 0ms;
   Fixture g(o);
   REQUIRE(g.assign(g.task("slow", "sleep 1")).ok());
   auto gs = g.wait_final("slow");
@@ -332,7 +350,7 @@ TEST_CASE("inputs are staged, an input can be the program, outputs carry hash an
                             "#!/bin/sh\nmkdir -p sub && cat data.txt data.txt > sub/out.txt\n")
               .ok());
   auto ref = [&](std::string name, std::string path, bool executable) {
-    auto h = f.sync([&] { return f.ctx.files->hash(path); });
+    auto h = f.sync([&] { return f.files->hash(path); });
     REQUIRE(h.ok());
     return model::FileRef{std::move(name), h->first, h->second, f.address, path, executable};
   };
@@ -426,9 +444,9 @@ TEST_CASE("cancel terminates the whole process group and reports cancelled") {
 }
 
 TEST_CASE("slots and queue bound what is accepted; a workflow cancel clears both") {
-  ProcessOptions o = Fixture::default_options();
-  o.slots = 1;
-  o.queue = 1;
+  Options o = Fixture::default_options();
+  o.exec.slots = 1;
+  o.exec.queue = 1;
   Fixture f(o);
   auto sleeper = [&](std::string id) {
     auto a = f.task(std::move(id), "");
@@ -459,9 +477,9 @@ TEST_CASE("slots and queue bound what is accepted; a workflow cancel clears both
 }
 
 TEST_CASE("with no queue a second task is refused while the slot is busy") {
-  ProcessOptions o = Fixture::default_options();
-  o.slots = 1;
-  o.queue = 0;
+  Options o = Fixture::default_options();
+  o.exec.slots = 1;
+  o.exec.queue = 0;
   Fixture f(o);
   auto a = f.task("first", "sleep 10");
   REQUIRE(f.assign(a).ok());
@@ -476,9 +494,13 @@ TEST_CASE("a task needing more cores than the host's slots is refused") {
   Status s = f.assign(a);
   CHECK(s.code() == ErrorCode::invalid_argument);
   CHECK(s.message() == "task needs 3 cores, this host offers 2");
+  // Names that would leave the work directory are refused by the schema, on the wire.
   a.outputs = {"../escape"};
   a.cores = 1;
-  CHECK(f.assign(a).code() == ErrorCode::invalid_argument);
+  ExecuteRemote remote(f.client, f.address);
+  Status escape = f.sync([&] { return remote.assign(a); });
+  CHECK(escape.code() == ErrorCode::invalid_argument);
+  CHECK(escape.message().find("escape") != std::string::npos);
 }
 
 TEST_CASE("wall time, CPU time and max RSS are recorded") {
@@ -506,7 +528,7 @@ TEST_CASE("through the launcher a task's max RSS is its own, not the node's") {
   // Make this process (the "node") large: 200 MB touched.
   std::vector<char> ballast(200'000'000, 1);
   for (std::size_t i = 0; i < ballast.size(); i += 4096) ballast[i] = static_cast<char>(i);
-  auto max_rss_of_true = [](ProcessOptions o) {
+  auto max_rss_of_true = [](Options o) {
     Fixture f(o);
     REQUIRE(f.assign(f.program("small", "true")).ok());
     auto rs = f.wait_final("small");
@@ -518,14 +540,14 @@ TEST_CASE("through the launcher a task's max RSS is its own, not the node's") {
   CHECK(max_rss_of_true(Fixture::default_options()) < 20'000'000);
   // Spawned from the node itself, the task is charged with the node's size.
   auto direct = Fixture::default_options();
-  direct.direct_spawn = true;
+  direct.process.direct_spawn = true;
   CHECK(max_rss_of_true(direct) >= 200'000'000);
   CHECK(ballast[4096] == static_cast<char>(4096));
 }
 
 TEST_CASE("tasks run at the executor's nice level") {
   auto o = Fixture::default_options();
-  o.nice = 7;
+  o.process.nice = 7;
   Fixture f(o);
   REQUIRE(f.assign(f.task("niced", "nice")).ok());
   auto rs = f.wait_final("niced");
@@ -534,8 +556,8 @@ TEST_CASE("tasks run at the executor's nice level") {
   auto out = f.sync([&] { return f.exec->logs(kWorkflow, "niced", 0, "stdout", 100); });
   REQUIRE(out.ok());
   CHECK(*out == "7\n");
-  o.nice = 20;
-  CHECK(!ProcessExecutor::Create(f.ctx, o).ok());
+  o.process.nice = 20;
+  CHECK(!ProcessRunner::Create(f.ctx, o.process).ok());
 }
 
 TEST_CASE("a launcher that dies loses its running tasks, which fail; the next task runs") {
@@ -544,7 +566,7 @@ TEST_CASE("a launcher that dies loses its running tasks, which fail; the next ta
   REQUIRE(f.wait_state("long", TaskState::running));
   pid_t task_pid = read_pid(f.workdir("long") / "pid");
   REQUIRE(task_pid > 0);
-  pid_t launcher = f.exec->launcher_pid();
+  pid_t launcher = f.runner().launcher_pid();
   REQUIRE(launcher > 0);
   REQUIRE(::kill(launcher, SIGKILL) == 0);
   auto rs = f.wait_final("long");
@@ -556,7 +578,7 @@ TEST_CASE("a launcher that dies loses its running tasks, which fail; the next ta
   auto after = f.wait_final("after");
   REQUIRE(!after.empty());
   CHECK(after.back().state == TaskState::done);
-  CHECK(f.exec->launcher_pid() != launcher);
+  CHECK(f.runner().launcher_pid() != launcher);
   // The orphaned task does not run on unseen.
   bool gone = false;
   for (int i = 0; i < 200 && !gone; ++i) {
@@ -626,9 +648,9 @@ TEST_CASE("reports are retried until the submitter takes them, in order, batched
 }
 
 TEST_CASE("the HTTP routes and ExecuteRemote: 202, 503 when full, logs, cancel, cleanup") {
-  ProcessOptions o = Fixture::default_options();
-  o.slots = 1;
-  o.queue = 0;
+  Options o = Fixture::default_options();
+  o.exec.slots = 1;
+  o.exec.queue = 0;
   Fixture f(o);
   ExecuteRemote remote(f.client, f.address);
   REQUIRE(f.sync([&] { return remote.assign(f.task("remote", "echo over http")); }).ok());
@@ -668,35 +690,35 @@ TEST_CASE("register_execute_impls: process with documented params, auto slots, c
     return deploy::ServiceConfig{"execute", "process", std::move(params),
                                  deploy::Location{"deploy.xml", 9, 3}};
   };
+  ExecuteContext ectx{f.ctx, f.files, f.info};
   // This test binary has no fvce-exec beside it: the default launcher is missing.
-  auto missing = registry.build(config({}), f.ctx);
+  auto missing = registry.build(config({}), ectx);
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().message().find("fvce-exec") != std::string::npos);
   CHECK(missing.status().message().find("launcher=\"direct\"") != std::string::npos);
   auto bad_nice =
-      registry.build(config({{"nice", "25", deploy::Location{"deploy.xml", 11, 5}}}), f.ctx);
+      registry.build(config({{"nice", "25", deploy::Location{"deploy.xml", 11, 5}}}), ectx);
   REQUIRE_FALSE(bad_nice.ok());
   CHECK(bad_nice.status().message().find("deploy.xml:11") != std::string::npos);
 
-  auto built = registry.build(
-      config({{"launcher", "direct", deploy::Location{"deploy.xml", 10, 5}}}), f.ctx);
+  auto built =
+      registry.build(config({{"launcher", "direct", deploy::Location{"deploy.xml", 10, 5}}}), ectx);
   REQUIRE(built.ok());
   CHECK((*built)->slots() == 4);  // auto: the declared cores
   CHECK((*built)->occupancy() == std::pair<int, int>{4, 0});
-  auto p = std::dynamic_pointer_cast<ProcessExecutor>(*built);
+  auto p = std::dynamic_pointer_cast<PoolExecutor>(*built);
   REQUIRE(p);
   CHECK(p->options().queue == 4);
   CHECK(p->options().kill_grace == 5s);
-  CHECK(p->options().nice == 10);
+  auto& process = dynamic_cast<ProcessRunner&>(p->runner());
+  CHECK(process.options().nice == 10);
+  CHECK(process.options().direct_spawn);
 
-  auto zero =
-      registry.build(config({{"slots", "0", deploy::Location{"deploy.xml", 10, 5}}}), f.ctx);
+  auto zero = registry.build(config({{"slots", "0", deploy::Location{"deploy.xml", 10, 5}}}), ectx);
   REQUIRE_FALSE(zero.ok());
   CHECK(zero.status().message().find("deploy.xml:10") != std::string::npos);
 
-  NodeContext bare(f.ioc, f.client, f.metrics, SystemClock::instance());
-  bare.info = f.ctx.info;
-  bare.workers = &f.workers;
+  ExecuteContext bare{f.ctx, nullptr, f.info};
   auto no_files = registry.build(config({}), bare);
   REQUIRE_FALSE(no_files.ok());
   CHECK(no_files.status().message().find("needs the file service") != std::string::npos);

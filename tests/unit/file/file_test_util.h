@@ -22,6 +22,7 @@
 #include "node/node_context.h"
 #include "services/file/impl/local.h"
 #include "services/file/transfer.h"
+#include "tests/unit/test_node.h"
 
 namespace fvce::file::test {
 
@@ -57,8 +58,12 @@ inline void await(asio::io_context& ioc, asio::awaitable<void> op) {
 }
 
 // A fresh directory, removed at the end.
+inline std::string fresh_name() {
+  static Random random(std::random_device{}());
+  return random_suffix(random);
+}
 struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("fvce-file-test-" + random_suffix());
+  fs::path path = fs::temp_directory_path() / ("fvce-file-test-" + fresh_name());
   TempDir() { fs::create_directories(path); }
   ~TempDir() {
     std::error_code ec;
@@ -77,22 +82,22 @@ inline std::string slurp(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// One node's worth of file service: its own work root under dir/name.
+// One node's worth of file service: its own work root under dir/name. Other nodes are
+// reached through the node's Peers (HTTP); this one's own file service in process.
 struct FileNode {
   FileNode(RunningIo& io, asio::thread_pool& workers, const fs::path& dir, std::string address,
            LocalFileOptions options = {})
-      : client(io.ioc), ctx(io.ioc, client, metrics, SystemClock::instance()) {
+      : node(io.ioc, std::move(address)), ctx(node.ctx) {
     ctx.state_dir = dir;
-    ctx.self.address = std::move(address);
     ctx.workers = &workers;
     if (options.work_root.empty()) options.work_root = dir / "work";
     auto s = LocalFileService::Create(ctx, std::move(options));
     REQUIRE(s.ok());
     service = *s;
+    node.peers.set_local({nullptr, nullptr, service, nullptr, nullptr});
   }
-  http::Client client;
-  http::Metrics metrics;
-  NodeContext ctx;
+  fvce::test::TestNode node;
+  NodeContext& ctx;
   std::shared_ptr<LocalFileService> service;
 };
 

@@ -283,6 +283,11 @@ TEST_CASE("file: a local fetch checks the hash, links from the store, and copies
         ErrorCode::not_found);
 }
 
+TEST_CASE("task ids map to directory names") {
+  CHECK(task_dir_name("model[17]") == "model.17");
+  CHECK(task_dir_name("split") == "split");
+}
+
 TEST_CASE("file: sha256 of a stream equals sha256 of the whole") {
   Sha256 a;
   a.update("a", 1);

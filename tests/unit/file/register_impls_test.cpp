@@ -12,10 +12,9 @@ using deploy::ServiceConfig;
 
 struct Fixture {
   asio::io_context ioc;
-  http::Client client{ioc};
-  http::Metrics metrics;
   TempDir dir;
-  NodeContext ctx{ioc, client, metrics, SystemClock::instance()};
+  fvce::test::TestNode node{ioc};
+  NodeContext& ctx = node.ctx;
   FileRegistry registry{"file"};
   Fixture() {
     ctx.state_dir = dir.path;

@@ -11,6 +11,7 @@
 #include "node/http/metrics.h"
 #include "node/node_context.h"
 #include "services/info/impl/sampled_info.h"
+#include "tests/unit/test_node.h"
 
 namespace fvce::info {
 namespace {
@@ -22,10 +23,9 @@ using deploy::ServiceConfig;
 // A node context with real machinery but nothing running, and the info registry.
 struct Fixture {
   boost::asio::io_context ioc;
-  http::Client client{ioc};
-  http::Metrics metrics;
-  NodeContext ctx = [&] {
-    NodeContext c(ioc, client, metrics, SystemClock::instance());
+  fvce::test::TestNode node{ioc};
+  NodeContext& ctx = [&]() -> NodeContext& {
+    auto& c = node.ctx;
     c.seed = 1;
     c.state_dir = std::filesystem::temp_directory_path() / "fvce-info-test";
     c.deploy_file = "deploy.xml";

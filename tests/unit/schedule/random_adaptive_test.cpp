@@ -39,6 +39,7 @@ class FakeFederation : public reg::MembershipView {
       if (m.id == id || m.name == id) return m;
     return std::nullopt;
   }
+  std::uint64_t version() const override { return 1; }
 };
 
 struct Fixture {
@@ -76,7 +77,7 @@ struct Fixture {
       for (const auto& x : p) {
         REQUIRE_FALSE(x.hosts.empty());
         ++count[x.hosts.front().name];
-        sched->dispatched(x.hosts.front().id);
+        sched->dispatched(x.hosts.front().id, 1);
       }
     }
     return count;
@@ -127,8 +128,8 @@ TEST_CASE("an overloaded host gets nothing") {
     for (const auto& x : f.place(std::vector<TaskNeeds>(20, TaskNeeds{}))) {
       if (x.hosts.empty()) continue;  // a is full: the task waits rather than go to b or c
       ++c[x.hosts.front().name];
-      f.sched->dispatched(x.hosts.front().id);
-      f.sched->finished(x.hosts.front().id, 0, 0, true);
+      f.sched->dispatched(x.hosts.front().id, 1);
+      f.sched->finished(x.hosts.front().id, 1, 0, 0, true);
     }
   }
   CHECK(c["b"] == 0);
@@ -146,18 +147,18 @@ TEST_CASE("a host whose tasks run slow loses share through feedback") {
   auto c_id = f.fed->members[2].id;
   auto a_id = f.fed->members[0].id;
   for (int i = 0; i < 30; ++i) {
-    f.sched->finished(c_id, 1000, 3000, true);  // three times slower than its speed says
-    f.sched->finished(a_id, 1000, 1000, true);  // as predicted
+    f.sched->finished(c_id, 1, 1000, 3000, true);  // three times slower than its speed says
+    f.sched->finished(a_id, 1, 1000, 1000, true);  // as predicted
   }
   CHECK(f.sched->factor(c_id) < 0.45);
   CHECK(f.sched->factor(a_id) == doctest::Approx(1.0).epsilon(0.05));
   // A fresh scheduler (no tasks in flight) that has learned only that c is slow.
   f.make();
-  for (int i = 0; i < 30; ++i) f.sched->finished(c_id, 1000, 3000, true);
+  for (int i = 0; i < 30; ++i) f.sched->finished(c_id, 1, 1000, 3000, true);
   auto after = f.spread(300, 300);
   CHECK(after["c"] < before["c"] / 2);
   // Success lets it recover.
-  for (int i = 0; i < 40; ++i) f.sched->finished(c_id, 1000, 1000, true);
+  for (int i = 0; i < 40; ++i) f.sched->finished(c_id, 1, 1000, 1000, true);
   CHECK(f.sched->factor(c_id) > 0.8);
 }
 
@@ -171,7 +172,7 @@ TEST_CASE("a host never gets more of our tasks than it can hold; the rest wait h
   int waiting = 0;
   for (const auto& x : p) {
     if (x.hosts.empty()) {
-      CHECK_FALSE(x.never);  // busy, not impossible
+      CHECK(x.no_room != NoRoom::never);  // busy, not impossible
       ++waiting;
     } else {
       ++count[x.hosts.front().name];
@@ -182,16 +183,16 @@ TEST_CASE("a host never gets more of our tasks than it can hold; the rest wait h
   CHECK(waiting == 10);
   // Nothing more fits until a task ends; a refusal gives its reservation back.
   CHECK(f.place({TaskNeeds{}})[0].hosts.empty());
-  f.sched->refused(f.fed->members[1].id);
+  f.sched->refused(f.fed->members[1].id, 1);
   f.clock.advance(std::chrono::milliseconds(250));
   auto again = f.place({TaskNeeds{}});
   REQUIRE_FALSE(again[0].hosts.empty());
   CHECK(again[0].hosts.front().name == "b");
   // Accepted tasks count until they finish.
-  f.sched->dispatched(f.fed->members[1].id);
+  f.sched->dispatched(f.fed->members[1].id, 1);
   CHECK(f.place({TaskNeeds{}})[0].hosts.empty());
-  f.sched->dispatched(f.fed->members[0].id);  // one of a's is accepted, then ends
-  f.sched->finished(f.fed->members[0].id, 0, 10, true);
+  f.sched->dispatched(f.fed->members[0].id, 1);  // one of a's is accepted, then ends
+  f.sched->finished(f.fed->members[0].id, 1, 0, 10, true);
   CHECK(f.place({TaskNeeds{}})[0].hosts.front().name == "a");
 }
 
@@ -199,7 +200,7 @@ TEST_CASE("failures lower a host's factor") {
   Fixture f;
   f.fed->members = {host("a", 1000, 4)};
   f.make();
-  for (int i = 0; i < 5; ++i) f.sched->finished(f.fed->members[0].id, 0, 0, false);
+  for (int i = 0; i < 5; ++i) f.sched->finished(f.fed->members[0].id, 1, 0, 0, false);
   CHECK(f.sched->factor(f.fed->members[0].id) < 0.2);
 }
 
@@ -210,19 +211,19 @@ TEST_CASE("a refusal leads to a resample elsewhere") {
   auto first = f.place({TaskNeeds{}});
   REQUIRE(first[0].hosts.size() >= 2);  // alternatives to fall back on
   auto refused = first[0].hosts.front();
-  f.sched->refused(refused.id);
+  f.sched->refused(refused.id, 1);
   for (int i = 0; i < 20; ++i) {
     auto p = f.place({TaskNeeds{}});
     REQUIRE_FALSE(p[0].hosts.empty());
     CHECK(p[0].hosts.front().id != refused.id);
-    f.sched->declined(p[0].hosts.front().id);
+    f.sched->declined(p[0].hosts.front().id, 1);
   }
   f.clock.advance(std::chrono::milliseconds(250));  // the pause is over
   bool seen = false;
   for (int i = 0; i < 50 && !seen; ++i) {
     auto p = f.place({TaskNeeds{}});
     seen = p[0].hosts.front().id == refused.id;
-    f.sched->declined(p[0].hosts.front().id);
+    f.sched->declined(p[0].hosts.front().id, 1);
   }
   CHECK(seen);
 }
@@ -246,7 +247,7 @@ TEST_CASE("a task no member can run is reported as such") {
   f.make();
   auto p = f.place({TaskNeeds{64, 0, 0, {}}});
   CHECK(p[0].hosts.empty());
-  CHECK(p[0].never);
+  CHECK(p[0].no_room == NoRoom::never);
   CHECK(p[0].why_none.find("no live member can run it") != std::string::npos);
   auto big = f.place({TaskNeeds{8, 0, 0, {}}});
   REQUIRE_FALSE(big[0].hosts.empty());
@@ -262,7 +263,7 @@ TEST_CASE("data locality: the host holding a large input is preferred") {
   for (int i = 0; i < 20; ++i) {
     auto p = f.place({TaskNeeds{1, 0, 1000, {{"b:7700", 2'000'000'000}}}});
     on_b += p[0].hosts.front().name == "b";
-    f.sched->declined(p[0].hosts.front().id);
+    f.sched->declined(p[0].hosts.front().id, 1);
   }
   CHECK(on_b == 20);
 }
@@ -311,20 +312,20 @@ TEST_CASE("local holds back what its node has no room for, until tasks end") {
     ioc.run();
     std::size_t placed = 0;
     for (const auto& p : fut.get()) {
-      CHECK_FALSE(p.never);  // later, not never
+      CHECK(p.no_room != NoRoom::never);  // later, not never
       placed += p.hosts.empty() ? 0 : 1;
     }
     return placed;
   };
   CHECK(place(10) == 4);  // 2 slots + 2 waiting
   CHECK(place(10) == 0);
-  for (int i = 0; i < 4; ++i) local.dispatched("a");
+  for (int i = 0; i < 4; ++i) local.dispatched("a", 1);
   CHECK(place(10) == 0);  // accepted: still there
-  local.finished("a", 0, 10, true);
-  local.refused("a");  // (nothing pending: no effect)
+  local.finished("a", 1, 0, 10, true);
+  local.refused("a", 1);  // (nothing pending: no effect)
   CHECK(place(10) == 1);
-  local.declined("a");
-  local.abandoned("a");
+  local.declined("a", 1);
+  local.abandoned("a", 1);
   CHECK(place(10) == 2);
 }
 

@@ -192,10 +192,5 @@ TEST_CASE("the workflow document round-trips through its codec") {
   CHECK(*model::from_xml<model::WorkflowDoc>(again) == *doc);
 }
 
-TEST_CASE("task ids map to directory names") {
-  CHECK(task_dir_name("model[17]") == "model.17");
-  CHECK(task_dir_name("split") == "split");
-}
-
 }  // namespace
 }  // namespace fvce::submit

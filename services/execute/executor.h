@@ -1,0 +1,127 @@
+// The executor core, shared by every execute impl: a bounded pool of slots, the queue, each
+// task's life from acceptance to its final report, and the report outbox. The impl is a
+// TaskRunner (runner.h) that says how a task is started, watched and stopped.
+//
+// A task occupies `cores` slots from the moment it leaves the queue (staging included)
+// until its run has ended and its outputs are hashed. Accepted tasks beyond the free slots
+// wait in a FIFO queue holding at most `queue` cores; beyond that assign() answers
+// unavailable, so the scheduler places the task elsewhere. The head of the queue is never
+// overtaken (a wide task is not starved by narrow ones).
+//
+// Each task is one coroutine on its own strand: it has the file service prepare its work
+// directory, stages the inputs (bounded parallel fetches), has the runner start it, waits
+// for its end under its time limit, has the file service check and hash the declared
+// outputs, and reports. Time limits and cancels stop the run from the same strand.
+//
+// Thread-safety: every public method may be called from any thread. Executor-wide state
+// (slots, the queue, the task table) is guarded by mu_, never held across a co_await.
+// Lifetime: built by Create() as a shared_ptr; coroutines hold a reference, so the object
+// lives until the last of them ends. ctx (and what it refers to) must outlive it.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "node/core/timer.h"
+#include "node/node_context.h"
+#include "services/execute/logic.h"
+#include "services/execute/outbox.h"
+#include "services/execute/runner.h"
+#include "services/file/logic.h"
+
+namespace fvce::execute {
+
+struct ExecutorOptions {
+  int slots = 1;  // >= 1
+  int queue = 1;  // >= 0: cores of accepted tasks that may wait beyond the running ones
+  std::chrono::milliseconds kill_grace{5'000};  // stop(false) → stop(true)
+  int stage_parallel = 4;                       // concurrent input fetches per task
+  OutboxOptions reports;
+};
+
+class PoolExecutor final : public LocalExecute, public std::enable_shared_from_this<PoolExecutor> {
+ public:
+  // Errors: invalid-argument for bad options or a missing dependency.
+  static Result<std::shared_ptr<PoolExecutor>> Create(NodeContext& ctx,
+                                                      std::shared_ptr<file::LocalFile> files,
+                                                      std::unique_ptr<TaskRunner> runner,
+                                                      ExecutorOptions options);
+  ~PoolExecutor() override;
+
+  // ExecuteLogic
+  boost::asio::awaitable<Status> assign(model::TaskAssignment task) override;
+  boost::asio::awaitable<Status> cancel(model::CancelRequest request) override;
+  boost::asio::awaitable<Result<std::string>> logs(std::string workflow, std::string task,
+                                                   int attempt, std::string stream,
+                                                   std::uint64_t max_bytes) override;
+  boost::asio::awaitable<Status> cleanup(model::CancelRequest request) override;
+
+  // LocalExecute
+  int slots() const override { return options_.slots; }
+  std::pair<int, int> occupancy() const override;
+  void start() override;
+  void stop() override;
+
+  const ExecutorOptions& options() const { return options_; }
+  TaskRunner& runner() { return *runner_; }
+  // Reports not yet acknowledged by their submitters.
+  std::size_t reports_pending() const { return outbox_->pending(); }
+
+  // Internal to the core (named here so executor.cpp's helpers can use them).
+  struct Task;  // one accepted task; defined in executor.cpp
+  enum class StopReason { none, cancelled, time_limit, shutdown };
+  enum class Phase { staging, starting, running, finishing };
+
+ private:
+  using Key = std::tuple<std::string, std::string, int>;  // workflow, task, attempt
+
+  PoolExecutor(NodeContext& ctx, std::shared_ptr<file::LocalFile> files,
+               std::unique_ptr<TaskRunner> runner, ExecutorOptions options);
+
+  boost::asio::awaitable<void> run(std::shared_ptr<Task> task);
+  boost::asio::awaitable<void> run_steps(std::shared_ptr<Task> task);
+  boost::asio::awaitable<Status> stage_inputs(std::shared_ptr<Task> task);
+  // After the run ended: the final report (outputs checked and hashed on success).
+  boost::asio::awaitable<void> finish(std::shared_ptr<Task> task, model::TaskReport report,
+                                      const RunEvent& ended);
+  // On the task's strand: stops the run (or drops the task) for reason.
+  void request_stop(const std::shared_ptr<Task>& task, StopReason reason);
+  // Final bookkeeping: frees the slots, starts waiting tasks.
+  void release(const std::shared_ptr<Task>& task);
+  // Takes tasks off the queue while slots allow. Call with mu_ held; launch them after.
+  std::vector<std::shared_ptr<Task>> take_startable_locked();
+  void launch(std::vector<std::shared_ptr<Task>> tasks);
+
+  model::TaskReport make_report(const Task& task, model::TaskState state) const;
+  // Queues a report for the task's submitter. A final report frees the task's slots first,
+  // so a submitter that learns a task ended finds its slots free.
+  void report(Task& task, model::TaskReport report);
+  // Remembers a finished attempt (bounded), so a repeated assignment is a conflict.
+  void remember_locked(const Key& key);
+  void update_running_gauge_locked();
+
+  NodeContext& ctx_;
+  const std::shared_ptr<file::LocalFile> files_;
+  const std::unique_ptr<TaskRunner> runner_;
+  const ExecutorOptions options_;
+  const std::shared_ptr<ReportOutbox> outbox_;
+
+  mutable std::mutex mu_;
+  bool stopping_ = false;
+  int free_slots_;
+  int waiting_cores_ = 0;
+  int running_ = 0;
+  std::map<Key, std::shared_ptr<Task>> tasks_;  // accepted, not yet finished
+  std::deque<std::shared_ptr<Task>> waiting_;   // FIFO, at most options_.queue cores
+  std::set<Key> recent_;                        // finished attempts, for conflict
+  std::deque<Key> recent_order_;                // bounded
+};
+
+}  // namespace fvce::execute

@@ -1,0 +1,30 @@
+/* Starting one task process: shared by the fvce-exec launcher (fvce_exec.c) and the node's
+ * direct spawner (direct_spawner.cpp), so that both start tasks the same way. */
+#ifndef FVCE_SPAWN_CHILD_H
+#define FVCE_SPAWN_CHILD_H
+
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Starts program (an absolute path) with argv and envp (NULL-terminated) in a new process
+ * group of its own, in directory cwd, at nice level `nice_level` (0 = unchanged), with
+ * default signal dispositions and an empty signal mask, stdin from /dev/null, stdout and
+ * stderr to the descriptors out and err, no other descriptor inherited, and SIGKILL as its
+ * parent-death signal (it dies with the process that started it). Returns its pid, or -1
+ * with *error set to the errno of what failed.
+ *
+ * Uses vfork: the child borrows the caller's address space until it execs, so starting a
+ * task costs no copy however large the caller is; every signal is blocked around it. Safe
+ * in a multi-threaded caller: the child only makes system calls. Blocks the calling thread
+ * until the child has exec'ed (or failed to). */
+pid_t fvce_spawn_child(const char* program, char* const argv[], char* const envp[], const char* cwd,
+                       int out, int err, int nice_level, int* error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,64 @@
+// The seam between the executor core (executor.h) and an execute impl: how a task is
+// started, watched and stopped. The core does everything else — slots and queue, the work
+// directory, staging the inputs, time limits, checking and hashing the outputs, the reports.
+//
+// "process" (impl/process.h) runs a task as a local process group; a batch-system impl
+// submits a job and follows its state. The contract is one either can honour: a run ends
+// exactly once, with an exit status when one is known; stop() asks first, then insists.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "node/core/status.h"
+#include "node/model/task.h"
+#include "services/file/logic.h"
+
+namespace fvce::execute {
+
+// One attempt, its inputs staged, ready to start.
+struct RunRequest {
+  model::TaskAssignment assignment;
+  file::TaskDir dir;  // its work directory (the cwd) and capture files
+};
+
+// What a run tells, in this order: `started` once (it runs now), then `ended` once.
+struct RunEvent {
+  enum Kind { started, ended } kind = ended;
+  std::int64_t at_ms = 0;  // when it happened (unix ms)
+  // ended:
+  std::optional<int> exit_code;  // it exited with this code
+  std::optional<int> signal;     // it was killed by this signal
+  std::uint64_t cpu_ms = 0, max_rss = 0;
+  bool lost = false;    // its end was not seen (the thing running it died): no status
+  std::string message;  // lost, or it never started: why
+};
+
+// A task a runner started. Used from one coroutine (next) and any thread (stop).
+class TaskRun {
+ public:
+  virtual ~TaskRun() = default;
+  // The next event: `started`, then `ended`. Call again only after `started`.
+  virtual boost::asio::awaitable<RunEvent> next() = 0;
+  // Asks the task to stop: force = false lets it end cleanly (process: SIGTERM to its group;
+  // a batch system: cancel with a signal); force = true ends it for good (SIGKILL; the
+  // batch system's cancel). Its `ended` event follows. Harmless once it has ended.
+  virtual void stop(bool force) = 0;
+};
+
+class TaskRunner {
+ public:
+  virtual ~TaskRunner() = default;
+  // Starts the task; returns once it is started (or handed to the system that runs it).
+  // Errors: what keeps it from starting (command not found, the runner is stopping, the
+  // batch system refused the job), with a message the user reads.
+  virtual boost::asio::awaitable<Result<std::unique_ptr<TaskRun>>> start(RunRequest request) = 0;
+  // The executor is stopping: nothing starts any more, and every run started is ended for
+  // good now (their `ended` events may never be delivered). Idempotent, any thread.
+  virtual void stop() = 0;
+};
+
+}  // namespace fvce::execute

@@ -1,0 +1,60 @@
+// The federation's view of the submit service: any node answers for every workflow of the
+// federation (docs/submit.md, "Any node").
+//
+//  - submit() and reports() are this node's own (LocalSubmit).
+//  - workflows() gathers a page from every live member in parallel (through Peers, under a
+//    deadline), merges them newest first and names the members that did not answer.
+//  - A call about one workflow goes to its owner: this node when it owns it; else the member
+//    whose id begins with the tag the workflow id carries (owner_tag()); else, for an id
+//    without a known tag, whichever live member knows it. When the owner is dead, has left,
+//    or does not answer, the error is unavailable and names it.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "node/node_context.h"
+#include "services/register/logic.h"
+#include "services/submit/logic.h"
+
+namespace fvce::submit {
+
+class FederatedSubmit final : public SubmitLogic {
+ public:
+  // local and membership are this node's; ctx must outlive the object.
+  FederatedSubmit(NodeContext& ctx, std::shared_ptr<LocalSubmit> local,
+                  std::shared_ptr<reg::LocalRegister> membership);
+
+  boost::asio::awaitable<Result<model::Submitted>> submit(model::WorkflowDoc workflow,
+                                                          std::string owner) override;
+  boost::asio::awaitable<Result<model::WorkflowList>> workflows(WorkflowQuery query) override;
+  boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string id,
+                                                               TaskDetail detail) override;
+  boost::asio::awaitable<Result<std::string>> owner_of(std::string id) override;
+  boost::asio::awaitable<Status> cancel(std::string id) override;
+  boost::asio::awaitable<Status> reports(model::TaskReports reports) override;
+  boost::asio::awaitable<Result<model::ResultList>> results(std::string id) override;
+  boost::asio::awaitable<Result<std::string>> logs(std::string id, std::string task,
+                                                   std::string stream) override;
+
+  // Where a workflow's calls go.
+  struct Owner {
+    SubmitLogic* logic = nullptr;  // this node's LocalSubmit or a peer's
+    std::string node;              // its name and address, for messages
+  };
+  // The owner of workflow id. Errors: not-found (no member knows it), unavailable (its
+  // owner is dead, has left, or does not answer; the message names it).
+  boost::asio::awaitable<Result<Owner>> locate(const std::string& id);
+
+ private:
+  // A forwarded call's failure to reach the owner, said so that the user learns who.
+  static Status about_owner(const Status& s, const std::string& id, const Owner& owner);
+
+  NodeContext& ctx_;
+  std::shared_ptr<LocalSubmit> local_;
+  std::shared_ptr<reg::LocalRegister> membership_;
+};
+
+}  // namespace fvce::submit
