@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-echo "== build (RelWithDebInfo)"
+echo "== build (Release)"
 BUILD_DIR=build bash scripts/build.sh
 echo "== tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"

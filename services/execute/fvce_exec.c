@@ -186,12 +186,13 @@ static void spawn_task(uint64_t id, struct reader* r) {
     refuse(id, EINVAL, "malformed request for", program);
     goto done;
   }
-  out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  /* Not following a link: a capture file is a new name in the task's directory. */
+  out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (out < 0) {
     refuse(id, errno, "cannot create", out_path);
     goto done;
   }
-  err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (err < 0) {
     refuse(id, errno, "cannot create", err_path);
     goto done;

@@ -95,6 +95,12 @@ asio::awaitable<Result<model::WorkflowList>> FederatedSubmit::workflows(Workflow
     out.total += answer->total;
     for (auto& w : answer->workflows) all.push_back(std::move(w));
   }
+  // Members recently dead or departed own workflows too; say whose are missing.
+  auto everyone = co_await membership_->members(true);
+  if (everyone.ok())
+    for (const auto& m : everyone->members)
+      if (m.state == MemberState::dead || m.state == MemberState::left)
+        out.unreachable.push_back({m.name, m.address, std::string(model::to_string(m.state))});
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
     return a.submitted != b.submitted ? a.submitted > b.submitted : a.id < b.id;
   });

@@ -11,7 +11,9 @@
 // gathered from every member); with scope=node, for this node's own workflows only (what
 // peers ask each other).
 // The requesting user is the X-Fvce-User header (the CLI sends the OS user); until user
-// authentication exists it is taken at its word. A user may cancel only their own workflows.
+// authentication exists it is taken at its word. A user may cancel only their own workflows:
+// the node the request came in at checks it; a scope=node call is a peer forwarding a
+// request it checked (node-to-node authentication is the security layer's).
 #pragma once
 
 #include <memory>

@@ -45,6 +45,7 @@ Store::~Store() {
   sqlite3_finalize(put_workflow_);
   sqlite3_finalize(put_task_);
   sqlite3_finalize(put_file_);
+  for (auto* st : {begin_, commit_, rollback_, sync_full_, sync_normal_}) sqlite3_finalize(st);
   if (db_) sqlite3_close(db_);
   if (checkpointer_) sqlite3_close(checkpointer_);
 }
@@ -68,6 +69,13 @@ Status Store::checkpoint() {
 
 Status Store::error(const char* what) const {
   return Status::IOError(std::string(what) + ": " + (db_ ? sqlite3_errmsg(db_) : "no database"));
+}
+
+Status Store::run(sqlite3_stmt* statement, const char* what) {
+  int rc = sqlite3_step(statement);
+  sqlite3_reset(statement);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return error(what);
+  return Status::Ok();
 }
 
 Status Store::exec(const char* sql) {
@@ -104,15 +112,18 @@ Status Store::open(const std::filesystem::path& path, bool full_sync) {
   // checkpoint through it would do nothing.
   if (sqlite3_exec(checkpointer_, "PRAGMA journal_mode=WAL;", nullptr, nullptr, nullptr) !=
       SQLITE_OK)
-    return Status::IOError("cannot read " + path.string() + " for checkpoints: " +
-                           sqlite3_errmsg(checkpointer_));
+    return Status::IOError("cannot read " + path.string() +
+                           " for checkpoints: " + sqlite3_errmsg(checkpointer_));
   sqlite3_wal_hook(db_, &Store::on_wal_commit, this);
   auto prep = [&](const char* sql, sqlite3_stmt** out) {
     return sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr) == SQLITE_OK;
   };
   if (!prep("INSERT OR REPLACE INTO workflows VALUES(?,?,?,?,?,?,?)", &put_workflow_) ||
       !prep("INSERT OR REPLACE INTO tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &put_task_) ||
-      !prep("INSERT OR REPLACE INTO files VALUES(?,?,?,?,?,?,?,?)", &put_file_))
+      !prep("INSERT OR REPLACE INTO files VALUES(?,?,?,?,?,?,?,?)", &put_file_) ||
+      !prep("BEGIN IMMEDIATE", &begin_) || !prep("COMMIT", &commit_) ||
+      !prep("ROLLBACK", &rollback_) || !prep("PRAGMA synchronous=FULL", &sync_full_) ||
+      !prep("PRAGMA synchronous=NORMAL", &sync_normal_))
     return error("preparing statements");
   return Status::Ok();
 }
@@ -121,8 +132,8 @@ Status Store::write(const Batch& b, bool durable) {
   if (b.empty()) return Status::Ok();
   bool raise = durable && !full_sync_;
   if (raise)
-    if (auto s = exec("PRAGMA synchronous=FULL;"); !s.ok()) return s;
-  if (auto s = exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
+    if (auto s = run(sync_full_, "sqlite: synchronous"); !s.ok()) return s;
+  if (auto s = run(begin_, "sqlite: begin"); !s.ok()) return s;
   auto step = [&](sqlite3_stmt* st) {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
@@ -172,9 +183,9 @@ Status Store::write(const Batch& b, bool durable) {
     sqlite3_bind_int(s, 8, f.ref.executable ? 1 : 0);
     ok = ok && step(s);
   }
-  Status result = ok ? exec("COMMIT;") : error("writing the batch");
-  if (!ok) (void)exec("ROLLBACK;");
-  if (raise) (void)exec("PRAGMA synchronous=NORMAL;");
+  Status result = ok ? run(commit_, "sqlite: commit") : error("writing the batch");
+  if (!ok) (void)run(rollback_, "sqlite: rollback");
+  if (raise) (void)run(sync_normal_, "sqlite: synchronous");
   return result;
 }
 

@@ -94,6 +94,14 @@ class Store {
   sqlite3_stmt* put_workflow_ = nullptr;
   sqlite3_stmt* put_task_ = nullptr;
   sqlite3_stmt* put_file_ = nullptr;
+  // The transaction's own statements, prepared once (a write is one transaction).
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+  sqlite3_stmt* rollback_ = nullptr;
+  sqlite3_stmt* sync_full_ = nullptr;
+  sqlite3_stmt* sync_normal_ = nullptr;
+  // Runs a prepared statement that returns no rows.
+  Status run(sqlite3_stmt* statement, const char* what);
 };
 
 }  // namespace fvce::submit

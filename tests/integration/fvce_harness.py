@@ -283,6 +283,7 @@ class Node:
         self.join: str | None = None
         self.extra_args: list[str] = []
         self.listen = "127.0.0.1:0"  # what --listen gets (restart(same_address=True) changes it)
+        self.new_session = False  # its own session and process group (os.killpg(node.pid, ...))
         self.starts = 0
         self.log_paths: list[str] = []
 
@@ -428,14 +429,17 @@ class Cluster:
 
     def start(self, name: str, deploy: str, join: "Node | str | None" = None,
               wait: bool = True, extra_args: list[str] | None = None,
-              ready_timeout: float = 15.0) -> Node:
+              ready_timeout: float = 15.0, new_session: bool = False) -> Node:
         """Starts node `name` (its state dir is TMP/nodes/NAME) listening on 127.0.0.1:0.
 
         join: a Node or "HOST:PORT" to join through. wait: return once it listens (its
-        address file exists and it answers GET /register/members).
+        address file exists and it answers GET /register/members). new_session: the node
+        leads a process group of its own, as a daemon started from a shell or a service
+        manager would (a signal can then go to its whole group: os.killpg(node.pid, sig)).
         """
         node = self.nodes.get(name) or Node(self, name)
         self.nodes[name] = node
+        node.new_session = new_session
         node.deploy = deploy
         node.join = join.address if isinstance(join, Node) else join
         node.extra_args = list(extra_args or [])
@@ -479,7 +483,8 @@ class Cluster:
         args += node.extra_args
         with open(out, "wb") as fo, open(err, "wb") as fe:
             node.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
-                                         preexec_fn=_pdeathsig)
+                                         preexec_fn=_pdeathsig,
+                                         start_new_session=node.new_session)
         _LIVE_PROCS.add(node.proc)
         node.address = None
 

@@ -42,12 +42,13 @@ struct Started {
 // Blocking: opens the capture files and starts the child.
 Started start(const Spawner::Spec& spec) {
   Started r;
-  int out = ::open(spec.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // Not following a link: a capture file is a new name in the task's directory.
+  int out = ::open(spec.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (out < 0) {
     r.error = "cannot create " + spec.out + ": " + std::strerror(errno);
     return r;
   }
-  int err = ::open(spec.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int err = ::open(spec.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (err < 0) {
     r.error = "cannot create " + spec.err + ": " + std::strerror(errno);
     ::close(out);

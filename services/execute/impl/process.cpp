@@ -167,8 +167,25 @@ asio::awaitable<Result<std::unique_ptr<TaskRun>>> ProcessRunner::start(RunReques
   env["FVCE_TASK"] = a.task;
   env["FVCE_ATTEMPT"] = std::to_string(a.attempt);
 
-  auto program = resolve_command(a.cmd, dir.workdir_abs, env["PATH"]);
-  if (!program.ok()) co_return program.status();
+  Result<fs::path> program = Status::NotFound("");
+  const std::string& path = env["PATH"];
+  std::string key = a.cmd.find('/') == std::string::npos ? path + '\0' + a.cmd : std::string();
+  std::string cached;
+  if (!key.empty()) {
+    std::lock_guard lock(found_mu_);
+    if (auto it = found_.find(key); it != found_.end()) cached = it->second;
+  }
+  if (!cached.empty() && ::access(cached.c_str(), X_OK) == 0) {
+    program = fs::path(cached);
+  } else {
+    program = resolve_command(a.cmd, dir.workdir_abs, path);
+    if (!program.ok()) co_return program.status();
+    if (!key.empty()) {
+      std::lock_guard lock(found_mu_);
+      if (found_.size() > 4096) found_.clear();
+      found_[key] = program->string();
+    }
+  }
 
   Spawner::Spec spec;
   spec.program = program->string();

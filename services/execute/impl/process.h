@@ -9,7 +9,9 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "node/node_context.h"
@@ -46,6 +48,9 @@ class ProcessRunner final : public TaskRunner {
   std::vector<std::string> base_env_;  // NAME=value, before the task's own
   std::string base_path_;              // PATH given to tasks
   std::atomic<std::uint64_t> next_id_{0};
+  // Commands found on a PATH, by PATH and name: a hit costs one access() to confirm it.
+  std::mutex found_mu_;
+  std::unordered_map<std::string, std::string> found_;
 };
 
 // The directory of the running binary, or "".

@@ -739,14 +739,17 @@ asio::awaitable<Result<TaskDir>> LocalFileService::prepare_task_dir(
   auto self = shared_from_this();
   if (auto s = task_names(workflow, task); !s.ok()) co_return s;
   if (task.empty()) co_return Status::InvalidArgument("a task directory needs a task id");
+  // The task's directory is resolved with the confinement checks; the attempt's directory
+  // and capture files are new names inside it (and are opened without following links).
+  std::string task_rel = "work/" + workflow + "/" + task_dir_name(task);
+  auto task_abs = resolve(task_rel);
+  if (!task_abs.ok()) co_return task_abs.status();
+  std::string a = "a" + std::to_string(attempt);
   TaskDir dir;
-  dir.workdir = "work/" + workflow + "/" + task_dir_name(task) + "/a" + std::to_string(attempt);
-  auto wd = resolve(dir.workdir);
-  if (!wd.ok()) co_return wd.status();
-  auto out = resolve(dir.workdir + ".out");
-  if (!out.ok()) co_return out.status();
-  auto err = resolve(dir.workdir + ".err");
-  if (!err.ok()) co_return err.status();
+  dir.workdir = task_rel + "/" + a;
+  dir.workdir_abs = *task_abs / a;
+  dir.out_abs = *task_abs / (a + ".out");
+  dir.err_abs = *task_abs / (a + ".err");
   std::vector<fs::path> parents;
   for (const auto& name : input_names) {
     if (name.find('/') == std::string::npos) continue;
@@ -754,16 +757,22 @@ asio::awaitable<Result<TaskDir>> LocalFileService::prepare_task_dir(
     if (!p.ok()) co_return p.status();
     parents.push_back(p->parent_path());
   }
-  dir.workdir_abs = *wd;
-  dir.out_abs = *out;
-  dir.err_abs = *err;
   Status made = co_await on_workers(ctx_.workers, [&]() -> Status {
     std::error_code ec;
-    // A directory left by an earlier run of this very attempt (a restart) is stale.
-    fs::remove_all(dir.workdir_abs, ec);
-    if (ec) return Status::IOError("cannot clear " + dir.workdir + ": " + ec.message());
-    fs::create_directories(dir.workdir_abs, ec);
-    if (ec) return Status::IOError("cannot create " + dir.workdir + ": " + ec.message());
+    if (::mkdir(dir.workdir_abs.c_str(), 0755) != 0) {
+      if (errno == ENOENT) {  // the task's first attempt here: its parents come first
+        fs::create_directories(*task_abs, ec);
+        if (ec) return Status::IOError("cannot create " + task_rel + ": " + ec.message());
+      } else if (errno == EEXIST) {
+        // Left by an earlier run of this very attempt (a restart): stale.
+        fs::remove_all(dir.workdir_abs, ec);
+        if (ec) return Status::IOError("cannot clear " + dir.workdir + ": " + ec.message());
+      } else {
+        return Status::IOError("cannot create " + dir.workdir + ": " + std::strerror(errno));
+      }
+      if (::mkdir(dir.workdir_abs.c_str(), 0755) != 0)
+        return Status::IOError("cannot create " + dir.workdir + ": " + std::strerror(errno));
+    }
     for (const auto& p : parents) {
       fs::create_directories(p, ec);
       if (ec) return Status::IOError("cannot create " + p.string() + ": " + ec.message());

@@ -153,38 +153,41 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
   // what this batch already put on each host. All counts are in cores.
   std::lock_guard lock(mu_);
   now = clock_.now();
-  std::map<std::string, int> batch;  // cores of this batch put on each host so far
-  // Cores of work on a host now: others' (from its last sample: what it had beyond ours then)
-  // plus ours now. Our tasks that ended since the sample free their cores at once, and ours
-  // placed since count at once; a sample never holds back a host known to have room.
-  auto demand = [&](const Member& m, const HostState& h) {
-    int ours = h.inflight + h.pending + batch[m.id];
-    int others = 0;
-    if (h.load) {
-      int slots = std::max(1, m.host.slots);
-      int busy = std::clamp(slots - h.load->free_slots, 0, slots);
-      others = std::max(0, busy + h.load->queue - h.ours_at_load);
-    }
-    return std::pair<int, int>{ours, others};
+  struct Candidate {
+    const Member* m;
+    HostState* h;
+    int slots;
+    int capacity;   // ours never exceed this (slots and queue)
+    int others;     // cores of others' work (from its last sample)
+    int batch = 0;  // cores this batch put there so far
+    bool overloaded = false;
   };
-  // Overload is judged once per batch, on what the hosts held when it began: while one
-  // sampled host is not overloaded, the overloaded ones get nothing from this batch (its
-  // tasks rather wait for room than queue behind others' work).
-  std::map<std::string, bool> overloaded;
+  std::vector<Candidate> cands;
+  cands.reserve(sampled.size());
   bool any_ok = false;
   for (const auto& m : sampled) {
-    const auto& h = hosts_[m.id];
-    int slots = std::max(1, m.host.slots);
-    int capacity = static_cast<int>(slots * (1 + std::max(0.0, config_.overload_queue)));
-    auto [ours, others] = demand(m, h);
-    bool over = ours + others >= capacity ||
-                (h.load && h.load->load1 >= config_.overload_load * std::max(1, m.host.cores));
-    overloaded[m.id] = over;
-    any_ok = any_ok || !over;
+    auto& h = hosts_[m.id];
+    Candidate c{&m, &h, std::max(1, m.host.slots), 0, 0};
+    c.capacity = static_cast<int>(c.slots * (1 + std::max(0.0, config_.overload_queue)));
+    // Others' work: what the host held beyond ours when it was sampled. Our tasks that ended
+    // since free their cores at once, and ours placed since count at once: a sample never
+    // holds back a host known to have room.
+    if (h.load) {
+      int busy = std::clamp(c.slots - h.load->free_slots, 0, c.slots);
+      c.others = std::max(0, busy + h.load->queue - h.ours_at_load);
+    }
+    // Overload is judged once per batch, on what the hosts held when it began: while one
+    // sampled host is not overloaded, the overloaded ones get nothing from this batch (its
+    // tasks rather wait for room than queue behind others' work).
+    c.overloaded = h.inflight + h.pending + c.others >= c.capacity ||
+                   (h.load && h.load->load1 >= config_.overload_load * std::max(1, m.host.cores));
+    any_ok = any_ok || !c.overloaded;
+    cands.push_back(c);
   }
   // A task that found no room because every host it fits is full of ours: the next tasks of
   // the batch with the same needs (or larger) cannot find any either.
   std::optional<std::pair<int, std::uint64_t>> no_room_for;
+  std::vector<std::pair<double, Candidate*>> ranked;
   for (std::size_t t = 0; t < tasks.size(); ++t) {
     auto& p = out[t];
     int cores = std::max(1, tasks[t].cores);
@@ -193,40 +196,38 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
       p.why_none = "waiting for a slot: the hosts it fits are full of this workflow's tasks";
       continue;
     }
-    std::vector<std::pair<double, const Member*>> ranked;
+    ranked.clear();
     bool full_of_ours = false, other_reason = false;
-    for (const auto& m : sampled) {
-      auto& h = hosts_[m.id];
-      if (!fits(m, tasks[t])) continue;
-      if (any_ok && overloaded[m.id]) {
+    for (auto& c : cands) {
+      if (!fits(*c.m, tasks[t])) continue;
+      if (any_ok && c.overloaded) {
         other_reason = true;
         continue;
       }
-      int slots = std::max(1, m.host.slots);
-      auto [ours, others] = demand(m, h);
-      // Ours in flight there (accepted or about to be) never exceed what it can hold.
-      int capacity = static_cast<int>(slots * (1 + std::max(0.0, config_.overload_queue)));
-      if (ours + cores > capacity) {
+      int ours = c.h->inflight + c.h->pending + c.batch;
+      if (ours + cores > c.capacity) {
         full_of_ours = true;
         continue;
       }
-      if (now < h.refused_until) {
+      if (now < c.h->refused_until) {
         other_reason = true;
         continue;
       }
-      int ahead = ours + others;
-      double run = run_ms(m, h, tasks[t]);
-      double wait =
-          ahead + cores <= slots ? 0.0 : (static_cast<double>(ahead + cores - slots) / slots) * run;
+      int ahead = ours + c.others;
+      double run = run_ms(*c.m, *c.h, tasks[t]);
+      double wait = ahead + cores <= c.slots
+                        ? 0.0
+                        : (static_cast<double>(ahead + cores - c.slots) / c.slots) * run;
       double transfer = 0;
       for (const auto& [where, bytes] : tasks[t].inputs)
-        if (where != m.address) transfer += static_cast<double>(bytes) / config_.bandwidth * 1000.0;
-      ranked.emplace_back(wait + run + transfer, &m);
+        if (where != c.m->address)
+          transfer += static_cast<double>(bytes) / config_.bandwidth * 1000.0;
+      ranked.emplace_back(wait + run + transfer, &c);
     }
     std::sort(ranked.begin(), ranked.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
     for (std::size_t i = 0; i < ranked.size() && static_cast<int>(i) < config_.ranked; ++i)
-      p.hosts.push_back(*ranked[i].second);
+      p.hosts.push_back(*ranked[i].second->m);
     if (p.hosts.empty()) {
       bool ours_only = full_of_ours && !other_reason;
       p.no_room = ours_only ? NoRoom::ours : NoRoom::others;
@@ -235,11 +236,11 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
                        : "waiting for a slot: every sampled host is busy";
       if (ours_only) no_room_for = std::pair<int, std::uint64_t>{cores, tasks[t].memory};
     } else {
-      batch[p.hosts.front().id] += cores;
+      ranked.front().second->batch += cores;
     }
   }
   // Reserve what was placed, until the host accepts or refuses it.
-  for (const auto& [id, n] : batch) hosts_[id].pending += n;
+  for (auto& c : cands) c.h->pending += c.batch;
   co_return out;
 }
 

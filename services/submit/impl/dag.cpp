@@ -275,11 +275,31 @@ void DagSubmit::notify() {
   });
 }
 
+void DagSubmit::end_locked(Workflow& wf, int index, std::int64_t observed_ms, bool success) {
+  auto& r = wf.runs[index];
+  if (r.ended) return;
+  r.ended = true;
+  const auto& t = wf.plan.tasks[index];
+  if (r.accepted)
+    scheduler_->finished(r.host_id, t.cores, t.cost_ms, observed_ms, success);
+  else
+    r.early_end = Run::EarlyEnd{observed_ms, success};  // send() passes it on
+}
+
+void DagSubmit::abandon_locked(Workflow& wf, int index) {
+  auto& r = wf.runs[index];
+  if (!r.accepted || r.ended) return;  // not accepted yet: its send settles it
+  scheduler_->abandoned(r.host_id, wf.plan.tasks[index].cores);
+  r.ended = true;
+}
+
 void DagSubmit::notify_room() {
   {
     std::lock_guard lock(mu_);
-    for (auto it = parked_.rbegin(); it != parked_.rend(); ++it) ready_.push_front(*it);
-    parked_.clear();
+    // The next round takes a batch of the oldest parked tasks: it places what fits (a batch
+    // samples enough hosts to find where the room came free), and the scheduler passes over
+    // the tasks behind the first that finds none (docs/scheduling.md).
+    room_ = true;
   }
   notify();
 }
@@ -555,7 +575,7 @@ asio::awaitable<Status> DagSubmit::cancel(std::string id) {
       if (model::is_final(r.state)) continue;
       if (in_flight(r.state)) {
         hosts.insert({r.host_id, r.host_address});
-        scheduler_->abandoned(r.host_id, wf->plan.tasks[i].cores);
+        abandon_locked(*wf, static_cast<int>(i));
       }
       r.message = "cancelled by the user";
       set_final(*wf, static_cast<int>(i), TaskState::cancelled, batch);
@@ -578,7 +598,7 @@ asio::awaitable<Status> DagSubmit::cancel(std::string id) {
 asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
   Batch batch;
   std::set<WorkflowPtr> touched;
-  bool freed = false;
+  bool freed = false;  // a task of ours ended: its room is free
   {
     std::lock_guard lock(mu_);
     auto now = ctx_.clock.now();
@@ -614,8 +634,7 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
             wf.files[out.name] = out;
             batch.files.push_back(FileRow{wf.id, out, false});
           }
-          scheduler_->finished(r.host_id, task.cores, task.cost_ms,
-                               static_cast<std::int64_t>(rep.wall_ms.value_or(0)), true);
+          end_locked(wf, idx, static_cast<std::int64_t>(rep.wall_ms.value_or(0)), true);
           freed = true;
           set_final(wf, idx, TaskState::done, batch);
           release_dependents(wf, idx, batch);
@@ -623,8 +642,7 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
           break;
         }
         case TaskState::failed: {
-          scheduler_->finished(r.host_id, task.cores, task.cost_ms,
-                               static_cast<std::int64_t>(rep.wall_ms.value_or(0)), false);
+          end_locked(wf, idx, static_cast<std::int64_t>(rep.wall_ms.value_or(0)), false);
           freed = true;
           r.exit_code = rep.exit_code;
           r.wall_ms = rep.wall_ms;
@@ -647,7 +665,7 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
         case TaskState::cancelled:
           // Not cancelled by us (we would have made it final already): the executor gave it
           // up (it is stopping). Run it again elsewhere, without counting a retry.
-          scheduler_->abandoned(r.host_id, task.cores);
+          abandon_locked(wf, idx);
           freed = true;
           --r.attempts;
           r.message = "given up by " + r.host_name + ": " + rep.message;
@@ -710,15 +728,30 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
   auto self = shared_from_this();
   while (!stopping_) {
     std::vector<ReadyItem> items;
+    std::size_t from_parked = 0;  // items[0, from_parked) were parked
     bool parked = false;
     {
       std::lock_guard lock(mu_);
-      while (!ready_.empty() && items.size() < static_cast<std::size_t>(config_.batch)) {
-        auto item = ready_.front();
+      auto usable = [](const ReadyItem& item) {
+        return item.wf->runs[item.index].state == TaskState::ready &&
+               item.wf->state == WorkflowState::running && !item.wf->cancel_requested;
+      };
+      auto batch = static_cast<std::size_t>(config_.batch);
+      // Room came: the oldest parked tasks first, one batch a round (a round that places all
+      // it took keeps the room open for the next batch).
+      if (room_) {
+        room_ = false;
+        while (!parked_.empty() && items.size() < batch) {
+          auto item = std::move(parked_.front());
+          parked_.pop_front();
+          if (usable(item)) items.push_back(std::move(item));
+        }
+        from_parked = items.size();
+      }
+      while (!ready_.empty() && items.size() < batch) {
+        auto item = std::move(ready_.front());
         ready_.pop_front();
-        if (item.wf->runs[item.index].state == TaskState::ready &&
-            item.wf->state == WorkflowState::running && !item.wf->cancel_requested)
-          items.push_back(std::move(item));
+        if (usable(item)) items.push_back(std::move(item));
       }
       parked = !parked_.empty();
     }
@@ -732,8 +765,7 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
           // The backstop: place the parked tasks again, and wait longer next time.
           busy_wait_ = std::min(config_.max_busy_retry, busy_wait_ * 2);
           std::lock_guard lock(mu_);
-          for (auto it = parked_.rbegin(); it != parked_.rend(); ++it) ready_.push_front(*it);
-          parked_.clear();
+          room_ = true;
         }
       }
       wake_pending_ = false;
@@ -761,6 +793,7 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
       WorkflowPtr wf;
       int index;
       int attempt;
+      std::uint64_t placement;
       std::vector<model::Member> hosts;
       model::TaskAssignment a;
     };
@@ -769,7 +802,8 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
     bool others_busy = false;
     {
       std::lock_guard lock(mu_);
-      std::vector<ReadyItem> later;
+      std::vector<ReadyItem> later;  // no room now, in order
+      std::size_t later_parked = 0;  // of them, those that were parked before this round
       for (std::size_t i = 0; i < items.size(); ++i) {
         auto& wf = *items[i].wf;
         int idx = items[i].index;
@@ -788,6 +822,7 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
           } else {
             others_busy = others_busy || p.no_room == schedule::NoRoom::others;
             if (r.message != p.why_none) r.message = p.why_none;
+            later_parked += i < from_parked ? 1 : 0;
             later.push_back(items[i]);
           }
           continue;
@@ -802,11 +837,21 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
         r.started.reset();
         r.finished.reset();
         r.message.clear();
+        r.placement = ++placements_;
+        r.accepted = false;
+        r.ended = false;
+        r.early_end.reset();
         batch.tasks.push_back(row(wf, idx));
-        sends.push_back({items[i].wf, idx, r.attempts, p.hosts, assignment(wf, idx, r.attempts)});
+        sends.push_back(
+            {items[i].wf, idx, r.attempts, r.placement, p.hosts, assignment(wf, idx, r.attempts)});
       }
-      // No room now: parked, in order, until something makes room.
-      for (auto& item : later) parked_.push_back(std::move(item));
+      // No room now: parked, in order, until something makes room — those that were parked
+      // before ahead of the others, new ones at the back.
+      for (std::size_t i = later_parked; i-- > 0;) parked_.push_front(std::move(later[i]));
+      for (std::size_t i = later_parked; i < later.size(); ++i)
+        parked_.push_back(std::move(later[i]));
+      // Every parked task this round took found room: the next ones may too.
+      if (from_parked > 0 && later_parked == 0 && !parked_.empty()) room_ = true;
     }
     // The backstop: armed (or kept) only while others' work is what fills the hosts.
     if (!sends.empty())
@@ -817,8 +862,8 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
     if (!s.ok()) spdlog::error("cannot record placements: {}", s.message());
     for (auto& snd : sends)
       asio::co_spawn(ctx_.ioc,
-                     send(std::move(snd.wf), snd.index, snd.attempt, std::move(snd.hosts),
-                          std::move(snd.a), round_start),
+                     send(std::move(snd.wf), snd.index, snd.attempt, snd.placement,
+                          std::move(snd.hosts), std::move(snd.a), round_start),
                      asio::detached);
     for (const auto& wf : touched) {
       finalize_if_done(wf);
@@ -827,8 +872,8 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
 }
 
 asio::awaitable<void> DagSubmit::send(WorkflowPtr wf, int index, int attempt,
-                                      std::vector<model::Member> hosts, model::TaskAssignment a,
-                                      Clock::time_point round_start) {
+                                      std::uint64_t placement, std::vector<model::Member> hosts,
+                                      model::TaskAssignment a, Clock::time_point round_start) {
   auto self = shared_from_this();
   std::string last_error;
   int cores = a.cores;
@@ -856,9 +901,26 @@ asio::awaitable<void> DagSubmit::send(WorkflowPtr wf, int index, int attempt,
     // this node restarted): as good as accepted.
     if (s.code() == ErrorCode::conflict) s = Status::Ok();
     if (s.ok()) {
-      scheduler_->dispatched(h.id, cores);
       std::lock_guard lock(mu_);
+      scheduler_->dispatched(h.id, cores);
       auto& r = wf->runs[index];
+      if (r.placement != placement) {
+        // The run moved on while this was on its way (requeued and placed anew): this
+        // accepted copy will never be reported for it.
+        scheduler_->abandoned(h.id, cores);
+        co_return;
+      }
+      r.accepted = true;
+      if (r.early_end) {
+        const auto& t = wf->plan.tasks[index];
+        scheduler_->finished(h.id, cores, t.cost_ms, r.early_end->observed_ms,
+                             r.early_end->success);
+        r.early_end.reset();
+      } else if (!r.ended && !in_flight(r.state)) {
+        // Cancelled, or given back, before the host answered: it will not end there.
+        scheduler_->abandoned(h.id, cores);
+        r.ended = true;
+      }
       if (r.attempts == attempt) {
         auto now = ctx_.clock.now();
         record_latency(std::chrono::duration<double>(now - round_start).count(),
@@ -878,7 +940,8 @@ asio::awaitable<void> DagSubmit::send(WorkflowPtr wf, int index, int attempt,
   {
     std::lock_guard lock(mu_);
     auto& r = wf->runs[index];
-    if (r.attempts != attempt || r.state != TaskState::placed) co_return;
+    if (r.placement == placement) r.ended = true;  // never accepted: nothing to end
+    if (r.placement != placement || r.state != TaskState::placed) co_return;
     r.attempts -= 1;
     r.state = TaskState::ready;
     r.message = "waiting: " + last_error;
@@ -928,7 +991,7 @@ asio::awaitable<void> DagSubmit::watch_loop() {
           spdlog::warn("workflow {}: task {} was on {}, which {}; running it again", wf->id,
                        wf->plan.tasks[i].id, r.host_name,
                        it == live.end() ? "is gone" : "restarted");
-          scheduler_->abandoned(r.host_id, wf->plan.tasks[i].cores);
+          abandon_locked(*wf, static_cast<int>(i));
           r.message = "host " + r.host_name + " was lost; rescheduled";
           r.attempts -= 1;  // a lost host is not the task's fault
           make_ready(*wf, static_cast<int>(i), now);

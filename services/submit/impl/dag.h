@@ -92,6 +92,20 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
     std::string message;
     int deps_left = 0;
     Clock::time_point ready_at{};
+    // The scheduler's picture of this run (docs/scheduling.md): every placement is settled
+    // once (dispatched, refused or declined: by its send), and every accepted one ended
+    // once (finished or abandoned). placement names the current one; accepted: its host took
+    // it; ended: finished or abandoned was said for it.
+    std::uint64_t placement = 0;
+    bool accepted = false;
+    bool ended = true;
+    // Its end was reported before its host's acceptance came back (a very short task): the
+    // scheduler hears of the end once it has heard of the acceptance.
+    struct EarlyEnd {
+      std::int64_t observed_ms = 0;
+      bool success = false;
+    };
+    std::optional<EarlyEnd> early_end;
   };
   struct Workflow {
     std::string id, name, owner, doc;
@@ -114,9 +128,15 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
 
   boost::asio::awaitable<void> dispatch_loop();
   boost::asio::awaitable<void> watch_loop();
-  boost::asio::awaitable<void> send(WorkflowPtr wf, int index, int attempt,
+  boost::asio::awaitable<void> send(WorkflowPtr wf, int index, int attempt, std::uint64_t placement,
                                     std::vector<model::Member> hosts, model::TaskAssignment a,
                                     Clock::time_point round_start);
+  // Tells the scheduler the run's accepted placement will not end there (host lost, task
+  // cancelled or given up), once; a placement not yet accepted is settled by its send.
+  // Under mu_.
+  void abandon_locked(Workflow& wf, int index);
+  // Tells the scheduler the run's placement ended (its final report), once. Under mu_.
+  void end_locked(Workflow& wf, int index, std::int64_t observed_ms, bool success);
   boost::asio::awaitable<void> finalize(WorkflowPtr wf);
   boost::asio::awaitable<Status> write(Batch batch, bool durable);
 
@@ -139,7 +159,7 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
   // Wakes the dispatcher for new ready tasks. Thread-safe.
   void notify();
   // Something happened that can make room (a task of ours ended, a host was lost, the
-  // members changed): parked tasks are placed again, now. Thread-safe.
+  // members changed): the parked tasks are placed again, now. Thread-safe.
   void notify_room();
   // Starts finalize() once, when every task of wf is final. Takes mu_.
   void finalize_if_done(const WorkflowPtr& wf);
@@ -158,8 +178,10 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
   mutable std::mutex mu_;
   std::map<std::string, WorkflowPtr> workflows_;
   std::deque<ReadyItem> ready_;
-  // Ready tasks no host had room for, in order, waiting for notify_room() or the backstop.
+  // Ready tasks no host had room for, oldest first, waiting for notify_room() or the
+  // backstop; room_ says the next round takes a batch of them first.
   std::deque<ReadyItem> parked_;
+  bool room_ = false;
   // The dispatcher runs on this strand and sleeps on wake_; notify() sets wake_pending_ and
   // cancels wake_ on the same strand. These three touched only on the strand.
   boost::asio::strand<boost::asio::io_context::executor_type> dispatch_strand_;
@@ -167,6 +189,7 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
   bool wake_pending_ = false;
   std::chrono::milliseconds busy_wait_{0};  // the backstop's current wait (0: none armed)
   std::uint64_t members_version_ = 0;       // of the membership, as the watcher last saw it
+  std::uint64_t placements_ = 0;  // placements made (ids of Run::placement); under mu_
   std::atomic<bool> stopping_{false};
   std::vector<double> latencies_;  // ring of the last scheduling latencies (seconds)
   std::vector<double> waits_;      // and of the waits from ready to accepted

@@ -93,7 +93,8 @@ struct Fixture {
   asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(ioc);
   asio::thread_pool workers{2};
   http::Client client{ioc};  // the tests' own, for the routes
-  fvce::test::TestNode node{ioc};
+  const Clock& clock;        // the executor's (a manual one drives its timers)
+  fvce::test::TestNode node{ioc, "127.0.0.1:1", clock};
   NodeContext& ctx = node.ctx;
   http::Metrics& metrics = node.metrics;
   http::Router router;
@@ -110,7 +111,9 @@ struct Fixture {
   std::vector<std::size_t> batch_sizes;
   int refuse_next = 0;  // answer 503 to this many POSTs first
 
-  explicit Fixture(Options options = default_options()) {
+  explicit Fixture(Options options = default_options(),
+                   const Clock& executor_clock = SystemClock::instance())
+      : clock(executor_clock) {
     char tmpl[] = "/tmp/fvce-execute-test-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
     dir = tmpl;
@@ -417,6 +420,35 @@ TEST_CASE("a task past its time limit is terminated and fails") {
   CHECK(rs.back().signal == SIGTERM);
   CHECK(took < 1500ms);
   CHECK(took >= 200ms);
+}
+
+TEST_CASE("on a manual clock, a time limit and the kill grace fire when the clock says") {
+  ManualClock clock;
+  auto o = Fixture::default_options();
+  o.exec.reports.linger = 0ms;  // the linger is on the manual clock too
+  Fixture f(o, clock);
+  // Ignores SIGTERM: only the SIGKILL after the grace ends it.
+  auto a = f.task("stubborn", "trap '' TERM; echo $$ > pid; sleep 30 & wait; sleep 30");
+  a.time_limit_ms = 60'000;
+  REQUIRE(f.assign(a).ok());
+  REQUIRE(f.wait_state("stubborn", TaskState::running));
+  pid_t pid = read_pid(f.workdir("stubborn") / "pid");
+  REQUIRE(pid > 0);
+  std::this_thread::sleep_for(200ms);
+  CHECK(alive(pid));   // real time passes, the executor's clock does not
+  clock.advance(60s);  // the time limit: SIGTERM, which it ignores
+  std::this_thread::sleep_for(200ms);
+  CHECK(alive(pid));
+  auto early = f.wait_final("stubborn", 10ms);
+  CHECK((early.empty() || !model::is_final(early.back().state)));
+  clock.advance(1s);  // the kill grace (1 s in these tests): SIGKILL
+  auto rs = f.wait_final("stubborn");
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().state == TaskState::failed);
+  CHECK(rs.back().message == "time limit of 1m00s exceeded");
+  CHECK(rs.back().signal == SIGKILL);
+  REQUIRE(rs.back().wall_ms);
+  CHECK(*rs.back().wall_ms == 61'000);  // the executor's clock, not the wall's
 }
 
 TEST_CASE("cancel terminates the whole process group and reports cancelled") {

@@ -231,8 +231,8 @@ TEST_CASE("tasks that fit nowhere wait for a slot to free instead of being place
   auto st = f.sync(f.dag->status(id, TaskDetail::none));
   REQUIRE(st.ok());
   CHECK(st->summary.done == 6);  // each wave ended one task on each host
-  // Placement attempts per task: the first round, and one per task of ours that ended (each
-  // host's report is an event), for those still waiting: not one per timer tick.
+  // Placement attempts per waiting task: the first round, then one per report of a task of
+  // ours that ended (each host's is an event), not one per timer tick.
   double per_task = f.placements() / 40.0;
   CAPTURE(f.placements());
   CHECK(per_task <= 1.0 + 2 * rounds);
