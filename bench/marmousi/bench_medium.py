@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
-"""The Marmousi `medium` preset run through fvce on a 2-node loopback federation (1 slot
-each) beside the same tasks run one after another by examples/marmousi/run-serial.sh, in the
-same run and with the same programs and arguments (1 OpenMP thread per shot in both).
+"""The Marmousi `medium` preset run through fvce on a 2-node loopback federation beside the
+same tasks run one after another by examples/marmousi/run-serial.sh (one OpenMP thread per
+shot), in the same run and with the same programs.
+
+Two set-ups:
+  --deploy default   the repository's deploy/deploy.xml (slots = the host's 2 cores) and the
+                     workflow as make-workflow.sh writes it: every shot declares cores="2"
+                     and runs 2 threads, so each node runs one shot at a time.
+  --deploy one-slot  1 slot per node and 1 thread per shot, the same programs and arguments
+                     as the serial loop.
 
 Prints: serial makespan, fvce makespan (submit → done), their ratio, the parallel
-efficiency (serial / (2 × fvce)), and fvce's overhead per task: slot-time not spent running a
-task, divided by the number of tasks, 2 × makespan − Σ task wall times) / tasks.
+efficiency (serial / (2 × fvce)), and fvce's overhead per task: (2 × makespan − Σ task wall
+times) / tasks, the time the two hosts' cores were not running a task, per task.
 
-Usage: bench_medium.py --fvce build/fvce [--preset medium] [--runs 1]
+Usage: bench_medium.py --fvce build/fvce [--preset medium] [--runs 1] [--deploy default]
 """
 
 import argparse
@@ -26,13 +33,22 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 MARMOUSI = os.path.join(ROOT, "examples", "marmousi")
 
-DEPLOY = """<?xml version="1.0"?>
+ONE_SLOT_DEPLOY = """<?xml version="1.0"?>
 <deploy xmlns="urn:fvce:1" federation="bench">
   <service name="register" impl="introducer"/>
   <service name="info" impl="statgrab"/>
   <service name="execute" impl="process"><param name="slots" value="1"/></service>
 </deploy>
 """
+
+
+def deploy_text(mode):
+    if mode == "one-slot":
+        return ONE_SLOT_DEPLOY
+    # The default deploy file under another federation name, so that a node running on the
+    # same machine is never joined by mistake (--join is explicit anyway).
+    with open(os.path.join(ROOT, "deploy", "deploy.xml")) as f:
+        return f.read().replace('federation="lab"', 'federation="bench"')
 
 
 def run_serial(preset, work, bindir):
@@ -68,16 +84,20 @@ def start_node(fvce, work, name, join=None):
     raise RuntimeError("node did not start")
 
 
-def run_fvce(fvce, preset, work):
+def run_fvce(fvce, preset, work, mode):
     with open(os.path.join(work, "deploy.xml"), "w") as f:
-        f.write(DEPLOY)
+        f.write(deploy_text(mode))
     wfdir = os.path.join(work, "wf")
     os.makedirs(wfdir)
     shutil.copytree(os.path.join(MARMOUSI, "data"), os.path.join(wfdir, "data"))
     wf = os.path.join(wfdir, "workflow.xml")
     with open(wf, "w") as f:
+        env = dict(os.environ)
+        env.pop("THREADS", None)
+        if mode == "one-slot":
+            env["THREADS"] = "1"
         subprocess.run([os.path.join(MARMOUSI, "make-workflow.sh"), preset], stdout=f, check=True,
-                       env=dict(os.environ, THREADS="1"))
+                       env=env)
     a, addr_a = start_node(fvce, work, "a")
     b, addr_b = start_node(fvce, work, "b", addr_a)
     try:
@@ -114,6 +134,7 @@ def main():
     ap.add_argument("--fvce", required=True)
     ap.add_argument("--preset", default="medium")
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--deploy", choices=["default", "one-slot"], default="default")
     args = ap.parse_args()
     fvce = os.path.abspath(args.fvce)
     bindir = os.path.dirname(fvce)
@@ -121,14 +142,16 @@ def main():
     for r in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="fvce-bench-mm-") as work:
             serial = run_serial(args.preset, work, bindir)
-            makespan, walls, hosts = run_fvce(fvce, args.preset, work)
+            makespan, walls, hosts = run_fvce(fvce, args.preset, work, args.deploy)
             n = len(walls)
             overhead = (2 * makespan - sum(walls)) / n
             rows.append((serial, makespan, serial / makespan, serial / (2 * makespan), overhead, n,
                          len(hosts)))
     load = os.getloadavg()[0]
-    print(f"Marmousi preset '{args.preset}', 1 thread per shot, {os.cpu_count()} cores, "
-          f"load average {load:.2f}")
+    shape = ("default deploy.xml, shots of 2 cores and 2 threads" if args.deploy == "default"
+             else "1 slot per node, 1 thread per shot")
+    print(f"Marmousi preset '{args.preset}' on 2 nodes ({shape}); serial loop 1 thread per "
+          f"shot; {os.cpu_count()} cores, load average {load:.2f}")
     print(f"{'run':>3}  {'serial s':>9}  {'fvce s':>8}  {'speed-up':>8}  {'efficiency':>10}  "
           f"{'overhead/task':>13}  tasks  hosts")
     for i, (s, m, sp, eff, ov, n, h) in enumerate(rows):

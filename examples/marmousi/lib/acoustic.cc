@@ -110,8 +110,8 @@ void AcousticSolver::SetSource(double x, double z) {
   }
 }
 
-void AcousticSolver::UpdateColumn(int ix) {
-  const float* __restrict c = p_ + Index(ix, 0);
+void AcousticSolver::UpdateColumn(int ix, const float* p, float* q_field, float s) const {
+  const float* __restrict c = p + Index(ix, 0);
   const float* __restrict xm1 = c - ld_;
   const float* __restrict xm2 = c - 2 * ld_;
   const float* __restrict xm3 = c - 3 * ld_;
@@ -122,7 +122,7 @@ void AcousticSolver::UpdateColumn(int ix) {
   const float* __restrict xp4 = c + 4 * ld_;
   const float* __restrict vv = vv_ + Index(ix, 0);
   const float* __restrict damp = damp_ + Index(ix, 0);
-  float* __restrict q = q_ + Index(ix, 0);
+  float* __restrict q = q_field + Index(ix, 0);
 
   auto damped = [&](int z0, int z1) {
 #pragma omp simd
@@ -146,7 +146,7 @@ void AcousticSolver::UpdateColumn(int ix) {
     damped(z1, nz_);
   }
   for (const Injection& in : source_) {
-    if (in.ix == ix) q[in.iz] += in.weight * vv[in.iz] * source_value_;
+    if (in.ix == ix) q[in.iz] += in.weight * vv[in.iz] * s;
   }
   if (free_surface_) {
     q[0] = 0;
@@ -154,18 +154,38 @@ void AcousticSolver::UpdateColumn(int ix) {
   }
 }
 
-void AcousticSolver::Step(float s) {
-  source_value_ = s;
+void AcousticSolver::Step(float s) { Run(1, &s, nullptr); }
+
+void AcousticSolver::Run(int64_t n, const float* sources, const std::function<void()>& observe) {
+  if (n <= 0) return;
+  float* const p0 = p_;
+  float* const q0 = q_;
+  const int64_t step0 = step_;
 #pragma omp parallel num_threads(threads_)
   {
     // Flush-to-zero and denormals-are-zero: decaying waves in the absorbing layer would
     // otherwise reach denormals, which cost ~100 cycles each.
     _mm_setcsr(_mm_getcsr() | 0x8040);
+    // Each thread swaps its own copy of the two field pointers, so no thread waits for
+    // another to publish them.
+    float* p = p0;
+    float* q = q0;
+    for (int64_t i = 0; i < n; ++i) {
+      // The barrier at the end of the loop completes step i everywhere.
 #pragma omp for schedule(static)
-    for (int ix = 0; ix < nx_; ++ix) UpdateColumn(ix);
+      for (int ix = 0; ix < nx_; ++ix) UpdateColumn(ix, p, q, sources[i]);
+      std::swap(p, q);
+      // No barrier: step i+1 writes the other field, and step i+2, which overwrites this
+      // one, starts only after the barrier that this thread reaches once `observe` is done.
+#pragma omp master
+      {
+        p_ = p;
+        q_ = q;
+        step_ = step0 + i + 1;
+        if (observe) observe();
+      }
+    }
   }
-  std::swap(p_, q_);
-  ++step_;
 }
 
 float AcousticSolver::Sample(double x, double z) const {

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -60,6 +61,13 @@ class AcousticSolver {
   // Advances one time step, injecting source amplitude `s` = s(tₙ) at the source point.
   void Step(float s);
 
+  // Advances `n` steps in one parallel region (one barrier per step instead of a fork and a
+  // join), injecting `sources[i]` at step i. After each step `observe` (if set) runs on one
+  // thread while the others already compute the next step: it may read the current field
+  // (Sample, value, current(), step()) and nothing else of the solver. Same arithmetic as n
+  // calls of Step, so the same fields bit for bit.
+  void Run(int64_t n, const float* sources, const std::function<void()>& observe);
+
   // Bilinear interpolation of the current wavefield at grid coordinates (x, z).
   float Sample(double x, double z) const;
 
@@ -81,7 +89,7 @@ class AcousticSolver {
   static constexpr int kRowBase = 16;  // row offset of z = 0, keeps rows 64-byte aligned
 
   size_t Index(int ix, int iz) const { return size_t(ix + kHalo) * ld_ + kRowBase + iz; }
-  void UpdateColumn(int ix);
+  void UpdateColumn(int ix, const float* p, float* q, float s) const;
 
   struct Injection {
     int ix, iz;
@@ -98,7 +106,6 @@ class AcousticSolver {
   float* vv_;    // (v dt / h)²
   float* damp_;  // σ dt inside the absorbing layer, 0 elsewhere (read only there)
   std::vector<Injection> source_;
-  float source_value_ = 0;
   int64_t step_ = 0;
 };
 

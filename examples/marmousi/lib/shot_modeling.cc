@@ -94,9 +94,18 @@ Status ShotModeler::Init(const VelocityGrid& grid, const ShotSetup& setup, int t
   return Status::Ok();
 }
 
-void ShotModeler::Advance() {
-  double t = -lag_ + double(solver_->step()) * dt_;
-  solver_->Step(float(Ricker(t, setup_.fpeak)));
+int64_t ShotModeler::Advance(int64_t max_steps) {
+  const int64_t first = solver_->step();
+  const int64_t n = std::max<int64_t>(0, std::min(max_steps, total_steps_ - first));
+  sources_.resize(size_t(n));
+  for (int64_t i = 0; i < n; ++i) {
+    sources_[size_t(i)] = float(Ricker(-lag_ + double(first + i) * dt_, setup_.fpeak));
+  }
+  solver_->Run(n, sources_.data(), [this] { RecordIfDue(); });
+  return n;
+}
+
+void ShotModeler::RecordIfDue() {
   int64_t since_lag = solver_->step() - lag_steps_;
   if (since_lag >= 0 && since_lag % substeps_ == 0) {
     int64_t k = since_lag / substeps_;

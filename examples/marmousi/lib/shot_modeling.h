@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "acoustic.h"
 #include "formats.h"
@@ -42,8 +43,9 @@ class ShotModeler {
   // Checks the setup against the grid (positions inside the model, Courant number).
   Status Init(const VelocityGrid& grid, const ShotSetup& setup, int threads);
 
-  // Advances one step and records the receivers when an output sample is due.
-  void Advance();
+  // Advances up to `max_steps` steps (fewer at the end of the run) and records the
+  // receivers whenever an output sample is due. Returns the steps taken.
+  int64_t Advance(int64_t max_steps = 1);
   bool done() const { return solver_->step() >= total_steps_; }
   int64_t step() const { return solver_->step(); }
   int64_t total_steps() const { return total_steps_; }
@@ -56,6 +58,7 @@ class ShotModeler {
 
  private:
   std::string RunDescription() const;
+  void RecordIfDue();
 
   ShotSetup setup_;
   VelocityGrid const* grid_ = nullptr;
@@ -68,6 +71,7 @@ class ShotModeler {
   int64_t total_steps_ = 0;
   double source_x_ = 0, source_z_ = 0;  // grid coordinates (cells)
   std::vector<double> receiver_x_;
+  std::vector<float> sources_;  // source amplitudes of the steps of one Advance
   double receiver_z_ = 0;
 };
 

@@ -4,6 +4,7 @@
 // --checkpoint-every steps and at the next step boundary after SIGUSR1; --restart FILE
 // resumes from such a file and produces the same record bit for bit. The checkpoint file
 // is removed when the shot completes.
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -97,7 +98,15 @@ int main(int argc, char** argv) {
   auto start = std::chrono::steady_clock::now();
   const int64_t first_step = modeler.step();
   while (!modeler.done()) {
-    modeler.Advance();
+    // Steps run in chunks, one parallel region each: up to the next periodic checkpoint,
+    // and never more than kChunk, so that a checkpoint asked for by SIGUSR1 waits at most
+    // kChunk steps.
+    constexpr int64_t kChunk = 64;
+    int64_t chunk = kChunk;
+    if (!checkpoint.empty() && checkpoint_every > 0) {
+      chunk = std::min(chunk, int64_t{checkpoint_every} - modeler.step() % checkpoint_every);
+    }
+    modeler.Advance(chunk);
     bool due = checkpoint_every > 0 && modeler.step() % checkpoint_every == 0;
     if (!checkpoint.empty() && (due || checkpoint_requested) && !modeler.done()) {
       checkpoint_requested = 0;
