@@ -32,10 +32,13 @@ defaults (every tool gets 6 slots; the sharper bound with whole waves, ceil(200/
 makespan and efficiency, median, min and max over --runs (5), and fvce/Dask efficiency
 computed pair by pair (run i's fvce over run i's Dask).
 
+With --before PATH, a second fvce build (an earlier commit) runs first in every run (tool
+"before"), so that before and after are measured on the same machine in the same run.
+
 Usage:
   bench_fanin.py --fvce build/fvce [--runs 5] [--tasks 200] [--task-seconds 0.05]
                  [--nodes 3] [--slots 2] [--dask-workers 2] [--dask-threads 3]
-                 [--tools fvce,dask,xargs] [--work-base /dev/shm]
+                 [--tools fvce,dask,xargs] [--before OLD/fvce] [--work-base /dev/shm]
                  [--doc docs/PERFORMANCE.md | --no-doc] [--json out.json]
                  [--from-json earlier.json]
 """
@@ -58,7 +61,7 @@ import benchlib as B  # noqa: E402
 H = B.H
 SECTION = "## Fan-in DAG (200 × sleep 0.05, then one task after all)"
 TARGET_EFFICIENCY = 0.9
-TOOLS = ("fvce", "dask", "xargs")
+TOOLS = ("before", "fvce", "dask", "xargs")
 
 
 def workflow(n: int, secs: str, name: str) -> str:
@@ -82,7 +85,7 @@ def dask_fanin(results, secs):  # the fan-in: after every dask_sleep, one more s
     return len(results)
 
 
-def run_fvce(fvce: str, args) -> dict:
+def run_fvce(fvce: str, args, tool: str = "fvce") -> dict:
     with H.Cluster(fvce, "fvce-bench-fanin", log_level="info") as c:
         fed = H.start_federation(c, slots=[args.slots] * args.nodes, register={})
         sub = fed[0]
@@ -106,7 +109,7 @@ def run_fvce(fvce: str, args) -> dict:
         for t in st.tasks.values():
             per_host[t.get("host")] = per_host.get(t.get("host"), 0) + 1
         last_end = max(int(t["finished"]) for t in others if "finished" in t)
-        out = {"tool": "fvce", "workflow": wf, "makespan_s": t1 - t0,
+        out = {"tool": tool, "workflow": wf, "makespan_s": t1 - t0,
                "submit_cli_s": t_sub - t0,
                "server_s": (int(st.summary["finished"]) - int(st.summary["submitted"])) / 1000,
                "first_start_to_last_end_s": (max(int(t["finished"]) for t in st.tasks.values())
@@ -150,6 +153,7 @@ def run_xargs(args) -> dict:
 
 def label(t: str, res: dict) -> str:
     return {"fvce": f"fvce ({res['nodes']} nodes × {res['slots']} slots)",
+            "before": f"fvce before ({res.get('before_commit') or res.get('before_path')})",
             "dask": f"Dask ({res['dask_workers']} procs × {res['dask_threads']} threads)",
             "xargs": f"xargs -P{res['nodes'] * res['slots']}"}[t]
 
@@ -170,7 +174,8 @@ def report(res: dict) -> str:
         f"{res['runs']} run(s); each runs every tool once, back to back, in the order "
         f"{', '.join(tools)}. The DAG: {res['tasks']} tasks `sleep {res['task_seconds']}` "
         f"(an `<array>`) and one task `sleep {res['task_seconds']}` after all of them "
-        f"(`<after task=\"t[*]\"/>`). fvce ({res.get('fvce_path', 'fvce')}): "
+        f"(`<after task=\"t[*]\"/>`). fvce ({res.get('fvce_path', 'fvce')}"
+        f"{'; before: ' + res['before_path'] if res.get('before_path') else ''}): "
         f"{res['nodes']} nodes on 127.0.0.1 with slots = {res['slots']} each, "
         f"random-adaptive, default membership, log level info, state and work roots under "
         f"{res['work_base']}, submitted to the first node; makespan from the start of "
@@ -202,29 +207,31 @@ def report(res: dict) -> str:
                        for t in tools], ""])
     lines += B.md_table(rows)
     lines.append("")
-    if "fvce" in tools:
-        fv = R["fvce"]
-
-        def st(key, spec=".3f", scale=1.0):
+    fvces = [t for t in ("before", "fvce") if t in tools]
+    if fvces:
+        def st(t, key, spec=".3f", scale=1.0):
             return B.fmt_stats(B.stats([r[key] * scale if r.get(key) is not None else None
-                                        for r in fv]), spec)
+                                        for r in R[t]]), spec)
 
         lines.append("fvce, median (min–max) over the runs:")
         lines.append("")
-        rows = [["", "value"],
-                ["submit → done, polled (s)", st("makespan_s")],
-                ["server: submitted → finished (s)", st("server_s")],
-                ["first task start → last task end (s)", st("first_start_to_last_end_s")],
-                ["last array task's end → fan-in's start (s)", st("array_end_to_fan_start_s")],
-                ["`fvce submit` itself (s)", st("submit_cli_s")],
-                ["scheduling latency p50 (ms)", st("p50", ".3f", 1000)],
-                ["scheduling latency p99 (ms)", st("p99", ".3f", 1000)],
-                ["efficiency on the server's time (ideal / submitted → finished)",
-                 B.fmt_stats(B.stats([ideal / r["server_s"] for r in fv if r["server_s"]]),
-                             ".3f")],
-                ["tasks per host (run 1)",
-                 "/".join(str(fv[0]["per_host"].get(f"w{i + 1}", 0))
-                          for i in range(res["nodes"]))]]
+        rows = [["", *[label(t, res) for t in fvces]]]
+        for name, key, spec, scale in (
+                ("submit → done, polled (s)", "makespan_s", ".3f", 1.0),
+                ("server: submitted → finished (s)", "server_s", ".3f", 1.0),
+                ("first task start → last task end (s)", "first_start_to_last_end_s", ".3f", 1.0),
+                ("last array task's end → fan-in's start (s)", "array_end_to_fan_start_s", ".3f",
+                 1.0),
+                ("`fvce submit` itself (s)", "submit_cli_s", ".3f", 1.0),
+                ("scheduling latency p50 (ms)", "p50", ".3f", 1000.0),
+                ("scheduling latency p99 (ms)", "p99", ".3f", 1000.0)):
+            rows.append([name, *[st(t, key, spec, scale) for t in fvces]])
+        rows.append(["efficiency on the server's time (ideal / submitted → finished)",
+                     *[B.fmt_stats(B.stats([ideal / r["server_s"] for r in R[t]
+                                            if r["server_s"]]), ".3f") for t in fvces]])
+        rows.append(["tasks per host (run 1)",
+                     *["/".join(str(R[t][0]["per_host"].get(f"w{i + 1}", 0))
+                                for i in range(res["nodes"])) for t in fvces]])
         lines += B.md_table(rows)
         lines.append("")
     lines.append("Run by run (makespan, s):")
@@ -250,6 +257,8 @@ def report(res: dict) -> str:
             pr = B.stats(B.pair_ratios(eff["fvce"], eff["dask"]))
             v.append(f"fvce / Dask {pr['median']:.2f} pair by pair, min {pr['min']:.2f}, max "
                      f"{pr['max']:.2f} ({'ahead' if pr['median'] > 1 else 'NOT ahead'})")
+        if "before" in tools:
+            v.append(f"before: efficiency {B.stats(eff['before'])['median']:.3f}")
         lines.append("Target: fvce efficiency ≥ 0.9 and ahead of Dask — " + "; ".join(v) + ".")
         lines.append("")
     if res.get("analysis"):
@@ -269,8 +278,10 @@ def main() -> int:
     ap.add_argument("--slots", type=int, default=2, help="execute slots per node")
     ap.add_argument("--dask-workers", type=int, default=2)
     ap.add_argument("--dask-threads", type=int, default=3)
-    ap.add_argument("--tools", default=",".join(TOOLS),
+    ap.add_argument("--tools", default="fvce,dask,xargs",
                     help="which tools, comma-separated, of fvce,dask,xargs")
+    ap.add_argument("--before", help="another fvce binary (an earlier build) run first in "
+                    "every run, beside this one")
     ap.add_argument("--work-base", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
                     help="directory under which the nodes' state and work roots go (default "
                          "/dev/shm, a tmpfs; '' for the system's temporary directory)")
@@ -289,8 +300,10 @@ def main() -> int:
     else:
         tools = [t for t in args.tools.split(",") if t]
         for t in tools:
-            if t not in TOOLS:
+            if t not in TOOLS or t == "before":
                 ap.error(f"unknown tool {t!r}")
+        if args.before:
+            tools.insert(0, "before")
         if "dask" in tools:
             B.ensure_dask()
         d = float(args.task_seconds)
@@ -302,13 +315,17 @@ def main() -> int:
                "ideal_s": (args.tasks * d + d) / slots,
                "ideal_waves_s": math.ceil(args.tasks / slots) * d + d,
                "work_base": args.work_base or disk_base, "fvce_path": args.fvce,
+               "before_path": args.before,
+               "before_commit": B.build_commit(args.before) if args.before else None,
                "dask_version": B.dask_version() if "dask" in tools else None,
                "command": B.command_line("bench_fanin.py"), "tools": tools,
                "load_per_run": [], "results": {t: [] for t in tools}}
         if args.dask_workers * args.dask_threads != slots and "dask" in tools:
             B.log(f"note: Dask has {args.dask_workers * args.dask_threads} threads, fvce "
                   f"{slots} slots")
-        run_of = {"fvce": lambda: run_fvce(fvce, args), "dask": lambda: run_dask(args),
+        run_of = {"fvce": lambda: run_fvce(fvce, args),
+                  "before": lambda: run_fvce(os.path.abspath(args.before), args, "before"),
+                  "dask": lambda: run_dask(args),
                   "xargs": lambda: run_xargs(args)}
         for run in range(args.runs):
             res["load_per_run"].append(B.loadavg())
@@ -317,7 +334,7 @@ def main() -> int:
                 r["load_before"] = res["load_per_run"][-1]
                 res["results"][t].append(r)
                 extra = ""
-                if t == "fvce":
+                if t in ("fvce", "before"):
                     gap = r["array_end_to_fan_start_s"]
                     extra = (f", server {r['server_s']:.3f} s, array end → fan start "
                              f"{'n/a' if gap is None else f'{gap:.3f} s'}, "

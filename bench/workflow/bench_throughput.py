@@ -24,6 +24,10 @@ Each run does, in this order (run 1: fvce, xargs, parallel, Dask; run 2: fvce, x
             from the first submit (the client.map call) to the last result
             (client.gather returned).
 
+With --before PATH, a second fvce build (say, of an earlier commit) runs too, first in every
+run (tool "before", the same federation and workflow), so that before and after are measured
+on the same machine in the same run.
+
 Reported per tool: tasks/s, median, min and max over the runs; fvce/xargs (and
 fvce/parallel, fvce/Dask) computed pair by pair — run i's fvce rate over run i's xargs rate
 — and summarised as median, min, max; fvce's scheduling latency p50/p99 and submit → done
@@ -31,7 +35,8 @@ fvce/parallel, fvce/Dask) computed pair by pair — run i's fvce rate over run i
 
 Usage:
   bench_throughput.py --fvce build/fvce [--runs 5] [--tasks 2000] [--nodes 3] [--jobs 2]
-                      [--tools fvce,xargs,parallel,dask] [--work-base /dev/shm]
+                      [--tools fvce,xargs,parallel,dask] [--before OLD/fvce]
+                      [--work-base /dev/shm]
                       [--doc docs/PERFORMANCE.md | --no-doc] [--json out.json]
                       [--from-json earlier.json]
 The figures of record use --runs 25.
@@ -54,7 +59,7 @@ import benchlib as B  # noqa: E402
 
 SECTION = "## Throughput, interleaved (fvce, xargs, parallel, Dask)"
 TARGET_VS_XARGS = 0.8
-TOOLS = ("fvce", "xargs", "parallel", "dask")
+TOOLS = ("before", "fvce", "xargs", "parallel", "dask")
 
 
 def dask_true(i):  # a Dask task: one process `true`
@@ -74,10 +79,11 @@ def run_dask(n: int, workers: int) -> dict:
 
 
 def run_one(tool: str, fvce: str, args) -> dict:
-    if tool == "fvce":
-        r = B.W.run_fvce(fvce, args.tasks, "random-adaptive", args.nodes)
+    if tool in ("fvce", "before"):
+        path = fvce if tool == "fvce" else os.path.abspath(args.before)
+        r = B.W.run_fvce(path, args.tasks, "random-adaptive", args.nodes)
         lat = r["latency"]
-        return {"tool": "fvce", "s": r["submit_to_done_s"], "rate": r["rate"],
+        return {"tool": tool, "s": r["submit_to_done_s"], "rate": r["rate"],
                 "p50": lat.get("0.5"), "p90": lat.get("0.9"), "p99": lat.get("0.99"),
                 "latency_count": lat.get("count"),
                 "server_submitted_to_finished_s": r["server_submitted_to_finished_s"],
@@ -94,7 +100,7 @@ def run_one(tool: str, fvce: str, args) -> dict:
 
 def describe(tool: str, r: dict) -> str:
     s = f"{r['s']:.2f} s, {r['rate']:.0f} tasks/s"
-    if tool == "fvce":
+    if tool in ("fvce", "before"):
         p50 = r.get("p50")
         p99 = r.get("p99")
         s += (f", latency p50 {p50 * 1000:.2f} ms p99 {p99 * 1000:.2f} ms"
@@ -107,7 +113,9 @@ def describe(tool: str, r: dict) -> str:
 
 def label(tool: str, res: dict) -> str:
     j = res["jobs"]
-    return {"fvce": f"fvce ({res['nodes']} nodes)", "xargs": f"xargs -P{j}",
+    return {"fvce": f"fvce ({res['nodes']} nodes)",
+            "before": f"fvce before ({res.get('before_commit') or res.get('before_path')})",
+            "xargs": f"xargs -P{j}",
             "parallel": f"parallel -j{j}",
             "dask": f"Dask ({j} procs × 1 thread)"}[tool]
 
@@ -126,7 +134,9 @@ def report(res: dict) -> str:
         f"second run on, that includes this benchmark's own load; the machine is shared: "
         f"other sessions build and test on it). {res['runs']} run(s); each run "
         f"runs every tool once, back to back, in the order {', '.join(tools)}. "
-        f"fvce ({res.get('fvce_path', 'fvce')}): {res['nodes']} nodes on 127.0.0.1 with "
+        f"fvce ({res.get('fvce_path', 'fvce')}"
+        f"{'; before: ' + res['before_path'] if res.get('before_path') else ''}): "
+        f"{res['nodes']} nodes on 127.0.0.1 with "
         f"default execute params (slots = cores, fvce-exec), random-adaptive, log level "
         f"info, state and work roots under {res['work_base']}; one `<array>` of {n} tasks "
         f"`true` submitted to the first node, timed from `fvce submit` to the status "
@@ -161,27 +171,24 @@ def report(res: dict) -> str:
                        for t in tools]])
     lines += B.md_table(rows)
     lines.append("")
-    if "fvce" in tools:
-        fv = R["fvce"]
-
-        def ms(key):
-            return B.fmt_stats(B.stats([r[key] * 1000 if r.get(key) is not None else None
-                                        for r in fv]), ".3f")
+    fvces = [t for t in ("before", "fvce") if t in tools]
+    if fvces:
+        def col(t, key, spec=".2f", scale=1.0):
+            return B.fmt_stats(B.stats([r[key] * scale if r.get(key) is not None else None
+                                        for r in R[t]]), spec)
 
         lines.append("fvce, the submitting node (median (min–max) over the runs):")
         lines.append("")
-        rows = [["", "value"],
-                ["submit → done (s)", B.fmt_stats(B.stats([r["s"] for r in fv]))],
-                ["server: submitted → finished (s)",
-                 B.fmt_stats(B.stats([r["server_submitted_to_finished_s"] for r in fv]))],
-                ["first task start → last task end (s)",
-                 B.fmt_stats(B.stats([r["first_start_to_last_end_s"] for r in fv]))],
-                ["`fvce submit` itself (s)", B.fmt_stats(B.stats([r["submit_cli_s"]
-                                                                   for r in fv]), ".3f")],
-                ["scheduling latency p50 (ms)", ms("p50")],
-                ["scheduling latency p99 (ms)", ms("p99")],
-                ["latency samples (_count)",
-                 B.fmt_stats(B.stats([r.get("latency_count") for r in fv]), ".0f")]]
+        rows = [["", *[label(t, res) for t in fvces]]]
+        for name, key, spec, scale in (
+                ("submit → done (s)", "s", ".2f", 1.0),
+                ("server: submitted → finished (s)", "server_submitted_to_finished_s", ".2f", 1.0),
+                ("first task start → last task end (s)", "first_start_to_last_end_s", ".2f", 1.0),
+                ("`fvce submit` itself (s)", "submit_cli_s", ".3f", 1.0),
+                ("scheduling latency p50 (ms)", "p50", ".3f", 1000.0),
+                ("scheduling latency p99 (ms)", "p99", ".3f", 1000.0),
+                ("latency samples (_count)", "latency_count", ".0f", 1.0)):
+            rows.append([name, *[col(t, key, spec, scale) for t in fvces]])
         lines += B.md_table(rows)
         lines.append("")
     lines.append("Run by run (tasks/s):")
@@ -189,15 +196,18 @@ def report(res: dict) -> str:
     head = ["run", "load before", *[label(t, res) for t in tools]]
     if "fvce" in tools and "xargs" in tools:
         head.append(f"fvce / xargs -P{res['jobs']}")
+    if "before" in tools and "xargs" in tools:
+        head.append(f"before / xargs -P{res['jobs']}")
     rows = [head]
     nruns = max(len(R[t]) for t in tools)
     for i in range(nruns):
         row = [str(i + 1), (res.get("load_per_run") or [""] * nruns)[i]]
         for t in tools:
             row.append(f"{R[t][i]['rate']:.0f}" if i < len(R[t]) else "")
-        if "fvce" in tools and "xargs" in tools:
-            row.append(f"{R['fvce'][i]['rate'] / R['xargs'][i]['rate']:.2f}"
-                       if i < len(R["fvce"]) and i < len(R["xargs"]) else "")
+        for t in ("fvce", "before"):
+            if t in tools and "xargs" in tools:
+                row.append(f"{R[t][i]['rate'] / R['xargs'][i]['rate']:.2f}"
+                           if i < len(R[t]) and i < len(R["xargs"]) else "")
         rows.append(row)
     lines += B.md_table(rows)
     lines.append("")
@@ -206,7 +216,10 @@ def report(res: dict) -> str:
         ok = s["median"] >= TARGET_VS_XARGS
         lines.append(f"Target: fvce / xargs -P{res['jobs']} ≥ {TARGET_VS_XARGS} — "
                      f"{'met' if ok else 'MISSED'} (median of the {s['n']} pair(s) "
-                     f"{s['median']:.2f}, min {s['min']:.2f}, max {s['max']:.2f}).")
+                     f"{s['median']:.2f}, min {s['min']:.2f}, max {s['max']:.2f})"
+                     + (" — before: {median:.2f} ({min:.2f} – {max:.2f}).".format(
+                         **B.stats(B.pair_ratios(rate["before"], rate["xargs"])))
+                        if "before" in tools else "."))
         lines.append("")
     if res.get("analysis"):
         lines.append(res["analysis"])
@@ -224,8 +237,10 @@ def main() -> int:
     ap.add_argument("--nodes", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="xargs -P, parallel -j and Dask's workers (default: the cores)")
-    ap.add_argument("--tools", default=",".join(TOOLS),
+    ap.add_argument("--tools", default="fvce,xargs,parallel,dask",
                     help="which tools, comma-separated, of fvce,xargs,parallel,dask")
+    ap.add_argument("--before", help="another fvce binary (an earlier build) run first in "
+                    "every run, beside this one")
     ap.add_argument("--work-base", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
                     help="directory under which the nodes' state and work roots go (default "
                          "/dev/shm, a tmpfs; '' for the system's temporary directory)")
@@ -244,8 +259,10 @@ def main() -> int:
     else:
         tools = [t for t in args.tools.split(",") if t]
         for t in tools:
-            if t not in TOOLS:
+            if t not in TOOLS or t == "before":
                 ap.error(f"unknown tool {t!r}")
+        if args.before:
+            tools.insert(0, "before")
         if "dask" in tools:
             B.ensure_dask()
         if "parallel" in tools and not shutil.which("parallel"):
@@ -254,7 +271,9 @@ def main() -> int:
         fvce = os.path.abspath(args.fvce)
         res = {"machine": B.machine(), "tasks": args.tasks, "runs": args.runs,
                "nodes": args.nodes, "jobs": args.jobs, "work_base": args.work_base or disk_base,
-               "fvce_path": args.fvce, "dask_version": B.dask_version(),
+               "fvce_path": args.fvce, "before_path": args.before,
+               "before_commit": B.build_commit(args.before) if args.before else None,
+               "dask_version": B.dask_version(),
                "command": B.command_line("bench_throughput.py"), "tools": tools,
                "load_per_run": [], "results": {t: [] for t in tools}}
         for run in range(args.runs):

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -154,6 +155,20 @@ def ensure_dask() -> None:
         os.execv(deb, [deb, os.path.abspath(sys.argv[0]), *sys.argv[1:]])
     raise SystemExit(f"Dask distributed is missing ({err}): install Debian's "
                      "python3-distributed, or leave dask out of --tools")
+
+
+def build_commit(fvce: str) -> str | None:
+    """The commit an fvce binary was built from, when known: a file COMMIT beside it (write
+    one when you keep an older build, e.g. `git rev-parse HEAD > OLD/COMMIT`), else the
+    binary's own `--version`."""
+    f = os.path.join(os.path.dirname(os.path.abspath(fvce)), "COMMIT")
+    if os.path.exists(f):
+        return open(f).read().strip()[:12]
+    try:
+        return subprocess.run([fvce, "--version"], capture_output=True, text=True,
+                              timeout=10).stdout.strip() or None
+    except OSError:
+        return None
 
 
 def dask_version() -> str:

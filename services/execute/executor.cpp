@@ -441,6 +441,9 @@ asio::awaitable<void> PoolExecutor::run_steps(std::shared_ptr<Task> task) {
   task->phase = Phase::finishing;
   task->limit_timer.cancel();
   task->grace_timer.cancel();
+  // The task's processes are gone: its cores are free now, and the next waiting task starts
+  // while this one's outputs are checked and its report goes out.
+  launch(free_slots(*task));
   {
     std::lock_guard lock(mu_);
     // The runner was stopped with the executor: the task was killed by the shutdown.
@@ -641,20 +644,21 @@ void PoolExecutor::update_running_gauge_locked() {
   ctx_.metrics.set("fvce_execute_running", {}, running_);
 }
 
+std::vector<std::shared_ptr<PoolExecutor::Task>> PoolExecutor::free_slots(Task& task) {
+  std::lock_guard lock(mu_);
+  if (!task.holds_slots) return {};
+  free_slots_ += task.assignment.cores;
+  task.holds_slots = false;
+  return take_startable_locked();
+}
+
 void PoolExecutor::report(Task& task, model::TaskReport r) {
-  std::vector<std::shared_ptr<Task>> start;
   if (model::is_final(r.state)) {
     ctx_.metrics.add("fvce_execute_tasks_total",
                      {{"state", std::string(model::to_string(r.state))}});
-    std::lock_guard lock(mu_);
-    if (task.holds_slots) {
-      free_slots_ += task.assignment.cores;
-      task.holds_slots = false;
-      start = take_startable_locked();
-    }
+    launch(free_slots(task));
   }
   outbox_->add(task.assignment.submitter, std::move(r));
-  launch(std::move(start));
 }
 
 }  // namespace fvce::execute

@@ -95,6 +95,8 @@ class PoolExecutor final : public LocalExecute, public std::enable_shared_from_t
   void request_stop(const std::shared_ptr<Task>& task, StopReason reason);
   // Final bookkeeping: frees the slots, starts waiting tasks.
   void release(const std::shared_ptr<Task>& task);
+  // Gives the task's cores back (once) and returns the waiting tasks that may start now.
+  std::vector<std::shared_ptr<Task>> free_slots(Task& task);
   // Takes tasks off the queue while slots allow. Call with mu_ held; launch them after.
   std::vector<std::shared_ptr<Task>> take_startable_locked();
   void launch(std::vector<std::shared_ptr<Task>> tasks);
