@@ -12,7 +12,10 @@
 // federation's view; peers reach each other's own (Peers::submit). SubmitRemote speaks
 // either to a node.
 //
-// Every method may be called from any thread.
+// Every method may be co_awaited from any executor and never blocks a thread: database work
+// runs on the node's worker pool, calls to other nodes go through Peers. Arguments and results
+// are values the caller owns. A remote stub adds the errors of Peers (unavailable or timeout
+// when the node cannot be reached) to those listed here.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -71,7 +74,10 @@ class SubmitLogic {
   // The declared results, once the workflow is done, in its owner's store. Errors: conflict
   // while it runs.
   virtual boost::asio::awaitable<Result<model::ResultList>> results(std::string id) = 0;
-  // A task's stdout or stderr, fetched from the host it ran on.
+  // A task's stdout or stderr (stream "stdout" or "stderr"), fetched from the host its
+  // latest attempt ran on. Errors: not-found when the workflow has no such task or the task
+  // never ran; unavailable when that host cannot be reached; invalid-argument for another
+  // stream.
   virtual boost::asio::awaitable<Result<std::string>> logs(std::string id, std::string task,
                                                            std::string stream) = 0;
 };
