@@ -7,7 +7,8 @@ with the nodes' memory bounded.
 which only the second node has, so the input is also streamed from the first node's store to
 the second. The task copies it and writes its sha256sum; both are results, brought back to
 the first node's store and fetched by `fvce fetch`. Both files match the original's SHA-256,
-and neither node's peak resident memory (VmHWM) went past 200 MiB.
+and neither node's peak resident memory (VmHWM) went past 200 MiB (in the normal build:
+under the sanitizers their allocator's own holdings dominate that figure).
 """
 
 import hashlib
@@ -76,6 +77,14 @@ class BigInput(unittest.TestCase):
             self.assertEqual(got.hexdigest(), want)
             self.assertEqual(os.path.getsize(os.path.join(out, "copy.bin")), SIZE)
 
+            for n in (n1, n2):
+                print(f"{n.name}: peak resident memory {vm_hwm(n.pid) >> 20} MiB", flush=True)
+            if os.environ.get("FVCE_SANITIZED"):
+                # The sanitizers' allocator keeps freed memory (its quarantine) and shadows
+                # every byte the node touched, so its peak says little about the node's own
+                # buffers: the bound is checked by this test in the normal build.
+                print("memory bound not checked under the sanitizers", flush=True)
+                return
             for n in (n1, n2):
                 self.assertLess(vm_hwm(n.pid), 200 << 20,
                                 f"{n.name} held {vm_hwm(n.pid) >> 20} MiB at its peak")

@@ -209,6 +209,11 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
         full_of_ours = true;
         continue;
       }
+      // Others' work with ours would pass what the host holds: it would only refuse.
+      if (ours + c.others + cores > c.capacity) {
+        other_reason = true;
+        continue;
+      }
       if (now < c.h->refused_until) {
         other_reason = true;
         continue;

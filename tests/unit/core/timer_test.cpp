@@ -63,7 +63,7 @@ TEST_CASE("a timer on a manual clock fires when the clock reaches it, not before
   CHECK(clock.armed_timers() == 0);
 }
 
-TEST_CASE("cancel ends a wait with false; a callback wait gets the same answers") {
+TEST_CASE("cancel ends a wait with false, a callback wait gets the same answers") {
   Loop loop;
   ManualClock clock;
   std::atomic<int> first{-1}, second{-1};
@@ -84,7 +84,7 @@ TEST_CASE("cancel ends a wait with false; a callback wait gets the same answers"
   CHECK(eventually([&] { return second == 1; }));
 }
 
-TEST_CASE("a timer already due when armed fires at once; the system clock's timers are real") {
+TEST_CASE("a timer already due when armed fires at once, the system clock's timers are real") {
   Loop loop;
   ManualClock clock;
   std::atomic<int> due{-1};

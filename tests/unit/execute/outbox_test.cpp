@@ -134,7 +134,7 @@ TEST_CASE("a submitter that is down gets the reports later, in one batch, in ord
   for (int i = 0; i < 5; ++i) CHECK(f.submitter->batches[0][i].task == "t" + std::to_string(i));
 }
 
-TEST_CASE("a refused report is found by sending one at a time, and dropped; the rest arrive") {
+TEST_CASE("a refused report is found by sending one at a time, and dropped, the rest arrive") {
   Fixture f;
   f.submitter->refuse_task = "bad";
   f.outbox->add(kSubmitter, report("a", TaskState::done));

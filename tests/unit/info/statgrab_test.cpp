@@ -224,7 +224,7 @@ TEST_CASE("calibration is repeatable") {
   CHECK(std::abs(a - b) <= 0.25 * std::max(a, b));
 }
 
-TEST_CASE("start() samples into a bounded history; stop() ends it") {
+TEST_CASE("start() samples into a bounded history, stop() ends it") {
   RunningIo io;
   auto options = small_declared();
   options.sampling.interval = milliseconds(20);

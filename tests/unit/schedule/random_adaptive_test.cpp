@@ -162,7 +162,7 @@ TEST_CASE("a host whose tasks run slow loses share through feedback") {
   CHECK(f.sched->factor(c_id) > 0.8);
 }
 
-TEST_CASE("a host never gets more of our tasks than it can hold; the rest wait here") {
+TEST_CASE("a host never gets more of our tasks than it can hold, the rest wait here") {
   Fixture f;
   f.fed->members = {host("a", 1000, 2), host("b", 1000, 3)};  // hold 4 and 6 (queue = slots)
   f.config.sample = 2;
@@ -194,6 +194,45 @@ TEST_CASE("a host never gets more of our tasks than it can hold; the rest wait h
   f.sched->dispatched(f.fed->members[0].id, 1);  // one of a's is accepted, then ends
   f.sched->finished(f.fed->members[0].id, 1, 0, 10, true);
   CHECK(f.place({TaskNeeds{}})[0].hosts.front().name == "a");
+}
+
+// A host's load sample is taken at one moment and reused for load-ttl; what the scheduler
+// hears afterwards from its own reports must count at once.
+TEST_CASE("a stale sample never holds back a host known to have room") {
+  Fixture f;
+  // 2 slots each, each holds 4 of ours (queue = slots). b is full of someone else's work.
+  f.fed->members = {host("a", 1000, 2), host("b", 1000, 2)};
+  model::HostLoad full;
+  full.free_slots = 0;
+  full.queue = 2;
+  f.loads["b"] = full;
+  f.make();
+  const std::string a = f.fed->members[0].id;
+  auto first = f.place(std::vector<TaskNeeds>(4, TaskNeeds{}));
+  for (const auto& x : first) {
+    REQUIRE_FALSE(x.hosts.empty());
+    CHECK(x.hosts.front().name == "a");
+    f.sched->dispatched(a, 1);
+  }
+  // The next probe of a sees it full: our 4 tasks, 2 running and 2 waiting.
+  f.loads["a"] = full;
+  f.clock.advance(std::chrono::milliseconds(300));  // past load-ttl: fresh probes
+  int probes = f.probes;
+  auto none = f.place({TaskNeeds{}});
+  CHECK(f.probes > probes);
+  REQUIRE(none[0].hosts.empty());
+  CHECK(none[0].no_room != NoRoom::never);
+  probes = f.probes;
+  // Two of ours end on a. Its cached sample still says "full" — as full as b, which is
+  // busy with others' work — but the scheduler knows a has room for two.
+  f.sched->finished(a, 1, 0, 10, true);
+  f.sched->finished(a, 1, 0, 10, true);
+  auto two = f.place(std::vector<TaskNeeds>(2, TaskNeeds{}));
+  CHECK(f.probes == probes);  // no new probe: the samples were reused
+  for (const auto& x : two) {
+    REQUIRE_FALSE(x.hosts.empty());
+    CHECK(x.hosts.front().name == "a");
+  }
 }
 
 TEST_CASE("failures lower a host's factor") {
@@ -282,7 +321,7 @@ TEST_CASE("the same seed gives the same placements") {
   }
 }
 
-TEST_CASE("round-robin takes every host in turn; local takes this node") {
+TEST_CASE("round-robin takes every host in turn, local takes this node") {
   auto fed = std::make_shared<FakeFederation>();
   fed->members = {host("a", 1000, 2), host("b", 1000, 2), host("c", 1000, 2)};
   RoundRobin rr(fed);

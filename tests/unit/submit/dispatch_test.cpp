@@ -114,9 +114,11 @@ class FakeExecutor : public test::AbsentExecute, public test::AbsentInfo {
 
 struct Fixture {
   fs::path dir = fs::temp_directory_path() / ("fvce-dispatch-test-" + std::to_string(::getpid()));
+  // Before the io_context, as in the node: coroutines still queued when it is destroyed may
+  // hold strands of the pool.
+  asio::thread_pool workers{2};
   asio::io_context ioc;
   asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
-  asio::thread_pool workers{2};
   ManualClock clock;
   test::FakePeers peers;
   Random random{5};
