@@ -46,12 +46,10 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -278,34 +276,12 @@ def main() -> int:
     ap.add_argument("--slots", type=int, default=2, help="execute slots per node")
     ap.add_argument("--dask-workers", type=int, default=2)
     ap.add_argument("--dask-threads", type=int, default=3)
-    ap.add_argument("--tools", default="fvce,dask,xargs",
-                    help="which tools, comma-separated, of fvce,dask,xargs")
-    ap.add_argument("--before", help="another fvce binary (an earlier build) run first in "
-                    "every run, beside this one")
-    ap.add_argument("--work-base", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
-                    help="directory under which the nodes' state and work roots go (default "
-                         "/dev/shm, a tmpfs; '' for the system's temporary directory)")
-    ap.add_argument("--doc", default=os.path.join(B.REPO, "docs", "PERFORMANCE.md"))
-    ap.add_argument("--no-doc", action="store_true")
-    ap.add_argument("--json")
-    ap.add_argument("--analysis-file", help="Markdown text appended to the section")
-    ap.add_argument("--from-json", help="only print (and write) the report of an earlier --json")
+    B.add_common_args(ap, tools="fvce,dask,xargs")
     args = ap.parse_args()
-    disk_base = tempfile.gettempdir()
-    if args.work_base:
-        tempfile.tempdir = args.work_base
-    if args.from_json:
-        with open(args.from_json) as f:
-            res = json.load(f)
-    else:
-        tools = [t for t in args.tools.split(",") if t]
-        for t in tools:
-            if t not in TOOLS or t == "before":
-                ap.error(f"unknown tool {t!r}")
-        if args.before:
-            tools.insert(0, "before")
-        if "dask" in tools:
-            B.ensure_dask()
+    work_base = B.use_work_base(args)
+    res = B.earlier_results(args)
+    if res is None:
+        tools = B.parse_tools(ap, args, TOOLS)
         d = float(args.task_seconds)
         slots = args.nodes * args.slots
         fvce = os.path.abspath(args.fvce)
@@ -314,7 +290,7 @@ def main() -> int:
                "dask_workers": args.dask_workers, "dask_threads": args.dask_threads,
                "ideal_s": (args.tasks * d + d) / slots,
                "ideal_waves_s": math.ceil(args.tasks / slots) * d + d,
-               "work_base": args.work_base or disk_base, "fvce_path": args.fvce,
+               "work_base": work_base, "fvce_path": args.fvce,
                "before_path": args.before,
                "before_commit": B.build_commit(args.before) if args.before else None,
                "dask_version": B.dask_version() if "dask" in tools else None,
@@ -344,17 +320,7 @@ def main() -> int:
                 B.log(f"run {run + 1}/{args.runs}: {t}: makespan {r['makespan_s']:.3f} s, "
                       f"efficiency {res['ideal_s'] / r['makespan_s']:.3f}{extra}")
         res["load_after"] = B.loadavg()
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump(res, f, indent=1, default=str)
-    if args.analysis_file:
-        res["analysis"] = open(args.analysis_file).read()
-    text = report(res)
-    print(text)
-    if not args.no_doc:
-        B.write_section(args.doc, SECTION, text)
-        B.log(f"wrote the section {SECTION!r} of {args.doc}")
-    return 0
+    return B.finish(args, res, report, SECTION, measured=not args.from_json)
 
 
 if __name__ == "__main__":

@@ -45,12 +45,10 @@ The figures of record use --runs 25.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -237,40 +235,18 @@ def main() -> int:
     ap.add_argument("--nodes", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="xargs -P, parallel -j and Dask's workers (default: the cores)")
-    ap.add_argument("--tools", default="fvce,xargs,parallel,dask",
-                    help="which tools, comma-separated, of fvce,xargs,parallel,dask")
-    ap.add_argument("--before", help="another fvce binary (an earlier build) run first in "
-                    "every run, beside this one")
-    ap.add_argument("--work-base", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
-                    help="directory under which the nodes' state and work roots go (default "
-                         "/dev/shm, a tmpfs; '' for the system's temporary directory)")
-    ap.add_argument("--doc", default=os.path.join(B.REPO, "docs", "PERFORMANCE.md"))
-    ap.add_argument("--no-doc", action="store_true")
-    ap.add_argument("--json")
-    ap.add_argument("--analysis-file", help="Markdown text appended to the section")
-    ap.add_argument("--from-json", help="only print (and write) the report of an earlier --json")
+    B.add_common_args(ap, tools="fvce,xargs,parallel,dask")
     args = ap.parse_args()
-    disk_base = tempfile.gettempdir()
-    if args.work_base:
-        tempfile.tempdir = args.work_base
-    if args.from_json:
-        with open(args.from_json) as f:
-            res = json.load(f)
-    else:
-        tools = [t for t in args.tools.split(",") if t]
-        for t in tools:
-            if t not in TOOLS or t == "before":
-                ap.error(f"unknown tool {t!r}")
-        if args.before:
-            tools.insert(0, "before")
-        if "dask" in tools:
-            B.ensure_dask()
+    work_base = B.use_work_base(args)
+    res = B.earlier_results(args)
+    if res is None:
+        tools = B.parse_tools(ap, args, TOOLS)
         if "parallel" in tools and not shutil.which("parallel"):
             B.log("GNU parallel is missing (scripts/setup.sh installs it)")
             return 2
         fvce = os.path.abspath(args.fvce)
         res = {"machine": B.machine(), "tasks": args.tasks, "runs": args.runs,
-               "nodes": args.nodes, "jobs": args.jobs, "work_base": args.work_base or disk_base,
+               "nodes": args.nodes, "jobs": args.jobs, "work_base": work_base,
                "fvce_path": args.fvce, "before_path": args.before,
                "before_commit": B.build_commit(args.before) if args.before else None,
                "dask_version": B.dask_version(),
@@ -284,17 +260,7 @@ def main() -> int:
                 res["results"][t].append(r)
                 B.log(f"run {run + 1}/{args.runs}: {t}: {describe(t, r)}")
         res["load_after"] = B.loadavg()
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump(res, f, indent=1, default=str)
-    if args.analysis_file:
-        res["analysis"] = open(args.analysis_file).read()
-    text = report(res)
-    print(text)
-    if not args.no_doc:
-        B.write_section(args.doc, SECTION, text)
-        B.log(f"wrote the section {SECTION!r} of {args.doc}")
-    return 0
+    return B.finish(args, res, report, SECTION, measured=not args.from_json)
 
 
 if __name__ == "__main__":

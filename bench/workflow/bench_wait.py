@@ -42,10 +42,8 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -243,26 +241,15 @@ def main() -> int:
     ap.add_argument("--settle", type=float, default=1.0, help="seconds from the submit to "
                     "the window")
     ap.add_argument("--window", type=float, default=10.0, help="seconds measured")
-    ap.add_argument("--work-base", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
-                    help="directory under which the nodes' state and work roots go (default "
-                         "/dev/shm, a tmpfs; '' for the system's temporary directory)")
-    ap.add_argument("--doc", default=os.path.join(B.REPO, "docs", "PERFORMANCE.md"))
-    ap.add_argument("--no-doc", action="store_true")
-    ap.add_argument("--json")
-    ap.add_argument("--analysis-file", help="Markdown text appended to the section")
-    ap.add_argument("--from-json", help="only print (and write) the report of an earlier --json")
+    B.add_common_args(ap)
     args = ap.parse_args()
-    disk_base = tempfile.gettempdir()
-    if args.work_base:
-        tempfile.tempdir = args.work_base
-    if args.from_json:
-        with open(args.from_json) as f:
-            res = json.load(f)
-    else:
+    work_base = B.use_work_base(args)
+    res = B.earlier_results(args)
+    if res is None:
         fvce = os.path.abspath(args.fvce)
         res = {"machine": B.machine(), "runs": args.runs, "tasks": args.tasks,
                "task_seconds": args.task_seconds, "settle": args.settle,
-               "window": args.window, "work_base": args.work_base or disk_base,
+               "window": args.window, "work_base": work_base,
                "fvce_path": args.fvce, "command": B.command_line("bench_wait.py"),
                "load_per_run": [], "results": []}
         for run in range(1, args.runs + 1):
@@ -277,17 +264,7 @@ def main() -> int:
                     res["results"].append(r)
                     B.log(f"run {run}/{args.runs}: {describe(r)}")
         res["load_after"] = B.loadavg()
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump(res, f, indent=1, default=str)
-    if args.analysis_file:
-        res["analysis"] = open(args.analysis_file).read()
-    text = report(res)
-    print(text)
-    if not args.no_doc:
-        B.write_section(args.doc, SECTION, text)
-        B.log(f"wrote the section {SECTION!r} of {args.doc}")
-    return 0
+    return B.finish(args, res, report, SECTION, measured=not args.from_json)
 
 
 if __name__ == "__main__":

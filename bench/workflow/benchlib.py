@@ -10,6 +10,7 @@ LocalCluster.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -178,3 +179,68 @@ def dask_version() -> str:
         return distributed.__version__
     except Exception as e:  # noqa: BLE001
         return f"unavailable ({e})"
+
+
+def add_common_args(ap, tools: str | None = None) -> None:
+    """The options every benchmark of this directory takes: --work-base, --doc / --no-doc,
+    --json, --analysis-file, --from-json; with `tools` (the default list, comma-separated)
+    also --tools and --before."""
+    if tools is not None:
+        ap.add_argument("--tools", default=tools,
+                        help=f"which tools, comma-separated, of {tools}")
+        ap.add_argument("--before", help="another fvce binary (an earlier build) run first "
+                        "in every run, beside this one")
+    ap.add_argument("--work-base", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
+                    help="directory under which the nodes' state and work roots go (default "
+                         "/dev/shm, a tmpfs; '' for the system's temporary directory)")
+    ap.add_argument("--doc", default=os.path.join(REPO, "docs", "PERFORMANCE.md"))
+    ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--json")
+    ap.add_argument("--analysis-file", help="Markdown text appended to the section")
+    ap.add_argument("--from-json", help="only print (and write) the report of an earlier --json")
+
+
+def use_work_base(args) -> str:
+    """Points temporary files at --work-base; returns where they go."""
+    disk_base = tempfile.gettempdir()
+    if args.work_base:
+        tempfile.tempdir = args.work_base
+    return args.work_base or disk_base
+
+
+def parse_tools(ap, args, known) -> list:
+    """The --tools list, checked against `known`, with "before" first when --before is given;
+    starts Dask's imports when it is one of them."""
+    tools = [t for t in args.tools.split(",") if t]
+    for t in tools:
+        if t not in known or t == "before":
+            ap.error(f"unknown tool {t!r}")
+    if args.before:
+        tools.insert(0, "before")
+    if "dask" in tools:
+        ensure_dask()
+    return tools
+
+
+def earlier_results(args):
+    """The results of --from-json, or None when the benchmark is to run."""
+    if not args.from_json:
+        return None
+    with open(args.from_json) as f:
+        return json.load(f)
+
+
+def finish(args, res: dict, report, section: str, measured: bool) -> int:
+    """Saves --json (for what was just measured), adds --analysis-file, prints the report and
+    writes it as `section` of --doc (unless --no-doc)."""
+    if measured and args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=1, default=str)
+    if args.analysis_file:
+        res["analysis"] = open(args.analysis_file).read()
+    text = report(res)
+    print(text)
+    if not args.no_doc:
+        write_section(args.doc, section, text)
+        log(f"wrote the section {section!r} of {args.doc}")
+    return 0

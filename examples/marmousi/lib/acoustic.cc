@@ -154,7 +154,9 @@ void AcousticSolver::UpdateColumn(int ix, const float* p, float* q_field, float 
   }
 }
 
-void AcousticSolver::Step(float s) { Run(1, &s, nullptr); }
+void AcousticSolver::Step(float s) {
+  Run(1, &s, nullptr);
+}
 
 void AcousticSolver::Run(int64_t n, const float* sources, const std::function<void()>& observe) {
   if (n <= 0) return;

@@ -189,7 +189,7 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
   bool wake_pending_ = false;
   std::chrono::milliseconds busy_wait_{0};  // the backstop's current wait (0: none armed)
   std::uint64_t members_version_ = 0;       // of the membership, as the watcher last saw it
-  std::uint64_t placements_ = 0;  // placements made (ids of Run::placement); under mu_
+  std::uint64_t placements_ = 0;            // placements made (ids of Run::placement); under mu_
   std::atomic<bool> stopping_{false};
   std::vector<double> latencies_;  // ring of the last scheduling latencies (seconds)
   std::vector<double> waits_;      // and of the waits from ready to accepted
