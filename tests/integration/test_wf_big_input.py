@@ -8,7 +8,8 @@ which only the second node has, so the input is also streamed from the first nod
 the second. The task copies it and writes its sha256sum; both are results, brought back to
 the first node's store and fetched by `fvce fetch`. Both files match the original's SHA-256,
 and neither node's peak resident memory (VmHWM) went past 200 MiB (in the normal build:
-under the sanitizers their allocator's own holdings dominate that figure).
+under the sanitizers their allocator's own holdings dominate that figure, and the input is
+40 MB there).
 """
 
 import hashlib
@@ -17,7 +18,9 @@ import unittest
 
 import fvce_harness as H
 
-SIZE = 300 * 1000 * 1000
+# Under the sanitizers (slow byte loops, and the memory bound is not checked there) 40 MB:
+# still far past max-body, so it walks the same streamed paths.
+SIZE = (40 if os.environ.get("FVCE_SANITIZED") else 300) * 1000 * 1000
 
 WORKFLOW = """<workflow xmlns="urn:fvce:1" name="big">
   <file name="big.bin" src="big.bin"/>
@@ -41,7 +44,7 @@ def vm_hwm(pid):
 
 
 class BigInput(unittest.TestCase):
-    def test_a_300_mb_input(self):
+    def test_a_large_input(self):
         with H.Cluster(H.fvce_path(), "fvce-wf-big") as c:
             n1, n2 = H.start_federation(c, slots=(1, 2), names=["n1", "n2"])
             block = os.urandom(1 << 20)
