@@ -37,7 +37,7 @@ Server::Server(asio::io_context& ioc, const Router& router, Metrics& metrics, Se
   metrics_.describe("fvce_http_connections_refused_total", "counter",
                     "Connections refused because the connection cap was reached.");
   metrics_.add_collector([this](Metrics& m) {
-    m.set("fvce_http_open_connections", {}, static_cast<double>(open_.load()));
+    m.set("fvce_http_open_connections", {}, static_cast<double>(open_->load()));
   });
   metrics_.describe("fvce_http_open_connections", "gauge", "Open client connections.");
 }
@@ -84,13 +84,13 @@ asio::awaitable<void> Server::accept_loop() {
       co_await t.async_wait(use_tuple);
       continue;
     }
-    if (open_.load() >= options_.max_connections) {
+    if (open_->load() >= options_.max_connections) {
       metrics_.add("fvce_http_connections_refused_total", {});
       auto exec = socket.get_executor();
       asio::co_spawn(exec, refuse(std::move(socket)), asio::detached);
       continue;
     }
-    ++open_;
+    ++*open_;
     auto exec = socket.get_executor();
     asio::co_spawn(exec, session(std::move(socket)), asio::detached);
   }
@@ -108,8 +108,8 @@ asio::awaitable<void> Server::refuse(tcp::socket socket) {
 
 asio::awaitable<void> Server::session(tcp::socket socket) {
   struct Count {
-    std::atomic<std::size_t>& open;
-    ~Count() { --open; }
+    std::shared_ptr<std::atomic<std::size_t>> open;
+    ~Count() { --*open; }
   } count{open_};
   auto stream = co_await transport_.accept(std::move(socket), options_.read_timeout);
   if (!stream.ok()) co_return;
@@ -305,7 +305,7 @@ asio::awaitable<void> Server::stop(std::chrono::milliseconds grace) {
   }
   auto deadline = std::chrono::steady_clock::now() + grace;
   asio::steady_timer timer(ioc_);
-  while ((open_.load() > 0 || accepting_.load()) && std::chrono::steady_clock::now() < deadline) {
+  while ((open_->load() > 0 || accepting_.load()) && std::chrono::steady_clock::now() < deadline) {
     timer.expires_after(std::chrono::milliseconds(10));
     co_await timer.async_wait(use_tuple);
   }

@@ -52,7 +52,7 @@ class Server {
   // every connection has closed or grace has passed. Call from any thread.
   asio::awaitable<void> stop(std::chrono::milliseconds grace);
 
-  std::size_t open_connections() const { return open_.load(); }
+  std::size_t open_connections() const { return open_->load(); }
 
  private:
   struct Connection;
@@ -76,7 +76,9 @@ class Server {
   asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> accepting_{false};  // the accept loop is running
-  std::atomic<std::size_t> open_{0};
+  // Shared with each session: a session frame the io_context destroys after this Server
+  // (a stop() whose grace ran out) still counts itself out safely.
+  std::shared_ptr<std::atomic<std::size_t>> open_ = std::make_shared<std::atomic<std::size_t>>(0);
   std::mutex mu_;
   std::set<std::shared_ptr<Connection>> connections_;
 };
