@@ -11,8 +11,11 @@ Each run does, in this order (fvce, Dask, xargs; then the next run):
          of ONE workflow:
              <array id="t" range="0..N-1"> <task id="t" cmd="sleep" args="0.05"/> </array>
              <task id="fan" cmd="sleep" args="0.05"> <after task="t[*]"/> </task>
-         makespan = from the start of `fvce submit` to GET /submit/status saying `done`
-         (polled every 20 ms). Also reported: the server's own submitted → finished (the
+         makespan = the wall time of `fvce submit --watch`, which exits once the workflow
+         has ended (it follows it with long-polling status calls, so it learns the end at
+         once; the `before` build's --watch polls every 200 ms instead). Also reported:
+         the start of `fvce submit` → the node's record of the submission (wall clocks of
+         one machine), the server's own submitted → finished (the
          status summary's timestamps, ms), and the submitting node's scheduling latency
          (fvce_schedule_latency_seconds p50/p99). Federation start-up is not timed.
   Dask   a distributed LocalCluster(n_workers=--dask-workers (2),
@@ -90,14 +93,16 @@ def run_fvce(fvce: str, args, tool: str = "fvce") -> dict:
         path = H.write_file(c.tmp, "fanin.xml",
                             workflow(args.tasks, args.task_seconds, f"fanin{args.tasks}"))
         time.sleep(0.5)  # let the info services settle after start-up
+        # What a user types to run a workflow and learn its end: `fvce submit --watch`
+        # exits when the workflow has ended (0 when it is done).
+        wall0 = time.time()
         t0 = time.monotonic()
-        r = H.submit(c, sub, path, timeout=120)
-        t_sub = time.monotonic()
-        if r.code != 0:
-            raise RuntimeError(f"fvce submit failed ({r.code}): {r.stderr}")
-        wf = r.stdout.strip()
-        st = H.wait_workflow(sub.address, wf, timeout=600, interval=0.02)
+        r = H.submit(c, sub, path, "--watch", timeout=600)
         t1 = time.monotonic()
+        wf = r.stdout.strip()
+        if r.code != 0 or not wf:
+            raise RuntimeError(f"fvce submit --watch failed ({r.code}): {r.stderr}")
+        st = H.wait_workflow(sub.address, wf, timeout=60, interval=0.02)
         if st.state != "done":
             raise RuntimeError(f"workflow {wf} ended {st.state}: {st.summary}")
         m = sub.metrics()
@@ -108,7 +113,8 @@ def run_fvce(fvce: str, args, tool: str = "fvce") -> dict:
             per_host[t.get("host")] = per_host.get(t.get("host"), 0) + 1
         last_end = max(int(t["finished"]) for t in others if "finished" in t)
         out = {"tool": tool, "workflow": wf, "makespan_s": t1 - t0,
-               "submit_cli_s": t_sub - t0,
+               # from the start of `fvce submit` to the node's record of the submission
+               "submit_cli_s": int(st.summary["submitted"]) / 1000 - wall0,
                "server_s": (int(st.summary["finished"]) - int(st.summary["submitted"])) / 1000,
                "first_start_to_last_end_s": (max(int(t["finished"]) for t in st.tasks.values())
                                              - min(int(t["started"]) for t in st.tasks.values()
@@ -177,7 +183,8 @@ def report(res: dict) -> str:
         f"{res['nodes']} nodes on 127.0.0.1 with slots = {res['slots']} each, "
         f"random-adaptive, default membership, log level info, state and work roots under "
         f"{res['work_base']}, submitted to the first node; makespan from the start of "
-        f"`fvce submit` to the status saying done (polled every 20 ms). Dask: "
+        f"the wall time of `fvce submit --watch`, which exits once the workflow has ended "
+        f"(it long-polls the status; the before build's --watch polls every 200 ms). Dask: "
         f"LocalCluster(n_workers={res['dask_workers']}, threads_per_worker="
         f"{res['dask_threads']}) started for each run (not timed), the same DAG as "
         f"subprocesses, from the first submit to the fan-in's result. xargs: "
@@ -215,12 +222,12 @@ def report(res: dict) -> str:
         lines.append("")
         rows = [["", *[label(t, res) for t in fvces]]]
         for name, key, spec, scale in (
-                ("submit → done, polled (s)", "makespan_s", ".3f", 1.0),
+                ("`fvce submit --watch`: start → exit (s)", "makespan_s", ".3f", 1.0),
                 ("server: submitted → finished (s)", "server_s", ".3f", 1.0),
                 ("first task start → last task end (s)", "first_start_to_last_end_s", ".3f", 1.0),
                 ("last array task's end → fan-in's start (s)", "array_end_to_fan_start_s", ".3f",
                  1.0),
-                ("`fvce submit` itself (s)", "submit_cli_s", ".3f", 1.0),
+                ("start of `fvce submit` → submission recorded (s)", "submit_cli_s", ".3f", 1.0),
                 ("scheduling latency p50 (ms)", "p50", ".3f", 1000.0),
                 ("scheduling latency p99 (ms)", "p99", ".3f", 1000.0)):
             rows.append([name, *[st(t, key, spec, scale) for t in fvces]])

@@ -174,19 +174,26 @@ int watch(const ClientOptions& o, const std::string& id) {
   auto started = std::chrono::steady_clock::now();
   int failures = 0;
   std::string last;
-  auto fetch = [&](submit::TaskDetail detail) {
+  // wait: the node answers at once when the workflow ends, else after wait (a long poll).
+  auto fetch = [&](submit::TaskDetail detail, std::chrono::milliseconds wait) {
     return run<Result<model::WorkflowStatus>>([&](asio::io_context& ioc) {
       return [](asio::io_context& ioc, const ClientOptions& o, std::string id,
-                submit::TaskDetail detail) -> asio::awaitable<Result<model::WorkflowStatus>> {
+                submit::TaskDetail detail,
+                std::chrono::milliseconds wait) -> asio::awaitable<Result<model::WorkflowStatus>> {
         http::Client client(ioc);
         auto r = remote(client, o);
-        co_return co_await r.status(std::move(id), detail);
-      }(ioc, o, id, detail);
+        co_return co_await r.status(std::move(id), detail, wait);
+      }(ioc, o, id, detail, wait);
     });
   };
+  // The first answer at once, so that the progress line appears; then one each
+  // kWatchInterval while the workflow runs, and one the moment it ends.
+  constexpr std::chrono::milliseconds kWatchInterval{200};
+  std::chrono::milliseconds wait{0};
   for (;;) {
     // The summary only while it runs: a large workflow's task list is not sent each time.
-    auto st = fetch(submit::TaskDetail::none);
+    auto st = fetch(submit::TaskDetail::none, wait);
+    wait = kWatchInterval;
     if (!st.ok()) {
       // The node may be restarting: keep trying for a while before giving up.
       if (++failures > 60 || st.status().code() == ErrorCode::not_found) {
@@ -220,7 +227,7 @@ int watch(const ClientOptions& o, const std::string& id) {
     if (s.state != model::WorkflowState::running) {
       if (tty) std::cerr << "\n";
       auto final_state = s.state;
-      if (s.failed > 0) st = fetch(submit::TaskDetail::failed);
+      if (s.failed > 0) st = fetch(submit::TaskDetail::failed, {});
       if (!st.ok()) return 1;
       for (const auto& t : st->tasks)
         if (t.state == model::TaskState::failed)
@@ -229,7 +236,6 @@ int watch(const ClientOptions& o, const std::string& id) {
                     << t.message << "\n";
       return final_state == model::WorkflowState::done ? 0 : 1;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
 
@@ -280,7 +286,7 @@ int status(const ClientOptions& o, const std::string& id) {
               std::string id) -> asio::awaitable<Result<model::WorkflowStatus>> {
       http::Client client(ioc);
       auto r = remote(client, o);
-      co_return co_await r.status(std::move(id), submit::TaskDetail::all);
+      co_return co_await r.status(std::move(id), submit::TaskDetail::all, {});
     }(ioc, o, id);
   });
   if (failed(st, o)) return 1;

@@ -45,7 +45,7 @@ asio::awaitable<void> ask_list(std::shared_ptr<Gather<model::WorkflowList>> g, s
 
 asio::awaitable<void> ask_status(std::shared_ptr<Gather<model::WorkflowStatus>> g, std::size_t i,
                                  SubmitLogic* logic, std::string id) {
-  g->answers[i] = co_await logic->status(std::move(id), TaskDetail::none);
+  g->answers[i] = co_await logic->status(std::move(id), TaskDetail::none, {});
   if (--g->pending == 0) g->done.cancel();
 }
 
@@ -128,7 +128,7 @@ asio::awaitable<Result<FederatedSubmit::Owner>> FederatedSubmit::locate(const st
         continue;
       }
       auto& peer = ctx_.peers.submit(m, kPeerCall);
-      auto st = co_await peer.status(id, TaskDetail::none);
+      auto st = co_await peer.status(id, TaskDetail::none, {});
       if (st.ok()) co_return Owner{&peer, who(m)};
       if (transient(st.status().code()))
         co_return Status::Unavailable("workflow '" + id + "' belongs to node " + who(m) +
@@ -169,11 +169,11 @@ Status FederatedSubmit::about_owner(const Status& s, const std::string& id, cons
                              ", which does not answer: " + s.message());
 }
 
-asio::awaitable<Result<model::WorkflowStatus>> FederatedSubmit::status(std::string id,
-                                                                       TaskDetail detail) {
+asio::awaitable<Result<model::WorkflowStatus>> FederatedSubmit::status(
+    std::string id, TaskDetail detail, std::chrono::milliseconds wait) {
   auto owner = co_await locate(id);
   if (!owner.ok()) co_return owner.status();
-  auto out = co_await owner->logic->status(id, detail);
+  auto out = co_await owner->logic->status(id, detail, wait);
   if (!out.ok()) co_return about_owner(out.status(), id, *owner);
   co_return out;
 }

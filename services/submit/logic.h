@@ -19,6 +19,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -42,6 +43,8 @@ struct WorkflowQuery {
   std::uint64_t limit = 100;  // at most this many (1..kMaxPage)
 };
 inline constexpr std::uint64_t kMaxPage = 10'000;
+// The longest a status call may wait for its workflow to end.
+inline constexpr std::chrono::milliseconds kMaxStatusWait{300'000};
 
 class SubmitLogic {
  public:
@@ -57,11 +60,14 @@ class SubmitLogic {
   // The federation's view names the members it could not ask (WorkflowList::unreachable).
   virtual boost::asio::awaitable<Result<model::WorkflowList>> workflows(WorkflowQuery query) = 0;
   // The workflow's summary and, as `detail` says, its tasks: all, only the failed ones, or
-  // none (cheap to poll for a large workflow). Errors (for every call about one workflow):
-  // not-found when no member knows it; unavailable when its owner cannot be reached (the
-  // message names the owner).
-  virtual boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string id,
-                                                                       TaskDetail detail) = 0;
+  // none (cheap to poll for a large workflow). With wait > 0 and the workflow still
+  // running, answers once it has ended or wait has passed, whichever comes first (a long
+  // poll: whoever follows a workflow learns its end at once without polling it); wait is at
+  // most kMaxStatusWait. Errors (for every call about one workflow): not-found when no
+  // member knows it; unavailable when its owner cannot be reached (the message names the
+  // owner); invalid-argument for a wait beyond the bound.
+  virtual boost::asio::awaitable<Result<model::WorkflowStatus>> status(
+      std::string id, TaskDetail detail, std::chrono::milliseconds wait) = 0;
   // The user who submitted the workflow (for authorization). Errors as status().
   virtual boost::asio::awaitable<Result<std::string>> owner_of(std::string id) = 0;
   // Cancels the workflow: no new task starts, running ones are stopped. Errors: conflict

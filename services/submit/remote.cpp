@@ -44,13 +44,22 @@ asio::awaitable<Result<model::WorkflowList>> SubmitRemote::workflows(WorkflowQue
       {}, options_);
 }
 
-asio::awaitable<Result<model::WorkflowStatus>> SubmitRemote::status(std::string id,
-                                                                    TaskDetail detail) {
+asio::awaitable<Result<model::WorkflowStatus>> SubmitRemote::status(
+    std::string id, TaskDetail detail, std::chrono::milliseconds wait) {
+  auto opts = options_;
+  std::string wait_text;
+  if (wait.count() > 0) {
+    wait_text = std::to_string(wait.count()) + "ms";
+    // The answer may come only after the wait: the deadline runs from its end.
+    opts.timeout =
+        (opts.timeout.count() > 0 ? opts.timeout : std::chrono::milliseconds(10000)) + wait;
+  }
   return client_.call<model::WorkflowStatus>(
       address_, Verb::get,
-      http::target("/submit/status",
-                   {{"workflow", id}, {"tasks", to_string(detail)}, {"scope", scope_}}),
-      {}, options_);
+      http::target(
+          "/submit/status",
+          {{"workflow", id}, {"tasks", to_string(detail)}, {"wait", wait_text}, {"scope", scope_}}),
+      {}, std::move(opts));
 }
 
 asio::awaitable<Result<std::string>> SubmitRemote::owner_of(std::string id) {

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "node/core/units.h"
 #include "node/http/handlers.h"
 
 namespace fvce::submit {
@@ -92,7 +93,16 @@ void add_routes(http::Router& router, std::shared_ptr<SubmitLogic> federation,
                    if (!detail)
                      co_return Status::InvalidArgument("tasks='" + std::string(text) +
                                                        "' is not all, failed or none");
-                   co_return co_await (*logic)->status(*id, *detail);
+                   std::chrono::milliseconds wait{0};
+                   if (auto w = v.param("wait"); !w.empty()) {
+                     auto d = parse_duration(w);
+                     if (!d.ok() || *d > kMaxStatusWait)
+                       co_return Status::InvalidArgument("wait='" + std::string(w) +
+                                                         "' is not a duration of at most " +
+                                                         format_duration(kMaxStatusWait));
+                     wait = *d;
+                   }
+                   co_return co_await (*logic)->status(*id, *detail, wait);
                  }));
   router.add(Verb::post, "/submit/cancel",
              [pick, node](const RequestView& v) -> asio::awaitable<http::Response> {

@@ -30,8 +30,8 @@ class AbsentSubmit : public submit::SubmitLogic {
   boost::asio::awaitable<Result<model::WorkflowList>> workflows(submit::WorkflowQuery) override {
     co_return nobody<model::WorkflowList>();
   }
-  boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string,
-                                                               submit::TaskDetail) override {
+  boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string, submit::TaskDetail,
+                                                               std::chrono::milliseconds) override {
     co_return nobody<model::WorkflowStatus>();
   }
   boost::asio::awaitable<Result<std::string>> owner_of(std::string) override {

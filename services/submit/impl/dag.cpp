@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
 
@@ -254,6 +255,10 @@ void DagSubmit::start() {
 
 void DagSubmit::stop() {
   stopping_ = true;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, wf] : workflows_) wake_waiters_locked(*wf);
+  }
   notify();
 }
 
@@ -527,8 +532,39 @@ asio::awaitable<Result<model::WorkflowList>> DagSubmit::workflows(WorkflowQuery 
   co_return list;
 }
 
-asio::awaitable<Result<model::WorkflowStatus>> DagSubmit::status(std::string id,
-                                                                 TaskDetail detail) {
+asio::awaitable<void> DagSubmit::wait_for_end(std::string id, std::chrono::milliseconds wait) {
+  auto waiter = std::make_shared<Timer>(co_await asio::this_coro::executor, ctx_.clock);
+  {
+    std::lock_guard lock(mu_);
+    auto it = workflows_.find(id);
+    if (it == workflows_.end() || it->second->state != WorkflowState::running || stopping_)
+      co_return;
+    waiter->expires_after(wait);
+    it->second->waiters.push_back(waiter);
+  }
+  // No suspension between the registration above and the wait's start: on this strand, a
+  // wake-up (a cancel posted to it) runs only after the wait has begun.
+  co_await waiter->wait();
+  std::lock_guard lock(mu_);
+  if (auto it = workflows_.find(id); it != workflows_.end())
+    std::erase(it->second->waiters, waiter);
+}
+
+void DagSubmit::wake_waiters_locked(Workflow& wf) {
+  for (auto& w : wf.waiters) w->cancel();
+  wf.waiters.clear();
+}
+
+asio::awaitable<Result<model::WorkflowStatus>> DagSubmit::status(std::string id, TaskDetail detail,
+                                                                 std::chrono::milliseconds wait) {
+  if (wait > kMaxStatusWait)
+    co_return Status::InvalidArgument("a status call waits at most " +
+                                      std::to_string(kMaxStatusWait.count()) + " ms");
+  if (wait.count() > 0) {
+    auto self = shared_from_this();
+    co_await asio::co_spawn(asio::make_strand(ctx_.ioc), wait_for_end(id, wait),
+                            asio::use_awaitable);
+  }
   std::lock_guard lock(mu_);
   auto it = workflows_.find(id);
   if (it == workflows_.end()) co_return Status::NotFound("no workflow '" + id + "' on this node");
@@ -1062,6 +1098,10 @@ asio::awaitable<void> DagSubmit::finalize(WorkflowPtr wf) {
   }
   auto s = co_await write(std::move(batch), true);
   if (!s.ok()) spdlog::error("workflow {}: cannot record its end: {}", wf->id, s.message());
+  {
+    std::lock_guard lock(mu_);
+    wake_waiters_locked(*wf);
+  }
   spdlog::info("workflow {} ({}) {}", wf->id, wf->name, model::to_string(wf->state));
   // Work directories are no longer needed anywhere (logs are kept).
   model::CancelRequest req{wf->id, ""};

@@ -71,8 +71,8 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
   boost::asio::awaitable<Result<model::Submitted>> submit(model::WorkflowDoc workflow,
                                                           std::string owner) override;
   boost::asio::awaitable<Result<model::WorkflowList>> workflows(WorkflowQuery query) override;
-  boost::asio::awaitable<Result<model::WorkflowStatus>> status(std::string id,
-                                                               TaskDetail detail) override;
+  boost::asio::awaitable<Result<model::WorkflowStatus>> status(
+      std::string id, TaskDetail detail, std::chrono::milliseconds wait) override;
   boost::asio::awaitable<Result<std::string>> owner_of(std::string id) override;
   boost::asio::awaitable<Status> cancel(std::string id) override;
   boost::asio::awaitable<Status> reports(model::TaskReports reports) override;
@@ -119,6 +119,8 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
     std::map<std::string, model::FileRef> files;  // where each file is now
     std::vector<model::FileRef> results;          // in this node's store, once done
     int final_count = 0;
+    // Status calls waiting for the end (long polls); each is woken by cancelling its timer.
+    std::vector<std::shared_ptr<Timer>> waiters;
   };
   using WorkflowPtr = std::shared_ptr<Workflow>;
   struct ReadyItem {
@@ -138,6 +140,11 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
   // Tells the scheduler the run's placement ended (its final report), once. Under mu_.
   void end_locked(Workflow& wf, int index, std::int64_t observed_ms, bool success);
   boost::asio::awaitable<void> finalize(WorkflowPtr wf);
+  // Waits, on a strand of its own, until the workflow has ended, wait has passed or the
+  // node stops. Run on a strand so that a wake-up posted while it registers cannot be lost.
+  boost::asio::awaitable<void> wait_for_end(std::string id, std::chrono::milliseconds wait);
+  // Wakes every status call waiting for the workflow. Under mu_.
+  static void wake_waiters_locked(Workflow& wf);
   boost::asio::awaitable<Status> write(Batch batch, bool durable);
 
  public:

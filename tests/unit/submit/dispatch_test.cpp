@@ -10,6 +10,7 @@
 #include <boost/asio/use_future.hpp>
 #include <deque>
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include "node/model/codec.h"
@@ -178,6 +179,14 @@ struct Fixture {
     };
     return *asio::co_spawn(ioc, wrapped(std::move(op)), asio::use_future).get();
   }
+  // Starts op and returns at once; its future holds the result.
+  template <typename T>
+  std::future<std::optional<T>> start(asio::awaitable<T> op) {
+    auto wrapped = [](asio::awaitable<T> inner) -> asio::awaitable<std::optional<T>> {
+      co_return co_await std::move(inner);
+    };
+    return asio::co_spawn(ioc, wrapped(std::move(op)), asio::use_future);
+  }
 
   std::string submit(const std::string& xml) {
     auto doc = model::from_xml<model::WorkflowDoc>(xml);
@@ -230,7 +239,7 @@ TEST_CASE("tasks that fit nowhere wait for a slot to free instead of being place
     CHECK(f.running() == 4);
     ++rounds;
   }
-  auto st = f.sync(f.dag->status(id, TaskDetail::none));
+  auto st = f.sync(f.dag->status(id, TaskDetail::none, {}));
   REQUIRE(st.ok());
   CHECK(st->summary.done == 6);  // each wave ended one task on each host
   // Placement attempts per waiting task: the first round, then one per report of a task of
@@ -241,6 +250,47 @@ TEST_CASE("tasks that fit nowhere wait for a slot to free instead of being place
   int refused = 0;
   for (auto& e : f.executors) refused += e->refused;
   CHECK(refused == 0);  // what the scheduler reserved, the executors could hold
+}
+
+TEST_CASE("a status call that waits answers the moment its workflow ends") {
+  Fixture f;
+  auto id = f.submit(array(2, 1));
+  for (int i = 0; i < 100 && f.running() < 2; ++i) Fixture::settle();
+  REQUIRE(f.running() == 2);
+  auto waiting = f.start(f.dag->status(id, TaskDetail::none, 60s));
+  Fixture::settle();
+  // The clock stands still and the tasks run: no answer yet.
+  CHECK(waiting.wait_for(100ms) == std::future_status::timeout);
+  for (auto& e : f.executors) {
+    auto done = e->finish();
+    REQUIRE(f.sync(f.dag->reports(model::TaskReports{done})).ok());
+  }
+  // Ended: the answer comes without the clock moving, and says so.
+  REQUIRE(waiting.wait_for(10s) == std::future_status::ready);
+  auto st = *waiting.get();
+  REQUIRE(st.ok());
+  CHECK(st->summary.state == model::WorkflowState::done);
+  CHECK(st->summary.done == 2);
+}
+
+TEST_CASE("a status call that waits answers when its wait is over, the workflow still running") {
+  Fixture f;
+  auto id = f.submit(array(2, 1));
+  for (int i = 0; i < 100 && f.running() < 2; ++i) Fixture::settle();
+  auto waiting = f.start(f.dag->status(id, TaskDetail::none, 2s));
+  Fixture::settle();
+  f.clock.advance(1s);
+  CHECK(waiting.wait_for(100ms) == std::future_status::timeout);
+  f.clock.advance(1s);
+  REQUIRE(waiting.wait_for(10s) == std::future_status::ready);
+  auto st = *waiting.get();
+  REQUIRE(st.ok());
+  CHECK(st->summary.state == model::WorkflowState::running);
+  // A wait beyond the bound is refused, naming it.
+  auto too_long = f.sync(f.dag->status(id, TaskDetail::none, kMaxStatusWait + 1ms));
+  REQUIRE_FALSE(too_long.ok());
+  CHECK(too_long.status().code() == ErrorCode::invalid_argument);
+  CHECK(too_long.status().message().find("waits at most") != std::string::npos);
 }
 
 }  // namespace
