@@ -3,11 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
@@ -93,12 +95,14 @@ struct PoolExecutor::Task {
       : assignment(std::move(a)),
         strand(asio::make_strand(ioc)),
         limit_timer(strand, clock),
-        grace_timer(strand, clock) {}
+        grace_timer(strand, clock),
+        slot_wait(strand) {}
 
   model::TaskAssignment assignment;
 
   // Guarded by mu_.
-  bool queued = false;
+  bool queued = false;       // in waiting_: prepared while it waits, started once given slots
+  bool dropped = false;      // taken off the queue and reported by cancel() or stop()
   bool holds_slots = false;  // its cores are taken from free_slots_
   bool counted_running = false;
   std::string workdir;           // once prepared: its work directory (relative)
@@ -107,6 +111,8 @@ struct PoolExecutor::Task {
   // Used only on strand.
   Strand strand;
   Timer limit_timer, grace_timer;
+  // A prepared task waiting for its slots sleeps on it; slots given (or a stop) cancel it.
+  asio::steady_timer slot_wait;
   Phase phase = Phase::staging;
   StopReason stop = StopReason::none;
   bool final_reported = false;
@@ -165,6 +171,8 @@ void PoolExecutor::stop() {
     if (stopping_) return;
     stopping_ = true;
     for (auto& t : waiting_) {
+      t->queued = false;
+      t->dropped = true;
       dropped.push_back(t);
       tasks_.erase(Key{t->assignment.workflow, t->assignment.task, t->assignment.attempt});
     }
@@ -187,7 +195,10 @@ void PoolExecutor::stop() {
     report(*t, std::move(r));
   }
   auto self = shared_from_this();
+  // The dropped ones too: their preparation ends, and they report nothing more.
   for (auto& t : active)
+    asio::post(t->strand, [self, t] { self->request_stop(t, StopReason::shutdown); });
+  for (auto& t : dropped)
     asio::post(t->strand, [self, t] { self->request_stop(t, StopReason::shutdown); });
   if (!active.empty() || !dropped.empty())
     spdlog::info("execute: stopped; killed {} task(s), gave back {} waiting", active.size(),
@@ -223,6 +234,7 @@ asio::awaitable<Status> PoolExecutor::assign(model::TaskAssignment a) {
       waiting_.push_back(task);
       waiting_cores_ += as.cores;
       tasks_[key] = task;
+      start.push_back(task);  // prepares (work directory, inputs) while it waits
     } else if (free_slots_ == 0) {
       result = Status::Unavailable("all " + std::to_string(options_.slots) +
                                    " slots busy and the queue is full (" +
@@ -265,6 +277,43 @@ void PoolExecutor::launch(std::vector<std::shared_ptr<Task>> tasks) {
   for (auto& t : tasks) asio::co_spawn(t->strand, run(t), asio::detached);
 }
 
+void PoolExecutor::wake(std::vector<std::shared_ptr<Task>> tasks) {
+  // On the task's strand: it either waits already (the cancel ends the wait) or has not yet
+  // looked, and will find its slots when it does.
+  for (auto& t : tasks) asio::post(t->strand, [t] { t->slot_wait.cancel(); });
+}
+
+asio::awaitable<bool> PoolExecutor::wait_for_slots(std::shared_ptr<Task> task) {
+  for (;;) {
+    if (task->stop != StopReason::none) co_return false;
+    {
+      std::lock_guard lock(mu_);
+      if (task->holds_slots) co_return true;
+      if (!task->queued) co_return false;  // dropped, and reported by whoever dropped it
+    }
+    // No suspension since the check: a wake posted to this strand comes after the wait began.
+    task->slot_wait.expires_at(asio::steady_timer::time_point::max());
+    co_await task->slot_wait.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+bool PoolExecutor::claim_final(Task& task) {
+  std::vector<std::shared_ptr<Task>> start;
+  {
+    std::lock_guard lock(mu_);
+    if (task.dropped) return false;
+    if (task.queued) {  // failed while it waited: off the queue, so it never gets slots
+      task.queued = false;
+      waiting_.erase(std::find_if(waiting_.begin(), waiting_.end(),
+                                  [&](const auto& t) { return t.get() == &task; }));
+      waiting_cores_ -= task.assignment.cores;
+      start = take_startable_locked();
+    }
+  }
+  wake(std::move(start));
+  return true;
+}
+
 void PoolExecutor::release(const std::shared_ptr<Task>& task) {
   std::vector<std::shared_ptr<Task>> start;
   {
@@ -284,7 +333,7 @@ void PoolExecutor::release(const std::shared_ptr<Task>& task) {
     remember_locked(key);
     start = take_startable_locked();
   }
-  launch(std::move(start));
+  wake(std::move(start));
 }
 
 asio::awaitable<Status> PoolExecutor::cancel(model::CancelRequest request) {
@@ -299,6 +348,8 @@ asio::awaitable<Status> PoolExecutor::cancel(model::CancelRequest request) {
     for (auto& t : dropped) {
       waiting_.erase(std::find(waiting_.begin(), waiting_.end(), t));
       waiting_cores_ -= t->assignment.cores;
+      t->queued = false;
+      t->dropped = true;
       Key key{t->assignment.workflow, t->assignment.task, t->assignment.attempt};
       tasks_.erase(key);
       remember_locked(key);
@@ -314,7 +365,9 @@ asio::awaitable<Status> PoolExecutor::cancel(model::CancelRequest request) {
   auto self = shared_from_this();
   for (auto& t : active)
     asio::post(t->strand, [self, t] { self->request_stop(t, StopReason::cancelled); });
-  launch(std::move(start));
+  for (auto& t : dropped)  // ends its preparation; it reports nothing more
+    asio::post(t->strand, [self, t] { self->request_stop(t, StopReason::cancelled); });
+  wake(std::move(start));
   co_return Status::Ok();
 }
 
@@ -333,7 +386,7 @@ asio::awaitable<void> PoolExecutor::run(std::shared_ptr<Task> task) {
       run = task->run;
     }
     if (run) run->stop(true);
-    if (!task->final_reported) {
+    if (!task->final_reported && claim_final(*task)) {
       task->final_reported = true;
       auto r = make_report(*task, TaskState::failed);
       r.message = std::string("internal error in the executor: ") + e.what();
@@ -347,7 +400,7 @@ asio::awaitable<void> PoolExecutor::run(std::shared_ptr<Task> task) {
 asio::awaitable<void> PoolExecutor::run_steps(std::shared_ptr<Task> task) {
   const auto& a = task->assignment;
   auto fail = [&](std::string message) {
-    if (task->final_reported) return;
+    if (task->final_reported || !claim_final(*task)) return;
     task->final_reported = true;
     auto r = make_report(*task, TaskState::failed);
     r.message = sanitize_text(message);
@@ -357,7 +410,14 @@ asio::awaitable<void> PoolExecutor::run_steps(std::shared_ptr<Task> task) {
 
   // Cancelled between acceptance and this first step: already reported, nothing to do.
   if (task->final_reported) co_return;
-  report(*task, make_report(*task, TaskState::staging));
+  bool queued;
+  {
+    std::lock_guard lock(mu_);
+    queued = task->queued || task->dropped;
+  }
+  // A queued task says nothing until it has its slots: cancel() may still drop it and report
+  // that, and no report of its own may overtake the drop's.
+  if (!queued) report(*task, make_report(*task, TaskState::staging));
 
   std::vector<std::string> inputs;
   for (const auto& in : a.inputs) inputs.push_back(in.name);
@@ -384,6 +444,16 @@ asio::awaitable<void> PoolExecutor::run_steps(std::shared_ptr<Task> task) {
     stopping = stopping_;
   }
   if (stopping) {  // no task starts once stopping has begun
+    request_stop(task, StopReason::shutdown);
+    co_return;
+  }
+  // Prepared; a queued task waits here for its slots, so that it starts the moment they free.
+  if (!co_await wait_for_slots(task)) co_return;  // stopped or dropped meanwhile: reported
+  {
+    std::lock_guard lock(mu_);
+    stopping = stopping_;
+  }
+  if (stopping) {
     request_stop(task, StopReason::shutdown);
     co_return;
   }
@@ -443,7 +513,7 @@ asio::awaitable<void> PoolExecutor::run_steps(std::shared_ptr<Task> task) {
   task->grace_timer.cancel();
   // The task's processes are gone: its cores are free now, and the next waiting task starts
   // while this one's outputs are checked and its report goes out.
-  launch(free_slots(*task));
+  wake(free_slots(*task));
   {
     std::lock_guard lock(mu_);
     // The runner was stopped with the executor: the task was killed by the shutdown.
@@ -574,10 +644,19 @@ asio::awaitable<Status> PoolExecutor::stage_inputs(std::shared_ptr<Task> task) {
 void PoolExecutor::request_stop(const std::shared_ptr<Task>& task, StopReason reason) {
   if (task->phase == Phase::finishing) return;
   std::shared_ptr<TaskRun> run;
+  bool dropped;
   {
     std::lock_guard lock(mu_);
     run = task->run;
+    dropped = task->dropped;
   }
+  if (dropped) {  // reported when it was taken off the queue: only its preparation ends
+    task->final_reported = true;
+    if (task->stop == StopReason::none) task->stop = reason;
+    task->slot_wait.cancel();
+    return;
+  }
+  task->slot_wait.cancel();  // a prepared task waiting for slots: it stops waiting
   if (task->stop != StopReason::none) {
     // A shutdown escalates a cancel or time limit in its grace period.
     if (reason == StopReason::shutdown && run) run->stop(true);
@@ -656,7 +735,7 @@ void PoolExecutor::report(Task& task, model::TaskReport r) {
   if (model::is_final(r.state)) {
     ctx_.metrics.add("fvce_execute_tasks_total",
                      {{"state", std::string(model::to_string(r.state))}});
-    launch(free_slots(task));
+    wake(free_slots(task));
   }
   outbox_->add(task.assignment.submitter, std::move(r));
 }

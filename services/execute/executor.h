@@ -2,11 +2,13 @@
 // task's life from acceptance to its final report, and the report outbox. The impl is a
 // TaskRunner (runner.h) that says how a task is started, watched and stopped.
 //
-// A task occupies `cores` slots from the moment it leaves the queue (staging included)
-// until its run has ended and its outputs are hashed. Accepted tasks beyond the free slots
-// wait in a FIFO queue holding at most `queue` cores; beyond that assign() answers
-// unavailable, so the scheduler places the task elsewhere. The head of the queue is never
-// overtaken (a wide task is not starved by narrow ones).
+// A task occupies `cores` slots from the moment it leaves the queue until its run has ended
+// and its outputs are hashed. Accepted tasks beyond the free slots wait in a FIFO queue
+// holding at most `queue` cores; beyond that assign() answers unavailable, so the scheduler
+// places the task elsewhere. The head of the queue is never overtaken (a wide task is not
+// starved by narrow ones). A queued task is prepared while it waits — its work directory
+// made, its inputs staged — so that it starts the moment its slots free; it reports nothing
+// until then (a cancel may still take it off the queue).
 //
 // Each task is one coroutine on its own strand: it has the file service prepare its work
 // directory, stages the inputs (bounded parallel fetches), has the runner start it, waits
@@ -99,7 +101,16 @@ class PoolExecutor final : public LocalExecute, public std::enable_shared_from_t
   std::vector<std::shared_ptr<Task>> free_slots(Task& task);
   // Takes tasks off the queue while slots allow. Call with mu_ held; launch them after.
   std::vector<std::shared_ptr<Task>> take_startable_locked();
+  // Starts the coroutines of newly accepted tasks.
   void launch(std::vector<std::shared_ptr<Task>> tasks);
+  // Tells tasks that have just been given their slots (their coroutines wait for them).
+  void wake(std::vector<std::shared_ptr<Task>> tasks);
+  // On the task's strand, once prepared: true when it holds its slots, false when it was
+  // stopped or dropped from the queue meanwhile.
+  boost::asio::awaitable<bool> wait_for_slots(std::shared_ptr<Task> task);
+  // Before a task's own final report: false when cancel() or stop() dropped it from the
+  // queue (they reported it); a queued task is taken off the queue. Any thread.
+  bool claim_final(Task& task);
 
   model::TaskReport make_report(const Task& task, model::TaskState state) const;
   // Queues a report for the task's submitter. A final report frees the task's slots first,

@@ -511,6 +511,70 @@ TEST_CASE("slots and queue bound what is accepted, a workflow cancel clears both
   CHECK(f.metrics.value("fvce_execute_tasks_total", {{"state", "cancelled"}}) == 2);
 }
 
+TEST_CASE("a queued task is prepared while it waits and starts once the slot frees") {
+  Options o = Fixture::default_options();
+  o.exec.slots = 1;
+  o.exec.queue = 1;
+  Fixture f(o);
+  auto root = f.work_root();
+  fs::create_directories(root / "inputs");
+  REQUIRE(write_file_atomic(root / "inputs/data.txt", "abc\n").ok());
+  auto h = f.sync([&] { return f.files->hash("inputs/data.txt"); });
+  REQUIRE(h.ok());
+  // The slot is held until the test removes the gate.
+  auto gate = f.dir / "gate";
+  REQUIRE(write_file_atomic(gate, "").ok());
+  REQUIRE(
+      f.assign(f.task("first", "while [ -e '" + gate.string() + "' ]; do sleep 0.02; done")).ok());
+  REQUIRE(f.wait_state("first", TaskState::running));
+  auto second = f.task("second", "cat data.txt");
+  second.inputs.push_back(
+      model::FileRef{"data.txt", h->first, h->second, f.address, "inputs/data.txt", false});
+  REQUIRE(f.assign(second).ok());
+  // While it waits its input is staged already, and it has said nothing yet.
+  auto staged = f.workdir("second") / "data.txt";
+  for (int i = 0; i < 200 && !fs::exists(staged); ++i) std::this_thread::sleep_for(10ms);
+  CHECK(fs::exists(staged));
+  std::this_thread::sleep_for(100ms);
+  CHECK(f.wait_final("second", 0ms).empty());
+  CHECK(f.exec->occupancy() == std::pair<int, int>{0, 1});
+  fs::remove(gate);
+  auto rs = f.wait_final("second");
+  REQUIRE(!rs.empty());
+  INFO(rs.back().message);
+  CHECK(rs.back().state == TaskState::done);
+  CHECK(slurp(f.workdir("second").parent_path() / "a1.out") == "abc\n");
+}
+
+TEST_CASE("a queued task whose input cannot be staged fails and gives its queue place back") {
+  Options o = Fixture::default_options();
+  o.exec.slots = 1;
+  o.exec.queue = 1;
+  Fixture f(o);
+  auto gate = f.dir / "gate";
+  REQUIRE(write_file_atomic(gate, "").ok());
+  REQUIRE(
+      f.assign(f.task("first", "while [ -e '" + gate.string() + "' ]; do sleep 0.02; done")).ok());
+  REQUIRE(f.wait_state("first", TaskState::running));
+  auto broken = f.task("broken", "true");
+  broken.inputs.push_back(model::FileRef{"missing.txt", std::string(64, 'a'), 3, f.address,
+                                         "inputs/missing.txt", false});
+  REQUIRE(f.assign(broken).ok());
+  auto rs = f.wait_final("broken");
+  REQUIRE(!rs.empty());
+  CHECK(states(rs) == std::vector<TaskState>{TaskState::failed});  // one report, final
+  CHECK(rs.back().message.find("missing.txt") != std::string::npos);
+  // Its place in the queue is free again while the slot is still busy.
+  for (int i = 0; i < 100 && f.exec->occupancy() != std::pair<int, int>{0, 0}; ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(f.exec->occupancy() == std::pair<int, int>{0, 0});
+  REQUIRE(f.assign(f.task("next", "true")).ok());
+  fs::remove(gate);
+  auto next = f.wait_final("next");
+  REQUIRE(!next.empty());
+  CHECK(next.back().state == TaskState::done);
+}
+
 TEST_CASE("with no queue a second task is refused while the slot is busy") {
   Options o = Fixture::default_options();
   o.exec.slots = 1;
