@@ -74,15 +74,17 @@ struct SampledInfo::Shared {
 
   bool fresh_locked() const { return cached && clock.now() - cached_at < options.max_age; }
 
+  // The machine's figures (CPU, memory, load average) may come from a sample up to max_age
+  // old; the slots are always read now. A scheduler subtracts its own tasks from them, so
+  // slots of a sample taken before its tasks ended would look like others' work.
   Result<model::HostLoad> fresh() {
-    {
-      std::lock_guard lock(mu);
-      if (fresh_locked()) return *cached;
-    }
     auto slot_pair = slots();
     std::lock_guard lock(mu);
-    if (fresh_locked()) return *cached;  // another caller sampled meanwhile
-    return measure_locked(slot_pair);
+    if (!fresh_locked()) return measure_locked(slot_pair);
+    model::HostLoad out = *cached;
+    out.free_slots = slot_pair.first;
+    out.queue = slot_pair.second;
+    return out;
   }
 
   // On strand.

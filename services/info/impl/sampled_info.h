@@ -19,7 +19,8 @@ struct SamplingOptions {
   // holds history / interval samples.
   std::chrono::milliseconds interval{5000};
   std::chrono::milliseconds history{std::chrono::hours(24)};
-  // load() answers from the last sample while it is younger than this.
+  // load() answers with the machine figures of the last sample while it is younger than
+  // this (its slots are read at every call).
   std::chrono::milliseconds max_age{1000};
   // When set, reported memory is capped: memory_total = cap, memory_free = min(real, cap).
   std::optional<std::uint64_t> memory_cap;
