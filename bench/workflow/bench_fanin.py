@@ -182,7 +182,7 @@ def report(res: dict) -> str:
         f"{'; before: ' + res['before_path'] if res.get('before_path') else ''}): "
         f"{res['nodes']} nodes on 127.0.0.1 with slots = {res['slots']} each, "
         f"random-adaptive, default membership, log level info, state and work roots under "
-        f"{res['work_base']}, submitted to the first node; makespan from the start of "
+        f"{res['work_base']}, submitted to the first node; makespan: "
         f"the wall time of `fvce submit --watch`, which exits once the workflow has ended "
         f"(it long-polls the status; the before build's --watch polls every 200 ms). Dask: "
         f"LocalCluster(n_workers={res['dask_workers']}, threads_per_worker="
