@@ -511,6 +511,16 @@ TEST_CASE("slots and queue bound what is accepted, a workflow cancel clears both
   CHECK(f.metrics.value("fvce_execute_tasks_total", {{"state", "cancelled"}}) == 2);
 }
 
+// Occupies the executor's only slot with task `id`, which runs until the returned file is
+// removed.
+fs::path hold_the_slot(Fixture& f, const std::string& id) {
+  auto gate = f.dir / ("gate-" + id);
+  REQUIRE(write_file_atomic(gate, "").ok());
+  REQUIRE(f.assign(f.task(id, "while [ -e '" + gate.string() + "' ]; do sleep 0.02; done")).ok());
+  REQUIRE(f.wait_state(id, TaskState::running));
+  return gate;
+}
+
 TEST_CASE("a queued task is prepared while it waits and starts once the slot frees") {
   Options o = Fixture::default_options();
   o.exec.slots = 1;
@@ -521,12 +531,7 @@ TEST_CASE("a queued task is prepared while it waits and starts once the slot fre
   REQUIRE(write_file_atomic(root / "inputs/data.txt", "abc\n").ok());
   auto h = f.sync([&] { return f.files->hash("inputs/data.txt"); });
   REQUIRE(h.ok());
-  // The slot is held until the test removes the gate.
-  auto gate = f.dir / "gate";
-  REQUIRE(write_file_atomic(gate, "").ok());
-  REQUIRE(
-      f.assign(f.task("first", "while [ -e '" + gate.string() + "' ]; do sleep 0.02; done")).ok());
-  REQUIRE(f.wait_state("first", TaskState::running));
+  auto gate = hold_the_slot(f, "first");
   auto second = f.task("second", "cat data.txt");
   second.inputs.push_back(
       model::FileRef{"data.txt", h->first, h->second, f.address, "inputs/data.txt", false});
@@ -551,11 +556,7 @@ TEST_CASE("a queued task whose input cannot be staged fails and gives its queue 
   o.exec.slots = 1;
   o.exec.queue = 1;
   Fixture f(o);
-  auto gate = f.dir / "gate";
-  REQUIRE(write_file_atomic(gate, "").ok());
-  REQUIRE(
-      f.assign(f.task("first", "while [ -e '" + gate.string() + "' ]; do sleep 0.02; done")).ok());
-  REQUIRE(f.wait_state("first", TaskState::running));
+  auto gate = hold_the_slot(f, "first");
   auto broken = f.task("broken", "true");
   broken.inputs.push_back(model::FileRef{"missing.txt", std::string(64, 'a'), 3, f.address,
                                          "inputs/missing.txt", false});
