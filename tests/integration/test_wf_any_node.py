@@ -3,12 +3,14 @@
 
 Three nodes. `hello` submitted at n2 is listed by `fvce workflows` at n1 with its owning
 node; `fvce status`, `logs` and `fetch` at n1 answer for it; a long workflow submitted at n3
-is cancelled from n1. The list is gathered from every member, newest first, and paged
+is cancelled from n1, and a status call at n1 that waits for its end answers when it is
+cancelled. The list is gathered from every member, newest first, and paged
 (offset, limit, total). Once n2 is killed, a call about its workflow at n1 fails with an
 error that names n2, and the list says n2's workflows are missing.
 """
 
 import os
+import threading
 import time
 import unittest
 
@@ -63,10 +65,33 @@ class AnyNode(unittest.TestCase):
             long_wf = r.stdout.strip()
             H.wait_until(lambda: H.workflow_status(n3.address, long_wf, tasks="none")
                          .summary["running"] == "1", 10, "the long task to run")
+            # A status call at n1 that waits for the end (forwarded to the owner, n3) answers
+            # when the workflow ends, long before its wait of 60 s is over.
+            waited = {}
+
+            def wait_for_end():
+                try:
+                    waited["root"] = H.get_xml(
+                        n1.address,
+                        f"/submit/status?workflow={long_wf}&tasks=none&wait=60s", timeout=30)
+                except Exception as e:  # noqa: BLE001 - reported below
+                    waited["error"] = e
+
+            waiter = threading.Thread(target=wait_for_end)
+            waiter.start()
+            time.sleep(0.3)
+            self.assertTrue(waiter.is_alive(), waited)  # still running: no answer yet
             r = c.cli("cancel", long_wf, "--node", n1.address)
             self.assertEqual(r.code, 0, r.stderr)
+            waiter.join(40)
+            self.assertNotIn("error", waited)
+            self.assertEqual(waited["root"].find(H.q("summary")).get("state"), "cancelled")
             st = H.wait_workflow(n1.address, long_wf, timeout=20)
             self.assertEqual(st.state, "cancelled")
+            # A wait beyond the bound is refused, naming the parameter.
+            r = H.get(n1.address, f"/submit/status?workflow={long_wf}&wait=1h")
+            self.assertEqual(r.status, 400, r.text)
+            self.assertIn("wait='1h'", r.text)
 
             # Paged, newest first, gathered from all three.
             ids = [long_wf, wf]
