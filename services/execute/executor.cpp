@@ -438,22 +438,14 @@ asio::awaitable<void> PoolExecutor::run_steps(std::shared_ptr<Task> task) {
     co_return;
   }
 
+  // Prepared; a queued task waits here for its slots, so that it starts the moment they free.
+  if (!co_await wait_for_slots(task)) co_return;  // stopped or dropped meanwhile: reported
   bool stopping;
   {
     std::lock_guard lock(mu_);
     stopping = stopping_;
   }
   if (stopping) {  // no task starts once stopping has begun
-    request_stop(task, StopReason::shutdown);
-    co_return;
-  }
-  // Prepared; a queued task waits here for its slots, so that it starts the moment they free.
-  if (!co_await wait_for_slots(task)) co_return;  // stopped or dropped meanwhile: reported
-  {
-    std::lock_guard lock(mu_);
-    stopping = stopping_;
-  }
-  if (stopping) {
     request_stop(task, StopReason::shutdown);
     co_return;
   }
