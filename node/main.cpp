@@ -1,52 +1,54 @@
-// fvce: one binary, the node and the commands that talk to it. See `fvce --help`.
-#include <CLI/CLI.hpp>
-#include <iostream>
+// fvce: the command line — the node (`fvce node`, which runs fvce-node) and the commands
+// that talk to one. See `fvce --help`.
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "node/cli/address_option.h"
 #include "node/cli/client_commands.h"
 #include "node/cli/workflow_commands.h"
-#include "node/node.h"
+#include "node/core/files.h"
 
 namespace {
-// HOST:PORT, with a port from 1 to 65535 (an empty string is a usage error).
-const CLI::Validator kAddress(
-    [](std::string& value) -> std::string {
-      auto colon = value.rfind(':');
-      if (colon == std::string::npos || colon == 0) return "'" + value + "' is not HOST:PORT";
-      auto port = value.substr(colon + 1);
-      if (port.empty() || port.size() > 5 ||
-          port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535)
-        return "'" + value + "' has no valid port";
-      return {};
-    },
-    "HOST:PORT");
+// Replaces this process with fvce-node (beside this binary), passing the arguments after
+// `node`: the node keeps this process id, its signals and its standard streams.
+int exec_node(int argc, char** argv) {
+  std::string dir = fvce::program_dir();
+  std::string program = (dir.empty() ? std::string(".") : dir) + "/fvce-node";
+  std::vector<char*> args;
+  args.push_back(const_cast<char*>("fvce-node"));
+  for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  ::execv(program.c_str(), args.data());
+  std::cerr << "fvce: cannot run the node program " << program << ": " << std::strerror(errno)
+            << " (it is built and installed beside fvce)\n";
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything after `node` belongs to the node program, --help included.
+  if (argc >= 2 && std::string_view(argv[1]) == "node") return exec_node(argc, argv);
   CLI::App app{"fvce: a peer-to-peer virtual computing environment"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("fvce ") + FVCE_VERSION);
 
-  fvce::NodeOptions node;
-  auto* node_cmd = app.add_subcommand("node", "run a node of a federation");
-  node_cmd->add_option("--deploy", node.deploy_file, "deploy.xml of this node")
-      ->required()
-      ->check(CLI::ExistingFile);
-  node_cmd->add_option("--listen", node.listen, "HOST:PORT to listen on (port 0: any free port)");
-  node_cmd->add_option("--state-dir", node.state_dir, "where the node keeps its durable state");
-  node_cmd->add_option("--join", node.join, "HOST:PORT of a member to join through")
-      ->check(kAddress);
-  node_cmd->add_option("--name", node.name, "this node's name in the federation");
-  node_cmd->add_option("--advertise", node.advertise, "HOST:PORT peers use to reach this node");
-  node_cmd->add_option("--seed", node.seed, "seed of the node's random choices");
-  node_cmd->add_option("--log-level", node.log_level, "trace, debug, info, warn, error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  // `fvce node ...` is the node, a program of its own beside this one (see exec_node).
+  auto* node_cmd = app.add_subcommand("node", "run a node of a federation (fvce node --help)");
+  node_cmd->allow_extras();
 
   fvce::cli::ClientOptions client;
   client.node = fvce::cli::default_node();
   auto add_client_flags = [&](CLI::App* cmd) {
     cmd->add_option("--node", client.node, "HOST:PORT of the node to ask ($FVCE_NODE)")
         ->capture_default_str()
-        ->check(kAddress);
+        ->check(fvce::cli::kAddress);
     cmd->add_flag("--xml", client.xml, "print the XML document instead of a table");
     cmd->add_option("--timeout", client.timeout_ms, "milliseconds to wait for the node")
         ->check(CLI::Range(1, 86'400'000));
@@ -70,7 +72,7 @@ int main(int argc, char** argv) {
   add_client_flags(probe_cmd);
   probe_cmd->add_option("address", address, "HOST:PORT of a member of the other federation")
       ->required()
-      ->check(kAddress);
+      ->check(fvce::cli::kAddress);
 
   std::string wf_file, wf_id, task, dir;
   bool watch = false, all_workflows = false, stderr_stream = false;
@@ -117,7 +119,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
-  if (*node_cmd) return fvce::run_node(node);
+  if (*node_cmd) return exec_node(argc, argv);
   if (*hosts_cmd) return fvce::cli::hosts(client, all);
   if (*info_cmd) return fvce::cli::info(client, host);
   if (*leave_cmd) return fvce::cli::leave(client);

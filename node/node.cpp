@@ -19,6 +19,8 @@
 #include "node/http/server.h"
 #include "node/node_context.h"
 #include "node/peers/node_peers.h"
+#include "node/xml/body_check.h"
+#include "node/xml/schema.h"
 #include "services/execute/logic.h"
 #include "services/execute/register_impls.h"
 #include "services/execute/resource.h"
@@ -87,6 +89,8 @@ Result<tcp::endpoint> resolve_listen(const std::string& address) {
 }  // namespace
 
 int run_node(const NodeOptions& options) {
+  // Every body this node reads is checked against xsd/ before it is decoded.
+  xml::set_body_check(&xml::validate_body);
   auto logger = spdlog::stderr_color_mt("fvce");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");

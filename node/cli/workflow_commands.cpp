@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,7 +18,6 @@
 #include "node/core/random.h"
 #include "node/core/units.h"
 #include "node/model/codec.h"
-#include "node/xml/schema.h"
 #include "services/file/remote.h"
 #include "services/file/transfer.h"
 #include "services/submit/remote.h"
@@ -101,15 +101,59 @@ int submit(const ClientOptions& o, const std::string& workflow_file, bool watch_
     std::cerr << "fvce: " << text.status().message() << "\n";
     return 1;
   }
-  // Check it here first, so a mistake is reported against the user's own file.
-  auto valid = xml::SchemaSet::instance().validate(*text, workflow_file);
-  if (!valid.ok()) {
-    std::cerr << "fvce: " << valid.message() << "\n";
-    return 1;
-  }
+  // The node checks the document against the schema and reports a mistake as LINE:COL of
+  // the text it was sent: the user's own file, sent as it is, unless fvce must fill in the
+  // checksums of files it uploads — then the node checks the user's text first, so that
+  // nothing is uploaded for a document it would refuse.
+  auto about_file = [&](const Status& s) {
+    if (s.code() != ErrorCode::invalid_argument) return false;
+    const auto& m = s.message();
+    bool located = !m.empty() && m[0] >= '0' && m[0] <= '9';  // "LINE:COL: reason"
+    std::cerr << "fvce: " << workflow_file << (located ? ":" : ": ") << m << "\n";
+    return true;
+  };
   auto doc = model::from_xml<model::WorkflowDoc>(*text);
-  if (!doc.ok()) {
-    std::cerr << "fvce: " << workflow_file << ": " << doc.status().message() << "\n";
+  bool uploads = doc.ok() && std::any_of(doc->files.begin(), doc->files.end(),
+                                         [](const auto& f) { return !f.src.empty(); });
+  auto send = [&](std::optional<model::WorkflowDoc> filled) {
+    return run<Result<model::Submitted>>([&](asio::io_context& ioc) {
+      return [](asio::io_context& ioc, const ClientOptions& o, std::string xml,
+                std::optional<model::WorkflowDoc> filled)
+                 -> asio::awaitable<Result<model::Submitted>> {
+        http::Client client(ioc);
+        auto r = remote(client, o);
+        auto user = current_user();
+        if (filled) co_return co_await r.submit(std::move(*filled), std::move(user));
+        co_return co_await r.submit_text(std::move(xml), std::move(user));
+      }(ioc, o, *text, std::move(filled));
+    });
+  };
+  auto finish = [&](const Result<model::Submitted>& out) {
+    if (!out.ok()) {
+      if (!about_file(out.status())) failed(out, o);
+      return 1;
+    }
+    if (o.xml)
+      std::cout << model::to_xml(*out);
+    else
+      std::cout << out->id << "\n";
+    std::cout.flush();
+    std::cerr << "submitted workflow " << out->id << " (" << out->name << ", " << out->tasks
+              << " task" << (out->tasks == 1 ? "" : "s") << ") to " << o.node << "\n";
+    return watch_it ? watch(o, out->id) : 0;
+  };
+  if (!uploads) return finish(send(std::nullopt));
+
+  auto checked = run<Status>([&](asio::io_context& ioc) {
+    return [](asio::io_context& ioc, const ClientOptions& o,
+              std::string xml) -> asio::awaitable<Status> {
+      http::Client client(ioc);
+      auto r = remote(client, o);
+      co_return co_await r.check_text(std::move(xml));
+    }(ioc, o, *text);
+  });
+  if (!checked.ok()) {
+    if (!about_file(checked)) std::cerr << "fvce: " << o.node << ": " << checked.message() << "\n";
     return 1;
   }
   fs::path base = fs::path(workflow_file).parent_path();
@@ -149,24 +193,7 @@ int submit(const ClientOptions& o, const std::string& workflow_file, bool watch_
     f.sha256 = entry->sha256;
     f.size = entry->size;
   }
-  auto out = run<Result<model::Submitted>>([&](asio::io_context& ioc) {
-    return [](asio::io_context& ioc, const ClientOptions& o,
-              model::WorkflowDoc doc) -> asio::awaitable<Result<model::Submitted>> {
-      http::Client client(ioc);
-      auto r = remote(client, o);
-      auto user = current_user();
-      co_return co_await r.submit(std::move(doc), std::move(user));
-    }(ioc, o, *doc);
-  });
-  if (failed(out, o)) return 1;
-  if (o.xml)
-    std::cout << model::to_xml(*out);
-  else
-    std::cout << out->id << "\n";
-  std::cout.flush();
-  std::cerr << "submitted workflow " << out->id << " (" << out->name << ", " << out->tasks
-            << " task" << (out->tasks == 1 ? "" : "s") << ") to " << o.node << "\n";
-  return watch_it ? watch(o, out->id) : 0;
+  return finish(send(std::move(*doc)));
 }
 
 int watch(const ClientOptions& o, const std::string& id) {

@@ -70,4 +70,13 @@ std::string make_uuid(Random& random) {
   return buf;
 }
 
+std::string program_dir() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  return std::filesystem::path(std::string(buf, static_cast<std::size_t>(n)))
+      .parent_path()
+      .string();
+}
+
 }  // namespace fvce

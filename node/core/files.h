@@ -20,4 +20,8 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
 // A random UUID (version 4) in canonical text form, drawn from random.
 std::string make_uuid(Random& random);
 
+// The directory of the running program (where fvce-node and fvce-exec sit beside fvce), or
+// "" when /proc/self/exe cannot be read.
+std::string program_dir();
+
 }  // namespace fvce

@@ -15,7 +15,7 @@
 #include "node/core/status.h"
 #include "node/http/stream.h"
 #include "node/model/codec.h"
-#include "node/xml/schema.h"
+#include "node/xml/body_check.h"
 
 namespace fvce::http {
 
@@ -44,11 +44,12 @@ Response document(const T& value, bhttp::status status = bhttp::status::ok) {
   return xml_response(model::to_xml(value), status);
 }
 
-// Validates the body against the schema and decodes it as T. A failure is an
-// invalid-argument Status whose message starts with "LINE:COL: ".
+// Checks the body against the schema (in a node; see xml/body_check.h) and decodes it as T.
+// A failure is an invalid-argument Status; a schema failure's message starts with
+// "LINE:COL: ".
 template <typename T>
 Result<T> parse_body(std::string_view body) {
-  auto valid = xml::SchemaSet::instance().validate(body);
+  auto valid = xml::check_body(body);
   if (!valid.ok()) return valid;
   return model::from_xml<T>(body);
 }

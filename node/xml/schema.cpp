@@ -189,4 +189,8 @@ Status SchemaSet::validate(std::string_view text, std::string_view source,
                                  collector.where.reason);
 }
 
+Status validate_body(std::string_view text) {
+  return SchemaSet::instance().validate(text);
+}
+
 }  // namespace fvce::xml

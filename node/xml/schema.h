@@ -44,4 +44,7 @@ class SchemaSet {
   Impl* impl_;  // lives for the whole process
 };
 
+// SchemaSet::instance().validate(text): the body check a node installs (body_check.h).
+Status validate_body(std::string_view text);
+
 }  // namespace fvce::xml

@@ -22,15 +22,29 @@ SubmitRemote::SubmitRemote(http::Client& client, std::string address, Scope scop
       user_(std::move(user)),
       options_(with_user(http::with_call({std::chrono::milliseconds(10000), 1}, options), user_)) {}
 
-asio::awaitable<Result<model::Submitted>> SubmitRemote::submit(model::WorkflowDoc workflow,
-                                                               std::string owner) {
+http::RequestOptions SubmitRemote::options_as(const std::string& owner) const {
   auto opts = options_;
   if (!owner.empty() && owner != user_) {
     std::erase_if(opts.headers, [](const auto& h) { return h.first == "X-Fvce-User"; });
     opts.headers.emplace_back("X-Fvce-User", owner);
   }
-  return client_.call<model::Submitted>(address_, Verb::post, "/submit/workflows",
-                                        model::to_xml(workflow), opts);
+  return opts;
+}
+
+asio::awaitable<Result<model::Submitted>> SubmitRemote::submit(model::WorkflowDoc workflow,
+                                                               std::string owner) {
+  return submit_text(model::to_xml(workflow), std::move(owner));
+}
+
+asio::awaitable<Result<model::Submitted>> SubmitRemote::submit_text(std::string xml,
+                                                                    std::string owner) {
+  return client_.call<model::Submitted>(address_, Verb::post, "/submit/workflows", std::move(xml),
+                                        options_as(owner));
+}
+
+asio::awaitable<Status> SubmitRemote::check_text(std::string xml) {
+  return client_.send(address_, Verb::post, "/submit/workflows?check=true", std::move(xml),
+                      options_);
 }
 
 asio::awaitable<Result<model::WorkflowList>> SubmitRemote::workflows(WorkflowQuery query) {

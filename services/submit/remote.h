@@ -25,6 +25,14 @@ class SubmitRemote final : public SubmitLogic {
 
   boost::asio::awaitable<Result<model::Submitted>> submit(model::WorkflowDoc workflow,
                                                           std::string owner) override;
+
+  // Submits a workflow document as text, as its user wrote it: the node checks it against
+  // the schema, so a mistake comes back as "LINE:COL: reason" of that text. Errors as
+  // submit().
+  boost::asio::awaitable<Result<model::Submitted>> submit_text(std::string xml, std::string owner);
+  // Checks a document as submit would (schema, references, cycles) without submitting it
+  // and without needing its inputs in the store: Ok, or the error submit would give.
+  boost::asio::awaitable<Status> check_text(std::string xml);
   boost::asio::awaitable<Result<model::WorkflowList>> workflows(WorkflowQuery query) override;
   boost::asio::awaitable<Result<model::WorkflowStatus>> status(
       std::string id, TaskDetail detail, std::chrono::milliseconds wait) override;
@@ -36,6 +44,8 @@ class SubmitRemote final : public SubmitLogic {
                                                    std::string stream) override;
 
  private:
+  http::RequestOptions options_as(const std::string& owner) const;
+
   http::Client& client_;
   std::string address_;
   std::string scope_;  // the query parameter's value: "" (federation) or "node"

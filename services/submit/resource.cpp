@@ -4,6 +4,7 @@
 
 #include "node/core/units.h"
 #include "node/http/handlers.h"
+#include "services/submit/plan.h"
 
 namespace fvce::submit {
 
@@ -61,6 +62,16 @@ void add_routes(http::Router& router, std::shared_ptr<SubmitLogic> federation,
                if (!user.ok()) co_return http::error_response(user.status());
                auto doc = http::parse_body<model::WorkflowDoc>(v.body());
                if (!doc.ok()) co_return http::error_response(doc.status());
+               // check=true: only what submit would refuse the document for, before its
+               // inputs are uploaded (fvce submit asks first when it has files to send).
+               auto check = v.param("check");
+               if (!check.empty() && check != "true" && check != "false")
+                 co_return http::error_response(
+                     Status::InvalidArgument("check='" + check + "' is not true or false"));
+               if (check == "true") {
+                 auto plan = plan_workflow(*doc);
+                 co_return plan.ok() ? http::no_content() : http::error_response(plan.status());
+               }
                auto out = co_await node->submit(std::move(*doc), *user);
                if (!out.ok()) co_return http::error_response(out.status());
                co_return http::document(*out, http::bhttp::status::created);

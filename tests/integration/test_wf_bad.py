@@ -5,17 +5,21 @@ With the CLI (`fvce submit` exits 1 with a message naming the task and the probl
 `fvce workflows --all` stays empty):
 - a dependency cycle; an unknown dependency (<after task="nosuch"/>); a file that no task
   writes and no <file> provides; a document the schema refuses (FILE:LINE:COL);
+- an XSD-invalid document with a file to upload (src=): refused as FILE:LINE:COL before
+  anything is uploaded (the node's store stays as it was);
 - a task needing more cores than any host offers is accepted, but that task fails with
   "no live member can run it" (and the workflow fails, exit 1 with --watch).
 
 Over raw HTTP:
 - POST /submit/workflows with malformed XML → 400 naming line and column; a cycle posted
-  directly (no CLI check first) → 400 naming the task;
+  directly → 400 naming the task; with check=true: a cycle → 400, a good document → 204
+  and nothing submitted, check=maybe → 400;
 - GET /file/content?path=../etc/passwd, path=/etc/passwd, and path=link/passwd where link
   is a symlink in the node's work root pointing at /etc → 403;
 - GET /submit/status?workflow=nosuch → 404; with tasks=some → 400 naming the value.
 """
 
+import hashlib
 import os
 import re
 import unittest
@@ -46,6 +50,16 @@ XSD_INVALID = HEAD.format(name="invalid") + """  <task id="ok" cmd="true"/>
   <task id="bad" cmd="true" colour="blue"/>
 """ + TAIL
 
+# Line 6: the <task> element has an attribute the schema does not know; data.txt is to upload.
+INVALID_WITH_UPLOAD = HEAD.format(name="invalidupload") + """  <file name="data.txt" src="data.txt"/>
+  <task id="ok" cmd="cat" args="data.txt"><in file="data.txt"/></task>
+
+  <task id="bad" cmd="true" colour="blue"/>
+""" + TAIL
+
+GOOD = HEAD.format(name="good") + """  <task id="a" cmd="true"/>
+""" + TAIL
+
 TOO_WIDE = HEAD.format(name="toowide") + """  <task id="small" cmd="true"/>
   <task id="huge" cmd="true" cores="64"/>
 """ + TAIL
@@ -73,6 +87,12 @@ class Bad(unittest.TestCase):
             self.refused(c, a, "noproducer", NO_PRODUCER, r"task 'reader'", r"ghost\.txt")
             err = self.refused(c, a, "invalid", XSD_INVALID, r"invalid\.xml:4:\d+", r"colour")
             self.assertNotIn("Traceback", err)
+            data = b"a file that must not be uploaded\n"
+            H.write_file(c.tmp, "data.txt", data.decode())
+            self.refused(c, a, "invalidupload", INVALID_WITH_UPLOAD,
+                         r"invalidupload\.xml:6:\d+", r"colour")
+            r = H.get(a.address, "/file/content?path=store/" + hashlib.sha256(data).hexdigest())
+            self.assertEqual(r.status, 404, "nothing is uploaded for a refused document")
 
             r = c.cli("workflows", "--all", "--node", a.address)
             self.assertEqual(r.code, 0, r.stderr)
@@ -87,6 +107,14 @@ class Bad(unittest.TestCase):
             r = H.post(a.address, "/submit/workflows", XSD_INVALID, headers=user)
             self.assertEqual(r.status, 400, r.text)
             self.assertRegex(r.text, r"\b4:\d+", r.text)
+            r = H.post(a.address, "/submit/workflows?check=true", CYCLE, headers=user)
+            self.assertEqual(r.status, 400, r.text)
+            self.assertRegex(r.text, r"task '[abc]'.*cycle")
+            r = H.post(a.address, "/submit/workflows?check=true", GOOD, headers=user)
+            self.assertEqual(r.status, 204, r.text)
+            r = H.post(a.address, "/submit/workflows?check=maybe", GOOD, headers=user)
+            self.assertEqual(r.status, 400, r.text)
+            self.assertIn("check='maybe'", r.text)
             malformed = HEAD.format(name="broken") + '  <task id="a" cmd="true">\n' + TAIL
             r = H.post(a.address, "/submit/workflows", malformed, headers=user)
             self.assertEqual(r.status, 400, r.text)

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 
+#include "node/core/files.h"
 #include "services/execute/impl/direct_spawner.h"
 #include "services/execute/impl/launcher.h"
 
@@ -18,13 +19,6 @@ namespace fvce::execute {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
-
-std::string fvce_dir() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  return fs::path(std::string(buf, static_cast<std::size_t>(n))).parent_path().string();
-}
 
 namespace {
 
@@ -117,7 +111,7 @@ Result<std::unique_ptr<ProcessRunner>> ProcessRunner::Create(NodeContext& ctx,
     spawner = DirectSpawner::Create(ctx.ioc, ctx.workers);
   } else {
     std::string path = options.launcher_path;
-    if (path.empty()) path = fvce_dir() + "/fvce-exec";
+    if (path.empty()) path = program_dir() + "/fvce-exec";
     auto launcher = Launcher::Start(ctx.ioc, path, options.nice);
     if (!launcher.ok())
       return Status::IOError(launcher.status().message() +
@@ -131,7 +125,7 @@ ProcessRunner::ProcessRunner(NodeContext& ctx, ProcessOptions options,
                              std::shared_ptr<Spawner> spawner)
     : ctx_(ctx), options_(options), spawner_(std::move(spawner)) {
   // Programs built beside the fvce binary (the example kernels) are found by name.
-  std::string exe_dir = fvce_dir();
+  std::string exe_dir = program_dir();
   const char* path = std::getenv("PATH");
   std::string system_path = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
   base_path_ = exe_dir.empty() ? system_path : exe_dir + ":" + system_path;

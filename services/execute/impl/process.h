@@ -53,7 +53,4 @@ class ProcessRunner final : public TaskRunner {
   std::unordered_map<std::string, std::string> found_;
 };
 
-// The directory of the running binary, or "".
-std::string fvce_dir();
-
 }  // namespace fvce::execute

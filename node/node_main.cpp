@@ -1,0 +1,34 @@
+// fvce-node: the node process, started as `fvce node ...` (fvce execs it; see main.cpp).
+// Kept apart from the command-line client so that the client loads none of the node's
+// libraries (Xerces-C, SQLite, libstatgrab) and starts in a few milliseconds.
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "node/cli/address_option.h"
+#include "node/node.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"fvce node: run a node of a federation"};
+  app.name("fvce node");
+  app.set_version_flag("--version", std::string("fvce ") + FVCE_VERSION);
+  fvce::NodeOptions node;
+  app.add_option("--deploy", node.deploy_file, "deploy.xml of this node")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--listen", node.listen, "HOST:PORT to listen on (port 0: any free port)");
+  app.add_option("--state-dir", node.state_dir, "where the node keeps its durable state");
+  app.add_option("--join", node.join, "HOST:PORT of a member to join through")
+      ->check(fvce::cli::kAddress);
+  app.add_option("--name", node.name, "this node's name in the federation");
+  app.add_option("--advertise", node.advertise, "HOST:PORT peers use to reach this node");
+  app.add_option("--seed", node.seed, "seed of the node's random choices");
+  app.add_option("--log-level", node.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  return fvce::run_node(node);
+}
