@@ -106,7 +106,15 @@ struct PoolExecutor::Task {
   bool holds_slots = false;  // its cores are taken from free_slots_
   bool counted_running = false;
   std::string workdir;           // once prepared: its work directory (relative)
-  std::shared_ptr<TaskRun> run;  // once started
+  std::shared_ptr<TaskRun> run;  // once started, or handed over to start after another
+  bool prepared = false;         // staged, waiting for its slots (or holding them)
+  // Queued: the run of the task it is to start after (taken by its coroutine, which hands
+  // it over); once paired it starts only that way.
+  std::shared_ptr<TaskRun> start_after;
+  bool paired = false;           // queued: start_after was given (it may be used already)
+  std::weak_ptr<Task> follower;  // running: the queued task paired with it
+  bool followed = false;         // running: a queued task was (ever) paired with it
+  Status start_error;            // the hand-over failed at once: the start's error
 
   // Used only on strand.
   Strand strand;
@@ -142,6 +150,7 @@ PoolExecutor::PoolExecutor(NodeContext& ctx, std::shared_ptr<file::LocalFile> fi
       runner_(std::move(runner)),
       options_(options),
       outbox_(ReportOutbox::Create(ctx.ioc, ctx.peers, ctx.clock, ctx.random, options.reports)),
+      hand_over_(options.hand_over && runner_ && runner_->starts_after()),
       free_slots_(options.slots) {
   auto& m = ctx_.metrics;
   m.describe("fvce_execute_tasks_total", "counter",
@@ -150,6 +159,8 @@ PoolExecutor::PoolExecutor(NodeContext& ctx, std::shared_ptr<file::LocalFile> fi
   m.describe("fvce_execute_spawn_seconds_total", "counter",
              "Seconds spent starting tasks (divide by fvce_execute_spawns_total).");
   m.describe("fvce_execute_spawns_total", "counter", "Tasks started.");
+  m.describe("fvce_execute_handovers_total", "counter",
+             "Tasks handed over to start the moment the task before them on their slots ended.");
   m.set("fvce_execute_running", {}, 0);
 }
 
@@ -173,6 +184,7 @@ void PoolExecutor::stop() {
     for (auto& t : waiting_) {
       t->queued = false;
       t->dropped = true;
+      if (t->run) t->run->stop(true);  // handed over: withdrawn (or killed if it started)
       dropped.push_back(t);
       tasks_.erase(Key{t->assignment.workflow, t->assignment.task, t->assignment.attempt});
     }
@@ -261,6 +273,30 @@ std::vector<std::shared_ptr<PoolExecutor::Task>> PoolExecutor::take_startable_lo
     t->holds_slots = true;
     out.push_back(std::move(t));
   }
+  for (auto& t : hand_over_locked()) out.push_back(std::move(t));
+  return out;
+}
+
+std::vector<std::shared_ptr<PoolExecutor::Task>> PoolExecutor::hand_over_locked() {
+  std::vector<std::shared_ptr<Task>> out;
+  if (!hand_over_ || stopping_) return out;
+  for (auto& q : waiting_) {
+    if (q->paired) continue;
+    // In queue order only: a task behind one that waits unpaired must not start before it.
+    if (!q->prepared) break;
+    std::shared_ptr<Task> before;
+    for (auto& [key, t] : tasks_) {
+      if (t->followed || !t->holds_slots || !t->counted_running || !t->run) continue;
+      if (t->assignment.cores < q->assignment.cores) continue;
+      if (!before || t->assignment.cores < before->assignment.cores) before = t;  // snuggest
+    }
+    if (!before) break;
+    before->followed = true;
+    before->follower = q;
+    q->paired = true;
+    q->start_after = before->run;
+    out.push_back(q);
+  }
   return out;
 }
 
@@ -284,12 +320,45 @@ void PoolExecutor::wake(std::vector<std::shared_ptr<Task>> tasks) {
 }
 
 asio::awaitable<bool> PoolExecutor::wait_for_slots(std::shared_ptr<Task> task) {
+  std::vector<std::shared_ptr<Task>> paired;
+  {
+    std::lock_guard lock(mu_);
+    task->prepared = true;
+    if (task->queued) paired = hand_over_locked();
+  }
+  wake(std::move(paired));
   for (;;) {
     if (task->stop != StopReason::none) co_return false;
+    std::shared_ptr<TaskRun> after;
     {
       std::lock_guard lock(mu_);
-      if (task->holds_slots) co_return true;
-      if (!task->queued) co_return false;  // dropped, and reported by whoever dropped it
+      // Paired: handed over before anything else, even if its slots came meanwhile (it
+      // starts after that task, whose slots someone else may have taken).
+      after = std::move(task->start_after);
+      if (!after) {
+        if (task->holds_slots) co_return true;
+        if (!task->queued) co_return false;  // dropped, and reported by whoever dropped it
+      }
+    }
+    if (after) {
+      RunRequest request{task->assignment, task->dir};
+      auto run = runner_->start_after(request, *after);
+      after.reset();
+      if (!run.ok()) {
+        // Nothing was handed over; it fails (off the queue) as a start would have.
+        std::lock_guard lock(mu_);
+        task->start_error = run.status();
+        co_return task->queued || task->holds_slots;
+      } else {
+        std::shared_ptr<TaskRun> r = std::move(*run);
+        ctx_.metrics.add("fvce_execute_handovers_total", {});
+        std::lock_guard lock(mu_);
+        task->run = r;
+        // Dropped or stopped while it was handed over: withdrawn.
+        if ((!task->queued && !task->holds_slots) || task->stop != StopReason::none || stopping_)
+          r->stop(true);
+      }
+      continue;
     }
     // No suspension since the check: a wake posted to this strand comes after the wait began.
     task->slot_wait.expires_at(asio::steady_timer::time_point::max());
@@ -321,17 +390,14 @@ void PoolExecutor::release(const std::shared_ptr<Task>& task) {
     const auto& a = task->assignment;
     Key key{a.workflow, a.task, a.attempt};
     tasks_.erase(key);
-    if (task->holds_slots) {
-      free_slots_ += a.cores;
-      task->holds_slots = false;
-    }
+    start = give_back_locked(*task);
     if (task->counted_running) {
       task->counted_running = false;
       --running_;
       update_running_gauge_locked();
     }
     remember_locked(key);
-    start = take_startable_locked();
+    for (auto& t : take_startable_locked()) start.push_back(std::move(t));
   }
   wake(std::move(start));
 }
@@ -450,26 +516,39 @@ asio::awaitable<void> PoolExecutor::run_steps(std::shared_ptr<Task> task) {
     co_return;
   }
   task->phase = Phase::starting;
-  auto t0 = std::chrono::steady_clock::now();
-  // Named, not built inside the co_await (GCC 12 destroys such a temporary twice).
-  RunRequest request{a, task->dir};
-  auto started = co_await runner_->start(std::move(request));
-  if (!started.ok()) {
-    {
-      std::lock_guard lock(mu_);
-      stopping = stopping_;
-    }
-    if (stopping) {  // given up, not failed: its submitter runs it elsewhere
-      request_stop(task, StopReason::shutdown);
-      co_return;
-    }
-    fail(started.status().message());
+  std::shared_ptr<TaskRun> run;
+  Status start_error;
+  {
+    std::lock_guard lock(mu_);
+    run = task->run;  // handed over already: it starts (or started) after its predecessor
+    start_error = task->start_error;
+  }
+  if (!start_error.ok()) {
+    fail(start_error.message());
     co_return;
   }
-  ctx_.metrics.add("fvce_execute_spawn_seconds_total", {},
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  ctx_.metrics.add("fvce_execute_spawns_total", {});
-  std::shared_ptr<TaskRun> run = std::move(*started);
+  if (!run) {
+    auto t0 = std::chrono::steady_clock::now();
+    // Named, not built inside the co_await (GCC 12 destroys such a temporary twice).
+    RunRequest request{a, task->dir};
+    auto started = co_await runner_->start(std::move(request));
+    if (!started.ok()) {
+      {
+        std::lock_guard lock(mu_);
+        stopping = stopping_;
+      }
+      if (stopping) {  // given up, not failed: its submitter runs it elsewhere
+        request_stop(task, StopReason::shutdown);
+        co_return;
+      }
+      fail(started.status().message());
+      co_return;
+    }
+    ctx_.metrics.add("fvce_execute_spawn_seconds_total", {},
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    ctx_.metrics.add("fvce_execute_spawns_total", {});
+    run = std::move(*started);
+  }
   {
     std::lock_guard lock(mu_);
     task->run = run;
@@ -477,14 +556,31 @@ asio::awaitable<void> PoolExecutor::run_steps(std::shared_ptr<Task> task) {
     if (task->stop != StopReason::none || stopping_) run->stop(true);
   }
   RunEvent ev = co_await run->next();
+  if (ev.kind == RunEvent::not_started) {
+    // A hand-over that never started: withdrawn by a stop, or refused.
+    bool stopping;
+    {
+      std::lock_guard lock(mu_);
+      stopping = stopping_;
+    }
+    if (task->stop == StopReason::none && !stopping) {
+      fail(ev.message);
+      co_return;
+    }
+    if (task->stop == StopReason::none) task->stop = StopReason::shutdown;
+    ev.lost = true;  // nothing ran: its report says why it did not (finish)
+  }
   if (ev.kind == RunEvent::started) {
     task->started_ms = ev.at_ms;
+    std::vector<std::shared_ptr<Task>> paired;
     {
       std::lock_guard lock(mu_);
       task->counted_running = true;
       ++running_;
       update_running_gauge_locked();
+      paired = hand_over_locked();  // the next queued task may wait for this one
     }
+    wake(std::move(paired));
     task->phase = Phase::running;
     if (task->stop == StopReason::none) {
       auto r = make_report(*task, TaskState::running);
@@ -643,6 +739,7 @@ void PoolExecutor::request_stop(const std::shared_ptr<Task>& task, StopReason re
     dropped = task->dropped;
   }
   if (dropped) {  // reported when it was taken off the queue: only its preparation ends
+    if (run) run->stop(true);  // handed over: withdrawn (or killed, if it just started)
     task->final_reported = true;
     if (task->stop == StopReason::none) task->stop = reason;
     task->slot_wait.cancel();
@@ -656,6 +753,7 @@ void PoolExecutor::request_stop(const std::shared_ptr<Task>& task, StopReason re
   }
   task->stop = reason;
   if (task->phase == Phase::staging || (task->phase == Phase::starting && !run)) {
+    if (run) run->stop(true);  // handed over while it waited in the queue: withdrawn
     // Dropped now; the coroutine frees the slots once its fetches (or the start) return.
     task->final_reported = true;
     auto r = make_report(*task, TaskState::cancelled);
@@ -718,9 +816,26 @@ void PoolExecutor::update_running_gauge_locked() {
 std::vector<std::shared_ptr<PoolExecutor::Task>> PoolExecutor::free_slots(Task& task) {
   std::lock_guard lock(mu_);
   if (!task.holds_slots) return {};
+  auto out = give_back_locked(task);
+  for (auto& t : take_startable_locked()) out.push_back(std::move(t));
+  return out;
+}
+
+std::vector<std::shared_ptr<PoolExecutor::Task>> PoolExecutor::give_back_locked(Task& task) {
+  if (!task.holds_slots) return {};
   free_slots_ += task.assignment.cores;
   task.holds_slots = false;
-  return take_startable_locked();
+  auto next = task.follower.lock();
+  task.follower.reset();
+  // The task handed over behind this one took its slots the moment it ended (or takes them
+  // now, if it is still being handed over): the bookkeeping follows, ahead of the queue.
+  if (!next || !next->queued || !next->start_error.ok()) return {};
+  waiting_.erase(std::find(waiting_.begin(), waiting_.end(), next));
+  next->queued = false;
+  waiting_cores_ -= next->assignment.cores;
+  free_slots_ -= next->assignment.cores;
+  next->holds_slots = true;
+  return {next};
 }
 
 void PoolExecutor::report(Task& task, model::TaskReport r) {

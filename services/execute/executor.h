@@ -8,7 +8,11 @@
 // places the task elsewhere. The head of the queue is never overtaken (a wide task is not
 // starved by narrow ones). A queued task is prepared while it waits — its work directory
 // made, its inputs staged — so that it starts the moment its slots free; it reports nothing
-// until then (a cancel may still take it off the queue).
+// until then (a cancel may still take it off the queue). When the runner offers it, the
+// prepared tasks at the head of the queue are each handed over behind one running task at
+// least as wide (start_after), in queue order: it starts the moment that one ends, and the
+// executor's bookkeeping follows when it hears of the end: the slots of a task that ended go
+// to the task handed over behind it, the rest to the queue.
 //
 // Each task is one coroutine on its own strand: it has the file service prepare its work
 // directory, stages the inputs (bounded parallel fetches), has the runner start it, waits
@@ -45,6 +49,10 @@ struct ExecutorOptions {
   int queue = 1;  // >= 0: cores of accepted tasks that may wait beyond the running ones
   std::chrono::milliseconds kill_grace{5'000};  // stop(false) → stop(true)
   int stage_parallel = 4;                       // concurrent input fetches per task
+  // A prepared task at the head of the queue is handed to the runner to start the moment a
+  // running task whose slots it will take ends (TaskRunner::start_after), when the runner
+  // offers it: the slot then passes on without a round trip through the node.
+  bool hand_over = true;
   OutboxOptions reports;
 };
 
@@ -97,10 +105,17 @@ class PoolExecutor final : public LocalExecute, public std::enable_shared_from_t
   void request_stop(const std::shared_ptr<Task>& task, StopReason reason);
   // Final bookkeeping: frees the slots, starts waiting tasks.
   void release(const std::shared_ptr<Task>& task);
+  // Gives the task's cores back (once): to the task handed over behind it, if any (returned),
+  // else to the pool. Call with mu_ held; take_startable_locked() after.
+  std::vector<std::shared_ptr<Task>> give_back_locked(Task& task);
   // Gives the task's cores back (once) and returns the waiting tasks that may start now.
   std::vector<std::shared_ptr<Task>> free_slots(Task& task);
-  // Takes tasks off the queue while slots allow. Call with mu_ held; launch them after.
+  // Takes tasks off the queue while slots allow, and finds running tasks for queued ones to
+  // be handed over behind. Call with mu_ held; wake them after.
   std::vector<std::shared_ptr<Task>> take_startable_locked();
+  // Pairs prepared queued tasks, in queue order, with running tasks to start after; returns
+  // those paired (their coroutines hand them to the runner). Call with mu_ held.
+  std::vector<std::shared_ptr<Task>> hand_over_locked();
   // Starts the coroutines of newly accepted tasks.
   void launch(std::vector<std::shared_ptr<Task>> tasks);
   // Tells tasks that have just been given their slots (their coroutines wait for them).
@@ -128,6 +143,7 @@ class PoolExecutor final : public LocalExecute, public std::enable_shared_from_t
 
   mutable std::mutex mu_;
   bool stopping_ = false;
+  bool hand_over_ = false;  // options_.hand_over and the runner offers start_after
   int free_slots_;
   int waiting_cores_ = 0;
   int running_ = 0;

@@ -19,14 +19,19 @@
  *
  * When FD reaches end of file (the node stopped or died), or fvce-exec is told to end
  * (SIGTERM, SIGINT, SIGHUP), every task still running is killed and reaped, and fvce-exec
- * exits: no task outlives its node.
+ * exits: no task outlives its node, and a task still queued behind another never starts.
  *
  * Wire format, both ways: frames of a 4-byte length (host order; the peer is on the same
  * host) followed by that many bytes, the first of which is the type.
  *   node → fvce-exec
  *     'S' u64 id, then NUL-terminated strings: program, cwd, stdout path, stderr path,
  *         then u32 argc and argc strings, u32 envc and envc strings.
- *     'K' u64 id, i32 signal: signal the task's process group (ignored once reaped).
+ *     'Q' u64 id, u64 after, then as 'S': start task id the moment task `after` has been
+ *         reaped (at once if `after` is not running). The node's executor queues a task this
+ *         way behind the one whose slots it will take, so that the slot passes from one to
+ *         the next without a round trip through the node.
+ *     'K' u64 id, i32 signal: signal the task's process group (ignored once reaped); for a
+ *         task still queued by 'Q', withdraw it ('F' with ECANCELED).
  *   fvce-exec → node
  *     'P' u64 id, i32 pid: started.
  *     'F' u64 id, i32 errno, string: could not start (message names what failed).
@@ -56,8 +61,17 @@ struct child {
   pid_t pid;
 };
 
+/* A task queued by 'Q': its request, copied, until `after` is reaped. */
+struct queued {
+  uint64_t id, after;
+  char* frame; /* the 'Q' frame's body after the two ids */
+  uint32_t len;
+};
+
 static struct child* children;
 static size_t n_children, cap_children;
+static struct queued* queue;
+static size_t n_queue, cap_queue;
 static int sock = -1;
 static int task_nice;
 
@@ -121,6 +135,30 @@ static struct child* find_by_pid(pid_t pid) {
 
 static void remove_child(struct child* c) {
   *c = children[--n_children];
+}
+
+static void add_queued(uint64_t id, uint64_t after, const char* body, uint32_t len) {
+  if (n_queue == cap_queue) {
+    cap_queue = cap_queue ? cap_queue * 2 : 8;
+    queue = realloc(queue, cap_queue * sizeof *queue);
+    if (!queue) die("realloc");
+  }
+  char* copy = malloc(len ? len : 1);
+  if (!copy) die("malloc");
+  memcpy(copy, body, len);
+  queue[n_queue].id = id;
+  queue[n_queue].after = after;
+  queue[n_queue].frame = copy;
+  queue[n_queue].len = len;
+  ++n_queue;
+}
+
+/* Takes the queued entry at index i out, keeping the order of the rest. */
+static struct queued take_queued(size_t i) {
+  struct queued q = queue[i];
+  memmove(&queue[i], &queue[i + 1], (n_queue - i - 1) * sizeof *queue);
+  --n_queue;
+  return q;
 }
 
 /* A request body is parsed in place; every string must end inside it. */
@@ -222,7 +260,21 @@ static void signal_task(struct reader* r) {
   memcpy(&id, r->p, 8);
   memcpy(&sig, r->p + 8, 4);
   struct child* c = find_by_id(id);
-  if (c) kill(-c->pid, sig);
+  if (c) {
+    kill(-c->pid, sig);
+    return;
+  }
+  for (size_t i = 0; i < n_queue; ++i) {
+    if (queue[i].id != id) continue;
+    struct queued q = take_queued(i);
+    free(q.frame);
+    char body[12];
+    int32_t e = ECANCELED;
+    memcpy(body, &id, 8);
+    memcpy(body + 8, &e, 4);
+    send_frame('F', body, sizeof body, "withdrawn before it started");
+    return;
+  }
 }
 
 static void handle(const char* frame, uint32_t len) {
@@ -233,6 +285,16 @@ static void handle(const char* frame, uint32_t len) {
     memcpy(&id, frame + 1, 8);
     r.p += 8;
     spawn_task(id, &r);
+  } else if (frame[0] == 'Q') {
+    uint64_t id, after;
+    if (len < 17) return;
+    memcpy(&id, frame + 1, 8);
+    memcpy(&after, frame + 9, 8);
+    r.p += 16;
+    if (find_by_id(after))
+      add_queued(id, after, r.p, (uint32_t)(r.end - r.p));
+    else
+      spawn_task(id, &r); /* its predecessor has ended already: its slots are free */
   } else if (frame[0] == 'K') {
     signal_task(&r);
   }
@@ -252,6 +314,17 @@ static void reap(void) {
     if (wait4(pid, &status, 0, &ru) != pid) continue;
     struct child* c = find_by_pid(pid);
     if (!c) continue;
+    uint64_t ended = c->id;
+    /* The task queued behind it starts first: its slots are free from this moment. */
+    for (size_t i = 0; i < n_queue; ++i) {
+      if (queue[i].after != ended) continue;
+      struct queued q = take_queued(i);
+      struct reader qr = {q.frame, q.frame + q.len, 0};
+      spawn_task(q.id, &qr);
+      free(q.frame);
+      c = find_by_pid(pid); /* spawn_task may have moved the table */
+      break;
+    }
     char body[8 + 4 + 24];
     int32_t st = status;
     int64_t rss = ru.ru_maxrss;

@@ -25,9 +25,11 @@ struct RunRequest {
   file::TaskDir dir;  // its work directory (the cwd) and capture files
 };
 
-// What a run tells, in this order: `started` once (it runs now), then `ended` once.
+// What a run tells, in this order: `started` once (it runs now), then `ended` once. A run
+// handed over by start_after() may instead tell `not_started` once (message: why) and
+// nothing more.
 struct RunEvent {
-  enum Kind { started, ended } kind = ended;
+  enum Kind { started, ended, not_started } kind = ended;
   std::int64_t at_ms = 0;  // when it happened (unix ms)
   // ended:
   std::optional<int> exit_code;  // it exited with this code
@@ -56,6 +58,20 @@ class TaskRunner {
   // Errors: what keeps it from starting (command not found, the runner is stopping, the
   // batch system refused the job), with a message the user reads.
   virtual boost::asio::awaitable<Result<std::unique_ptr<TaskRun>>> start(RunRequest request) = 0;
+  // Whether start_after() is offered.
+  virtual bool starts_after() const { return false; }
+  // Hands a task over to start the moment `after` (a run of this runner, started) ends — at
+  // once if it has ended — without waiting for the executor to hear of that end: a slot then
+  // passes from one task to the next with no round trip through the node. The executor does
+  // this only for the task that is to take `after`'s slots. The run's first next() is
+  // `started`, or `not_started` when it never starts (stop() withdrew it while it waited,
+  // or it was refused). Returns without waiting. Errors: as start(), for what can be told
+  // at once (command not found).
+  virtual Result<std::unique_ptr<TaskRun>> start_after(const RunRequest& request, TaskRun& after) {
+    (void)request;
+    (void)after;
+    return Status::Internal("this runner has no start_after");
+  }
   // The executor is stopping: nothing starts any more, and every run started is ended for
   // good now (their `ended` events may never be delivered). Idempotent, any thread.
   virtual void stop() = 0;

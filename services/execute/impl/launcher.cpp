@@ -151,6 +151,16 @@ Status Launcher::launch_locked() {
 }
 
 void Launcher::spawn(std::uint64_t id, const Spec& spec, std::shared_ptr<Channel> events) {
+  request(id, 0, spec, std::move(events));
+}
+
+void Launcher::spawn_after(std::uint64_t id, std::uint64_t after, const Spec& spec,
+                           std::shared_ptr<Channel> events) {
+  request(id, after, spec, std::move(events));
+}
+
+void Launcher::request(std::uint64_t id, std::uint64_t after, const Spec& spec,
+                       std::shared_ptr<Channel> events) {
   std::uint64_t gen = 0;
   {
     std::lock_guard lock(mu_);
@@ -165,8 +175,9 @@ void Launcher::spawn(std::uint64_t id, const Spec& spec, std::shared_ptr<Channel
     gen = generation_;
   }
   std::string body;
-  body.push_back('S');
+  body.push_back(after ? 'Q' : 'S');
   put_u64(body, id);
+  if (after) put_u64(body, after);
   put_str(body, spec.program);
   put_str(body, spec.cwd);
   put_str(body, spec.out);

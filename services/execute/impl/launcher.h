@@ -7,7 +7,9 @@
 // node thread waits for a fork of a large address space. Requests are written
 // asynchronously; the answers are read by one coroutine and handed to each task through its
 // own channel: first `started` (with the pid) or `failed`, then `exited` — or `lost` if the
-// launcher died, in which case it is started again for the next tasks.
+// launcher died, in which case it is started again for the next tasks. A task may be queued
+// in the launcher behind a running one (spawn_after): it starts the moment that one is
+// reaped, before the node has heard of the end.
 //
 // Signals go through the launcher too, by task id, so a signal never reaches a reaped (and
 // possibly reused) pid. When the node ends, the launcher sees end of file, kills every task
@@ -49,6 +51,9 @@ class Launcher final : public Spawner, public std::enable_shared_from_this<Launc
   ~Launcher();
 
   void spawn(std::uint64_t id, const Spec& spec, std::shared_ptr<Channel> events) override;
+  bool spawns_after() const override { return true; }
+  void spawn_after(std::uint64_t id, std::uint64_t after, const Spec& spec,
+                   std::shared_ptr<Channel> events) override;
   void signal(std::uint64_t id, int sig) override;
   // Closes the socket: the launcher kills the tasks still running and exits.
   void stop() override;
@@ -56,6 +61,9 @@ class Launcher final : public Spawner, public std::enable_shared_from_this<Launc
 
  private:
   Launcher(boost::asio::io_context& ioc, std::string program, int nice);
+  // spawn() and spawn_after(): 'S' with after == 0, else 'Q'.
+  void request(std::uint64_t id, std::uint64_t after, const Spec& spec,
+               std::shared_ptr<Channel> events);
   Status launch_locked();  // starts the process; call with mu_ held, on strand_ or before use
   void send(std::uint64_t generation, std::string frame);
   void write_next();  // on strand_

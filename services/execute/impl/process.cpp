@@ -54,6 +54,7 @@ Result<fs::path> resolve_command(const std::string& cmd, const fs::path& workdir
 
 class ProcessRun final : public TaskRun {
  public:
+  // A process that has started (at `started`, unix ms).
   ProcessRun(std::shared_ptr<Spawner> spawner, std::uint64_t id,
              std::shared_ptr<Spawner::Channel> events, const Clock& clock, std::int64_t started)
       : spawner_(std::move(spawner)),
@@ -61,8 +62,19 @@ class ProcessRun final : public TaskRun {
         events_(std::move(events)),
         clock_(clock),
         started_(started) {}
+  // One queued behind another (Spawner::spawn_after): its first event is still to come. The
+  // spec is kept to start it on a new launcher if the old one dies with its predecessor.
+  ProcessRun(std::shared_ptr<Spawner> spawner, std::uint64_t id,
+             std::shared_ptr<Spawner::Channel> events, const Clock& clock, Spawner::Spec spec)
+      : ProcessRun(std::move(spawner), id, std::move(events), clock, std::int64_t{0}) {
+    awaiting_start_ = true;
+    spec_ = std::move(spec);
+  }
+
+  std::uint64_t id() const { return id_; }
 
   asio::awaitable<RunEvent> next() override {
+    if (awaiting_start_) co_return co_await first_event();
     if (!told_started_) {
       told_started_ = true;
       RunEvent e;
@@ -89,15 +101,45 @@ class ProcessRun final : public TaskRun {
     co_return e;
   }
 
+  // A run still queued behind another is withdrawn by either (Spawner::signal).
   void stop(bool force) override { spawner_->signal(id_, force ? SIGKILL : SIGTERM); }
 
  private:
+  // The first event of a queued run: started, or why it never was.
+  asio::awaitable<RunEvent> first_event() {
+    awaiting_start_ = false;
+    told_started_ = true;
+    boost::system::error_code ec;
+    Spawner::Event ev =
+        co_await events_->async_receive(asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec && ev.kind == Spawner::Event::lost) {
+      // The launcher died while it held this task back: its predecessor died with it, so
+      // the slots are free, and the new launcher starts it now (or says the executor stops).
+      spawner_->spawn(id_, spec_, events_);
+      ev = co_await events_->async_receive(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    spec_ = {};
+    RunEvent e;
+    e.at_ms = clock_.unix_ms();
+    if (!ec && ev.kind == Spawner::Event::started) {
+      e.kind = RunEvent::started;
+      co_return e;
+    }
+    e.kind = RunEvent::not_started;
+    e.message = ec || ev.kind == Spawner::Event::lost
+                    ? "the task launcher ended before the task started"
+                    : std::string(ev.message);
+    co_return e;
+  }
+
   std::shared_ptr<Spawner> spawner_;
   std::uint64_t id_;
   std::shared_ptr<Spawner::Channel> events_;
   const Clock& clock_;
-  std::int64_t started_;
+  std::int64_t started_ = 0;
   bool told_started_ = false;
+  bool awaiting_start_ = false;
+  Spawner::Spec spec_;
 };
 
 }  // namespace
@@ -136,7 +178,7 @@ ProcessRunner::ProcessRunner(NodeContext& ctx, ProcessOptions options,
   base_env_.push_back("LC_ALL=C.UTF-8");
 }
 
-asio::awaitable<Result<std::unique_ptr<TaskRun>>> ProcessRunner::start(RunRequest request) {
+Result<Spawner::Spec> ProcessRunner::make_spec(const RunRequest& request) {
   const auto& a = request.assignment;
   const auto& dir = request.dir;
   // Inputs declared executable become executable (a few stat/chmod calls).
@@ -173,7 +215,7 @@ asio::awaitable<Result<std::unique_ptr<TaskRun>>> ProcessRunner::start(RunReques
     program = fs::path(cached);
   } else {
     program = resolve_command(a.cmd, dir.workdir_abs, path);
-    if (!program.ok()) co_return program.status();
+    if (!program.ok()) return program.status();
     if (!key.empty()) {
       std::lock_guard lock(found_mu_);
       if (found_.size() > 4096) found_.clear();
@@ -190,9 +232,15 @@ asio::awaitable<Result<std::unique_ptr<TaskRun>>> ProcessRunner::start(RunReques
   spec.out = dir.out_abs.string();
   spec.err = dir.err_abs.string();
 
+  return spec;
+}
+
+asio::awaitable<Result<std::unique_ptr<TaskRun>>> ProcessRunner::start(RunRequest request) {
+  auto spec = make_spec(request);
+  if (!spec.ok()) co_return spec.status();
   std::uint64_t id = ++next_id_;
   auto events = std::make_shared<Spawner::Channel>(co_await asio::this_coro::executor, 2);
-  spawner_->spawn(id, spec, events);
+  spawner_->spawn(id, *spec, events);
   boost::system::error_code ec;
   Spawner::Event ev = co_await events->async_receive(asio::redirect_error(asio::use_awaitable, ec));
   if (ec || ev.kind == Spawner::Event::lost)
@@ -200,6 +248,20 @@ asio::awaitable<Result<std::unique_ptr<TaskRun>>> ProcessRunner::start(RunReques
   if (ev.kind == Spawner::Event::failed) co_return Status::IOError(ev.message);
   co_return std::unique_ptr<TaskRun>(std::make_unique<ProcessRun>(
       spawner_, id, std::move(events), ctx_.clock, ctx_.clock.unix_ms()));
+}
+
+Result<std::unique_ptr<TaskRun>> ProcessRunner::start_after(const RunRequest& request,
+                                                            TaskRun& after) {
+  auto* before = dynamic_cast<ProcessRun*>(&after);
+  if (!before || !spawner_->spawns_after())
+    return Status::Internal("start_after: not a run of this runner's launcher");
+  auto spec = make_spec(request);
+  if (!spec.ok()) return spec.status();
+  std::uint64_t id = ++next_id_;
+  auto events = std::make_shared<Spawner::Channel>(ctx_.ioc.get_executor(), 2);
+  spawner_->spawn_after(id, before->id(), *spec, events);
+  return std::unique_ptr<TaskRun>(
+      std::make_unique<ProcessRun>(spawner_, id, std::move(events), ctx_.clock, std::move(*spec)));
 }
 
 void ProcessRunner::stop() {

@@ -33,6 +33,9 @@ class ProcessRunner final : public TaskRunner {
   static Result<std::unique_ptr<ProcessRunner>> Create(NodeContext& ctx, ProcessOptions options);
 
   boost::asio::awaitable<Result<std::unique_ptr<TaskRun>>> start(RunRequest request) override;
+  // Through the fvce-exec launcher only (launcher="direct" starts every task when asked).
+  bool starts_after() const override { return spawner_->spawns_after(); }
+  Result<std::unique_ptr<TaskRun>> start_after(const RunRequest& request, TaskRun& after) override;
   void stop() override;
 
   // The launcher's process id (-1 with launcher="direct").
@@ -41,6 +44,8 @@ class ProcessRunner final : public TaskRunner {
 
  private:
   ProcessRunner(NodeContext& ctx, ProcessOptions options, std::shared_ptr<Spawner> spawner);
+  // The process a staged task becomes: program, argv, environment, cwd, capture files.
+  Result<Spawner::Spec> make_spec(const RunRequest& request);
 
   NodeContext& ctx_;
   const ProcessOptions options_;

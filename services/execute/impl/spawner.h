@@ -48,8 +48,19 @@ class Spawner {
   // (status and resource use) or `lost` (its end will not be known: the spawner died or
   // stopped, and the task's processes were killed).
   virtual void spawn(std::uint64_t id, const Spec& spec, std::shared_ptr<Channel> events) = 0;
+  // Whether spawn_after() is offered.
+  virtual bool spawns_after() const { return false; }
+  // As spawn(), but task `id` starts the moment task `after` (spawned here) has been reaped —
+  // at once if it already has — without waiting for anyone to hear of that end. Until then
+  // signal(id, SIGKILL) withdraws it (`failed`). Only when spawns_after().
+  virtual void spawn_after(std::uint64_t id, std::uint64_t after, const Spec& spec,
+                           std::shared_ptr<Channel> events) {
+    (void)after;
+    spawn(id, spec, std::move(events));
+  }
   // Sends sig to the process group of task `id` while it runs; nothing once it was reaped
-  // (a signal never reaches a reused pid).
+  // (a signal never reaches a reused pid). A task still waiting in spawn_after() is withdrawn
+  // instead, whatever the signal.
   virtual void signal(std::uint64_t id, int sig) = 0;
   // Kills every task still running, at once, and refuses new ones (`failed`). Idempotent.
   virtual void stop() = 0;

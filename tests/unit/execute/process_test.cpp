@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <latch>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -269,6 +270,14 @@ std::vector<TaskState> states(const std::vector<TaskReport>& rs) {
   return out;
 }
 
+// One slot, and room for one task to wait.
+Options one_slot_one_queued() {
+  Options o = Fixture::default_options();
+  o.exec.slots = 1;
+  o.exec.queue = 1;
+  return o;
+}
+
 // Waits for a file to hold a line (a task writing its pid).
 pid_t read_pid(const fs::path& p) {
   for (int i = 0; i < 200; ++i) {
@@ -479,10 +488,7 @@ TEST_CASE("cancel terminates the whole process group and reports cancelled") {
 }
 
 TEST_CASE("slots and queue bound what is accepted, a workflow cancel clears both") {
-  Options o = Fixture::default_options();
-  o.exec.slots = 1;
-  o.exec.queue = 1;
-  Fixture f(o);
+  Fixture f(one_slot_one_queued());
   auto sleeper = [&](std::string id) {
     auto a = f.task(std::move(id), "");
     a.cmd = "sleep";
@@ -522,10 +528,7 @@ fs::path hold_the_slot(Fixture& f, const std::string& id) {
 }
 
 TEST_CASE("a queued task is prepared while it waits and starts once the slot frees") {
-  Options o = Fixture::default_options();
-  o.exec.slots = 1;
-  o.exec.queue = 1;
-  Fixture f(o);
+  Fixture f(one_slot_one_queued());
   auto root = f.work_root();
   fs::create_directories(root / "inputs");
   REQUIRE(write_file_atomic(root / "inputs/data.txt", "abc\n").ok());
@@ -551,11 +554,151 @@ TEST_CASE("a queued task is prepared while it waits and starts once the slot fre
   CHECK(slurp(f.workdir("second").parent_path() / "a1.out") == "abc\n");
 }
 
-TEST_CASE("a queued task whose input cannot be staged fails and gives its queue place back") {
+// Waits until the executor has handed n queued tasks over to the launcher.
+bool wait_handovers(Fixture& f, double n) {
+  for (int i = 0; i < 300; ++i) {
+    if (f.metrics.value("fvce_execute_handovers_total", {}) >= n) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+// Nanoseconds since the epoch, as a task wrote them with `date +%s%N`.
+long long read_ns(const fs::path& p) {
+  std::ifstream in(p);
+  long long v = 0;
+  in >> v;
+  return v;
+}
+
+TEST_CASE("a queued task starts the moment the task before it ends, even while the node is busy") {
+  Fixture f(one_slot_one_queued());
+  auto end = f.dir / "first-ended";
+  auto start = f.dir / "second-started";
+  REQUIRE(f.assign(f.task("first", "sleep 0.6; date +%s%N > '" + end.string() + "'")).ok());
+  REQUIRE(f.wait_state("first", TaskState::running));
+  REQUIRE(f.assign(f.task("second", "date +%s%N > '" + start.string() + "'")).ok());
+  REQUIRE(wait_handovers(f, 1));
+  // Both of the node's I/O threads are held for 2 s, across the end of the first task: the
+  // second starts without them.
+  std::latch both(2);
+  for (int i = 0; i < 2; ++i)
+    asio::post(f.ioc, [&both] {
+      both.arrive_and_wait();
+      std::this_thread::sleep_for(2s);
+    });
+  auto second = f.wait_final("second", 10s);
+  REQUIRE(!second.empty());
+  CHECK(second.back().state == TaskState::done);
+  auto first = f.wait_final("first");
+  REQUIRE(!first.empty());
+  CHECK(first.back().state == TaskState::done);
+  long long gap_ms = (read_ns(start) - read_ns(end)) / 1'000'000;
+  INFO("the second task started ", gap_ms, " ms after the first ended");
+  CHECK(read_ns(end) > 0);
+  CHECK(gap_ms >= 0);
+  CHECK(gap_ms < 500);
+  CHECK(f.exec->occupancy() == std::pair<int, int>{1, 0});
+}
+
+TEST_CASE("a task handed over behind another and then cancelled never runs") {
+  Fixture f(one_slot_one_queued());
+  auto gate = hold_the_slot(f, "first");
+  auto ran = f.dir / "second-ran";
+  REQUIRE(f.assign(f.task("second", "touch '" + ran.string() + "'")).ok());
+  REQUIRE(wait_handovers(f, 1));
+  REQUIRE(f.sync([&] { return f.exec->cancel(model::CancelRequest{kWorkflow, "second"}); }).ok());
+  auto second = f.wait_final("second");
+  REQUIRE(!second.empty());
+  CHECK(states(second) == std::vector<TaskState>{TaskState::cancelled});
+  fs::remove(gate);
+  auto first = f.wait_final("first");
+  REQUIRE(!first.empty());
+  CHECK(first.back().state == TaskState::done);
+  // The slot passes to the next task as usual.
+  REQUIRE(f.assign(f.task("third", "echo fine")).ok());
+  auto third = f.wait_final("third");
+  REQUIRE(!third.empty());
+  CHECK(third.back().state == TaskState::done);
+  CHECK(!fs::exists(ran));
+  CHECK(f.exec->occupancy() == std::pair<int, int>{1, 0});
+}
+
+TEST_CASE("a launcher that dies with a task handed over behind the one it runs starts it anew") {
+  Fixture f(one_slot_one_queued());
+  REQUIRE(f.assign(f.task("long", "sleep 30")).ok());
+  REQUIRE(f.wait_state("long", TaskState::running));
+  REQUIRE(f.assign(f.task("next", "echo fine")).ok());
+  REQUIRE(wait_handovers(f, 1));
+  pid_t launcher = f.runner().launcher_pid();
+  REQUIRE(launcher > 0);
+  REQUIRE(::kill(launcher, SIGKILL) == 0);
+  auto rs = f.wait_final("long");
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().state == TaskState::failed);
+  auto next = f.wait_final("next");
+  REQUIRE(!next.empty());
+  INFO(next.back().message);
+  CHECK(next.back().state == TaskState::done);
+  CHECK(slurp(f.workdir("next").parent_path() / "a1.out") == "fine\n");
+  CHECK(f.runner().launcher_pid() != launcher);
+}
+
+TEST_CASE("handed-over tasks never run more cores at once than the slots, a wide one in turn") {
   Options o = Fixture::default_options();
-  o.exec.slots = 1;
-  o.exec.queue = 1;
+  o.exec.slots = 2;
+  o.exec.queue = 12;
   Fixture f(o);
+  auto live = f.dir / "live";
+  auto counts = f.dir / "counts";
+  auto order = f.dir / "order";
+  fs::create_directories(live);
+  // Each task marks its cores as in use, records how many are, and clears them.
+  auto script = [&](int cores) {
+    std::string marks;
+    for (int c = 0; c < cores; ++c)
+      marks += " '" + live.string() + "'/$FVCE_TASK." + std::to_string(c);
+    return "touch" + marks + "; ls '" + live.string() + "' | wc -l >> '" + counts.string() +
+           "'; echo $FVCE_TASK >> '" + order.string() + "'; sleep 0.1; rm" + marks;
+  };
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) {
+    std::string id = i == 4 ? "wide" : "t" + std::to_string(i);
+    auto a = f.task(id, script(i == 4 ? 2 : 1));
+    a.cores = i == 4 ? 2 : 1;
+    REQUIRE(f.assign(a).ok());
+    ids.push_back(id);
+  }
+  for (const auto& id : ids) {
+    auto rs = f.wait_final(id, 10s);
+    REQUIRE(!rs.empty());
+    INFO(id, ": ", rs.back().message);
+    CHECK(rs.back().state == TaskState::done);
+  }
+  std::ifstream in(counts);
+  int n = 0, most = 0, lines = 0;
+  while (in >> n) {
+    most = std::max(most, n);
+    ++lines;
+  }
+  CHECK(lines == 10);
+  CHECK(most <= 2);
+  CHECK(most >= 1);
+  CHECK(f.metrics.value("fvce_execute_handovers_total", {}) >= 4);
+  // The wide task is not overtaken by the narrow ones queued behind it.
+  std::ifstream ord(order);
+  std::vector<std::string> seen;
+  for (std::string id; ord >> id;) seen.push_back(id);
+  auto at = [&](const std::string& id) {
+    return std::find(seen.begin(), seen.end(), id) - seen.begin();
+  };
+  CHECK(at("wide") < at("t5"));
+  CHECK(at("wide") > at("t3"));
+  CHECK(f.exec->occupancy() == std::pair<int, int>{2, 0});
+}
+
+TEST_CASE("a queued task whose input cannot be staged fails and gives its queue place back") {
+  Fixture f(one_slot_one_queued());
   auto gate = hold_the_slot(f, "first");
   auto broken = f.task("broken", "true");
   broken.inputs.push_back(model::FileRef{"missing.txt", std::string(64, 'a'), 3, f.address,
