@@ -270,6 +270,14 @@ std::vector<TaskState> states(const std::vector<TaskReport>& rs) {
   return out;
 }
 
+// Kills the executor's launcher outright; returns its pid.
+pid_t kill_launcher(Fixture& f) {
+  pid_t launcher = f.runner().launcher_pid();
+  REQUIRE(launcher > 0);
+  REQUIRE(::kill(launcher, SIGKILL) == 0);
+  return launcher;
+}
+
 // One slot, and room for one task to wait.
 Options one_slot_one_queued() {
   Options o = Fixture::default_options();
@@ -630,9 +638,7 @@ TEST_CASE("a launcher that dies with a task handed over behind the one it runs s
   REQUIRE(f.wait_state("long", TaskState::running));
   REQUIRE(f.assign(f.task("next", "echo fine")).ok());
   REQUIRE(wait_handovers(f, 1));
-  pid_t launcher = f.runner().launcher_pid();
-  REQUIRE(launcher > 0);
-  REQUIRE(::kill(launcher, SIGKILL) == 0);
+  pid_t launcher = kill_launcher(f);
   auto rs = f.wait_final("long");
   REQUIRE(!rs.empty());
   CHECK(rs.back().state == TaskState::failed);
@@ -809,9 +815,7 @@ TEST_CASE("a launcher that dies loses its running tasks, which fail, the next ta
   REQUIRE(f.wait_state("long", TaskState::running));
   pid_t task_pid = read_pid(f.workdir("long") / "pid");
   REQUIRE(task_pid > 0);
-  pid_t launcher = f.runner().launcher_pid();
-  REQUIRE(launcher > 0);
-  REQUIRE(::kill(launcher, SIGKILL) == 0);
+  pid_t launcher = kill_launcher(f);
   auto rs = f.wait_final("long");
   REQUIRE(!rs.empty());
   CHECK(rs.back().state == TaskState::failed);
