@@ -15,6 +15,7 @@
 
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,10 +54,17 @@ class Spawner {
   // As spawn(), but task `id` starts the moment task `after` (spawned here) has been reaped —
   // at once if it already has — without waiting for anyone to hear of that end. Until then
   // signal(id, SIGKILL) withdraws it (`failed`). Only when spawns_after().
+  // A spawner without it refuses (`failed`): starting the task at once could run more tasks
+  // than there are slots.
   virtual void spawn_after(std::uint64_t id, std::uint64_t after, const Spec& spec,
                            std::shared_ptr<Channel> events) {
+    (void)id;
     (void)after;
-    spawn(id, spec, std::move(events));
+    (void)spec;
+    Event e;
+    e.kind = Event::failed;
+    std::snprintf(e.message, sizeof e.message, "this spawner cannot start a task after another");
+    events->try_send(boost::system::error_code{}, e);
   }
   // Sends sig to the process group of task `id` while it runs; nothing once it was reaped
   // (a signal never reaches a reused pid). A task still waiting in spawn_after() is withdrawn
