@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build git pkg-config ca-certificates
   # the node
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
-  libpugixml-dev libxerces-c-dev libstatgrab-dev libsqlite3-dev libssl-dev libcli11-dev libspdlog-dev
+  libpugixml-dev libxerces-c-dev libstatgrab-dev libsqlite3-dev libssl-dev libcli11-dev libspdlog-dev libsodium-dev
   # the Marmousi example
   libfftw3-dev libsegyio-dev libpng-dev zlib1g-dev
   # tests and benchmarks
