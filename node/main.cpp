@@ -1,5 +1,6 @@
 // fvce: the command line — the node (`fvce node`, which runs fvce-node) and the commands
 // that talk to one. See `fvce --help`.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@
 
 #include "node/cli/address_option.h"
 #include "node/cli/client_commands.h"
+#include "node/cli/user_commands.h"
 #include "node/cli/workflow_commands.h"
 #include "node/core/files.h"
 
@@ -28,6 +30,34 @@ int exec_node(int argc, char** argv) {
   std::cerr << "fvce: cannot run the node program " << program << ": " << std::strerror(errno)
             << " (it is built and installed beside fvce)\n";
   return 1;
+}
+
+// Runs fvce-node --add-user with the password on its standard input.
+int add_user_offline(const std::string& dir, const std::string& name, const std::string& role,
+                     const std::string& password) {
+  std::string node_dir = fvce::program_dir();
+  std::string program = (node_dir.empty() ? std::string(".") : node_dir) + "/fvce-node";
+  int fds[2];
+  if (::pipe(fds) != 0) return 1;
+  pid_t pid = ::fork();
+  if (pid < 0) return 1;
+  if (pid == 0) {
+    ::dup2(fds[0], 0);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    ::execl(program.c_str(), "fvce-node", "--state-dir", dir.c_str(), "--add-user", name.c_str(),
+            "--role", role.c_str(), static_cast<char*>(nullptr));
+    std::cerr << "fvce: cannot run " << program << ": " << std::strerror(errno) << "\n";
+    ::_exit(127);
+  }
+  ::close(fds[0]);
+  std::string line = password + "\n";
+  if (::write(fds[1], line.data(), line.size()) < 0)
+    std::cerr << "fvce: writing the password failed\n";
+  ::close(fds[1]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 }  // namespace
@@ -52,6 +82,9 @@ int main(int argc, char** argv) {
     cmd->add_flag("--xml", client.xml, "print the XML document instead of a table");
     cmd->add_option("--timeout", client.timeout_ms, "milliseconds to wait for the node")
         ->check(CLI::Range(1, 86'400'000));
+    cmd->add_option("--ca", client.ca,
+                    "the federation CA's certificate to check the node against ($FVCE_CA; "
+                    "default: the one given at login)");
   };
 
   bool all = false;
@@ -112,6 +145,47 @@ int main(int argc, char** argv) {
   add_client_flags(cancel_cmd);
   cancel_cmd->add_option("workflow", wf_id, "workflow id")->required();
 
+  std::string user_name, role_name;
+  bool password_stdin = false;
+  long ttl_s = 0;
+  auto* login_cmd = app.add_subcommand("login", "sign in at a node and store the token");
+  add_client_flags(login_cmd);
+  login_cmd->add_option("--user", user_name, "user name (default: the OS user)");
+  login_cmd->add_flag("--password-stdin", password_stdin, "read the password from stdin");
+  login_cmd->add_option("--ttl", ttl_s, "seconds the token stays valid (bounded by the node)")
+      ->check(CLI::Range(1L, 365L * 86400));
+  auto* logout_cmd = app.add_subcommand("logout", "void the stored token and forget it");
+  add_client_flags(logout_cmd);
+  auto* whoami_cmd = app.add_subcommand("whoami", "the user the stored token proves");
+  add_client_flags(whoami_cmd);
+
+  auto* user_cmd = app.add_subcommand("user", "manage users (admins)");
+  user_cmd->require_subcommand(1);
+  std::string offline_dir;
+  auto* user_add_cmd = user_cmd->add_subcommand("add", "add a user");
+  add_client_flags(user_add_cmd);
+  user_add_cmd->add_option("name", user_name, "user name")->required();
+  user_add_cmd->add_option("--role", role_name, "user or admin")
+      ->check(CLI::IsMember({"user", "admin"}));
+  user_add_cmd->add_flag("--password-stdin", password_stdin, "read the password from stdin");
+  user_add_cmd->add_option("--state-dir", offline_dir,
+                           "add to a stopped node's accounts directly (the first admin)");
+  auto* user_list_cmd = user_cmd->add_subcommand("list", "list the users");
+  add_client_flags(user_list_cmd);
+  auto* user_passwd_cmd = user_cmd->add_subcommand("passwd", "change a password");
+  add_client_flags(user_passwd_cmd);
+  user_passwd_cmd->add_option("name", user_name, "user name")->required();
+  user_passwd_cmd->add_flag("--password-stdin", password_stdin, "read the password from stdin");
+  auto* user_remove_cmd = user_cmd->add_subcommand("remove", "remove a user");
+  add_client_flags(user_remove_cmd);
+  user_remove_cmd->add_option("name", user_name, "user name")->required();
+  auto* user_role_cmd = user_cmd->add_subcommand("role", "give a user a role");
+  add_client_flags(user_role_cmd);
+  user_role_cmd->add_option("name", user_name, "user name")->required();
+  user_role_cmd->add_option("role", role_name, "user or admin")
+      ->required()
+      ->check(CLI::IsMember({"user", "admin"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -120,6 +194,21 @@ int main(int argc, char** argv) {
   }
 
   if (*node_cmd) return exec_node(argc, argv);
+  if (*login_cmd) return fvce::cli::login(client, user_name, password_stdin, ttl_s);
+  if (*logout_cmd) return fvce::cli::logout(client);
+  if (*whoami_cmd) return fvce::cli::whoami(client);
+  if (*user_add_cmd && !offline_dir.empty()) {
+    // The node program writes the stopped node's accounts: the CLI loads no SQLite.
+    std::string password = fvce::cli::read_password(
+        password_stdin, ("new password for " + user_name + ": ").c_str(), true);
+    return add_user_offline(offline_dir, user_name, role_name.empty() ? "user" : role_name,
+                            password);
+  }
+  if (*user_add_cmd) return fvce::cli::user_add(client, user_name, role_name, password_stdin);
+  if (*user_list_cmd) return fvce::cli::user_list(client);
+  if (*user_passwd_cmd) return fvce::cli::user_passwd(client, user_name, password_stdin);
+  if (*user_remove_cmd) return fvce::cli::user_remove(client, user_name);
+  if (*user_role_cmd) return fvce::cli::user_role(client, user_name, role_name);
   if (*hosts_cmd) return fvce::cli::hosts(client, all);
   if (*info_cmd) return fvce::cli::info(client, host);
   if (*leave_cmd) return fvce::cli::leave(client);

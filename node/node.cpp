@@ -13,6 +13,9 @@
 #include <random>
 #include <thread>
 
+#include "node/auth/authenticator.h"
+#include "node/auth/crypto.h"
+#include "node/auth/service.h"
 #include "node/core/files.h"
 #include "node/core/random.h"
 #include "node/deploy/deploy.h"
@@ -86,7 +89,54 @@ Result<tcp::endpoint> resolve_listen(const std::string& address) {
   return tcp::endpoint(ip, static_cast<unsigned short>(std::stoi(port)));
 }
 
+bool is_loopback(const std::string& address) {
+  std::string host, port;
+  if (!http::split_address(address, host, port)) return false;
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(host, ec);
+  return !ec && ip.is_loopback();
+}
+
+// The transport deploy.xml's <security> asks for. Errors name the file or the setting.
+Result<std::shared_ptr<http::Transport>> make_transport(const deploy::SecuritySettings& sec,
+                                                        const deploy::NodeSettings& node) {
+  if (sec.transport == "plain") {
+    // Plain HTTP shows every request to whoever can watch the network: only on loopback.
+    for (const auto& a : {node.listen, node.advertise})
+      if (!a.empty() && !is_loopback(a))
+        return Status::InvalidArgument(sec.where.str() +
+                                       ": transport=\"plain\" is allowed only on loopback, and "
+                                       "this node would listen on or advertise '" +
+                                       a + "': use transport=\"tls\" (docs/SECURITY.md)");
+    spdlog::warn(
+        "plain HTTP between nodes (transport=\"plain\" in {}): requests are signed with the "
+        "federation secret but not encrypted; allowed only on loopback",
+        sec.where.str());
+    return http::plain_transport();
+  }
+  return Status::InvalidArgument(sec.where.str() + ": transport=\"tls\" is not available yet");
+}
+
 }  // namespace
+
+int add_user_offline(const std::string& state_dir, const std::string& name, const std::string& role,
+                     const std::string& password) {
+  // No secret: this only writes a record; tokens are the running nodes' business.
+  auto accounts = auth::Accounts::open(std::filesystem::path(state_dir) / "users.db", "", "offline",
+                                       SystemClock::instance());
+  if (!accounts.ok()) {
+    std::fprintf(stderr, "fvce: %s\n", accounts.status().message().c_str());
+    return 1;
+  }
+  auto s = (*accounts)->add(name, password, *auth::parse_role(role));
+  if (!s.ok()) {
+    std::fprintf(stderr, "fvce: %s\n", s.message().c_str());
+    return 1;
+  }
+  std::printf("added %s (%s) to %s/users.db\n", name.c_str(), role.c_str(), state_dir.c_str());
+  return 0;
+}
 
 int run_node(const NodeOptions& options) {
   // Every body this node reads is checked against xsd/ before it is decoded.
@@ -124,6 +174,28 @@ int run_node(const NodeOptions& options) {
     }
   }
 
+  // Nothing runs without authentication: members prove membership, users sign in.
+  const auto& security = cfg->security;
+  if (!security.present) {
+    spdlog::error(
+        "{}: there is no <security> element, and a node does not start open to anyone who "
+        "reaches its port. Make a CA and this node's certificate with `fvce ca init DIR` and "
+        "`fvce ca issue {} --ca DIR --out BUNDLE`, then add <security dir=\"BUNDLE\"/> "
+        "(docs/SECURITY.md)",
+        cfg->file, settings.name);
+    return 1;
+  }
+  auto secret = auth::load_secret(security.secret);
+  if (!secret.ok()) {
+    spdlog::error("{}: {}", security.where.str(), secret.status().message());
+    return 1;
+  }
+  auto transport = make_transport(security, settings);
+  if (!transport.ok()) {
+    spdlog::error("{}", transport.status().message());
+    return 1;
+  }
+
   // A new node id is drawn from the operating system, never from deploy.xml's seed (one
   // deploy.xml often serves every node).
   Random os_random(std::random_device{}());
@@ -145,7 +217,7 @@ int run_node(const NodeOptions& options) {
   asio::io_context ioc(settings.threads);
   http::Metrics metrics;
   // The one seam to other nodes: it owns the transport and the pooled client.
-  NodePeers peers(ioc, http::plain_transport(), random, cfg->client);
+  NodePeers peers(ioc, *transport, random, cfg->client);
   http::Router router;
   http::Server server(ioc, router, metrics, cfg->server, peers.transport());
 
@@ -182,6 +254,31 @@ int run_node(const NodeOptions& options) {
   ctx.state_dir = settings.state_dir;
   ctx.deploy_file = cfg->file;
   ctx.workers = &workers;
+
+  // Users and members: the accounts, and the signatures of the plain transport.
+  auto accounts = auth::Accounts::open(std::filesystem::path(settings.state_dir) / "users.db",
+                                       *secret, settings.name, SystemClock::instance());
+  if (!accounts.ok()) {
+    spdlog::error("{}", accounts.status().message());
+    return 1;
+  }
+  std::shared_ptr<auth::Accounts> accounts_ptr = std::move(*accounts);
+  std::unique_ptr<auth::PeerSigner> signer;
+  if (security.transport == "plain") {
+    signer = std::make_unique<auth::PeerSigner>(*secret, settings.name, SystemClock::instance());
+    peers.client().set_credentials([s = signer.get()](http::bhttp::fields& h, http::Verb m,
+                                                      std::string_view target,
+                                                      const std::string* body) {
+      s->sign(h, http::bhttp::to_string(m), target, body);
+    });
+  }
+  auth::NodeAuthenticator authenticator(accounts_ptr.get(), signer.get());
+  server.set_authenticator(&authenticator);
+  if (!accounts_ptr->has_users())
+    spdlog::warn(
+        "no user accounts yet: add the first admin with `fvce user add NAME --role admin "
+        "--state-dir {}` (while the node is stopped) or at any member",
+        settings.state_dir);
 
   // Build the services, in dependency order, through their registries.
   deploy::Registry<info::LocalInfo, NodeContext> info_registry("info");
@@ -228,9 +325,15 @@ int run_node(const NodeOptions& options) {
   auto submitter = build(submit_registry, submit_ctx);
   if (!submitter.ok()) return fail(submitter.status());
   if (auto s = (*submitter)->open(); !s.ok()) return fail(s);
-  auto federation = std::make_shared<submit::FederatedSubmit>(ctx, *submitter, *membership);
+  auth::AccountsOptions accounts_options;
+  accounts_options.token_ttl = security.token_ttl;
+  accounts_options.sync_interval = security.accounts_sync;
+  auto accounts_service = std::make_shared<auth::AccountsService>(
+      ctx, accounts_ptr, accounts_options, [m = *membership] { return m->live_members(); },
+      security.transport == "tls");
   // From now on calls for this node reach its own services in process.
-  peers.set_local({*executor, *submitter, *files, *info, *membership});
+  peers.set_local(
+      {*executor, *submitter, *files, *info, *membership, accounts_service->local_peer()});
 
   auto federation_info =
       std::make_shared<info::FederationInfo>(peers, *membership, cfg->federation);
@@ -238,8 +341,14 @@ int run_node(const NodeOptions& options) {
   info::add_routes(router, *info, *membership, federation_info);
   file::add_routes(router, *files);
   execute::add_routes(router, *executor);
-  submit::add_routes(router, federation, *submitter);
-  router.add(http::Verb::get, "/metrics",
+  submit::add_routes(
+      router,
+      [&ctx, local = *submitter, m = *membership](const auth::Caller& caller) {
+        return std::make_shared<submit::FederatedSubmit>(ctx, local, m, caller.token);
+      },
+      *submitter, *membership);
+  accounts_service->add_routes(router);
+  router.add(http::Verb::get, "/metrics", auth::Access::user,
              [&metrics](const http::RequestView&) -> asio::awaitable<http::Response> {
                co_return http::text_response(metrics.render(),
                                              "text/plain; version=0.0.4; charset=utf-8");
@@ -262,6 +371,7 @@ int run_node(const NodeOptions& options) {
         [&, leave]() -> asio::awaitable<void> {
           if (leave) co_await membership_ptr->leave();
           membership_ptr->stop();
+          accounts_service->stop();
           info_ptr->stop();
           co_await server.stop(std::chrono::milliseconds(3000));
           ioc.stop();
@@ -285,6 +395,7 @@ int run_node(const NodeOptions& options) {
   signals.async_wait(on_signal);
 
   info_ptr->start();
+  accounts_service->start();
   executor_ptr->start();
   server.start();
   membership_ptr->start(settings.join);

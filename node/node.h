@@ -25,4 +25,9 @@ struct NodeOptions {
 // about deploy.xml).
 int run_node(const NodeOptions& options);
 
+// Adds a user to the accounts kept in state_dir (the node must be stopped: it reads them at
+// start and spreads them to the members). Prints what it did; 0 on success.
+int add_user_offline(const std::string& state_dir, const std::string& name,
+                     const std::string& role, const std::string& password);
+
 }  // namespace fvce

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "node/cli/session.h"
 #include "node/core/units.h"
 #include "node/http/client.h"
 #include "node/model/codec.h"
@@ -19,7 +20,10 @@ using http::Verb;
 
 std::string default_node() {
   const char* env = std::getenv("FVCE_NODE");
-  return env && *env ? env : "127.0.0.1:7700";
+  if (env && *env) return env;
+  auto creds = load_credentials();
+  if (creds.ok() && !creds->node.empty()) return creds->node;
+  return "127.0.0.1:7700";
 }
 
 namespace {
@@ -28,7 +32,9 @@ namespace {
 Result<http::Response> exchange(const ClientOptions& o, Verb method, const std::string& target,
                                 std::string body = {}) {
   asio::io_context ioc;
-  http::Client client(ioc);
+  Session session(ioc, o);
+  if (!session.error().ok()) return session.error();
+  auto& client = session.client();
   std::optional<Result<http::Response>> out;
   asio::co_spawn(
       ioc,

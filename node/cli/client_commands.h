@@ -11,6 +11,7 @@ struct ClientOptions {
   std::string node;  // HOST:PORT of the node to talk to
   bool xml = false;  // print the XML document instead of a table
   int timeout_ms = 10'000;
+  std::string ca;  // the federation CA's certificate ("" = the stored credentials')
 };
 
 int hosts(const ClientOptions& o, bool all);
@@ -18,7 +19,7 @@ int info(const ClientOptions& o, const std::string& host);
 int leave(const ClientOptions& o);
 int probe(const ClientOptions& o, const std::string& address);
 
-// $FVCE_NODE, else 127.0.0.1:7700.
+// $FVCE_NODE, else the node `fvce login` signed in at, else 127.0.0.1:7700.
 std::string default_node();
 
 }  // namespace fvce::cli

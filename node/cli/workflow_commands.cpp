@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "node/cli/session.h"
 #include "node/core/files.h"
 #include "node/core/random.h"
 #include "node/core/units.h"
@@ -28,6 +29,7 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
 std::string current_user() {
+  if (auto c = load_credentials(); c.ok() && !c->user.empty()) return c->user;
   if (auto* pw = ::getpwuid(::getuid())) return pw->pw_name;
   return "uid" + std::to_string(::getuid());
 }
@@ -90,7 +92,7 @@ std::int64_t now_ms() {
 
 submit::SubmitRemote remote(http::Client& client, const ClientOptions& o) {
   return submit::SubmitRemote(client, o.node, submit::SubmitRemote::Scope::federation,
-                              current_user(), {std::chrono::milliseconds(o.timeout_ms), 1});
+                              {std::chrono::milliseconds(o.timeout_ms), 1});
 }
 
 }  // namespace
@@ -120,7 +122,8 @@ int submit(const ClientOptions& o, const std::string& workflow_file, bool watch_
       return [](asio::io_context& ioc, const ClientOptions& o, std::string xml,
                 std::optional<model::WorkflowDoc> filled)
                  -> asio::awaitable<Result<model::Submitted>> {
-        http::Client client(ioc);
+        Session session(ioc, o);
+        auto& client = session.client();
         auto r = remote(client, o);
         auto user = current_user();
         if (filled) co_return co_await r.submit(std::move(*filled), std::move(user));
@@ -147,7 +150,8 @@ int submit(const ClientOptions& o, const std::string& workflow_file, bool watch_
   auto checked = run<Status>([&](asio::io_context& ioc) {
     return [](asio::io_context& ioc, const ClientOptions& o,
               std::string xml) -> asio::awaitable<Status> {
-      http::Client client(ioc);
+      Session session(ioc, o);
+      auto& client = session.client();
       auto r = remote(client, o);
       co_return co_await r.check_text(std::move(xml));
     }(ioc, o, *text);
@@ -169,11 +173,12 @@ int submit(const ClientOptions& o, const std::string& workflow_file, bool watch_
     }
     fs::path src = fs::path(f.src).is_absolute() ? fs::path(f.src) : base / f.src;
     auto entry = run<Result<model::FileEntry>>([&](asio::io_context& ioc) {
-      return [](asio::io_context& ioc, std::string node,
+      return [](asio::io_context& ioc, ClientOptions o, std::string node,
                 fs::path src) -> asio::awaitable<Result<model::FileEntry>> {
-        http::Client client(ioc);
+        Session session(ioc, o);
+        auto& client = session.client();
         co_return co_await file::upload_to_store(client, std::move(node), std::move(src));
-      }(ioc, o.node, src);
+      }(ioc, o, o.node, src);
     });
     if (!entry.ok()) {
       std::cerr << "fvce: file '" << f.name << "' (" << src.string()
@@ -207,7 +212,8 @@ int watch(const ClientOptions& o, const std::string& id) {
       return [](asio::io_context& ioc, const ClientOptions& o, std::string id,
                 submit::TaskDetail detail,
                 std::chrono::milliseconds wait) -> asio::awaitable<Result<model::WorkflowStatus>> {
-        http::Client client(ioc);
+        Session session(ioc, o);
+        auto& client = session.client();
         auto r = remote(client, o);
         co_return co_await r.status(std::move(id), detail, wait);
       }(ioc, o, id, detail, wait);
@@ -270,7 +276,8 @@ int workflows(const ClientOptions& o, bool all, std::uint64_t offset, std::uint6
   auto list = run<Result<model::WorkflowList>>([&](asio::io_context& ioc) {
     return [](asio::io_context& ioc, const ClientOptions& o, bool all, std::uint64_t offset,
               std::uint64_t limit) -> asio::awaitable<Result<model::WorkflowList>> {
-      http::Client client(ioc);
+      Session session(ioc, o);
+      auto& client = session.client();
       auto r = remote(client, o);
       submit::WorkflowQuery query{all ? std::string() : current_user(), offset, limit};
       co_return co_await r.workflows(std::move(query));
@@ -311,7 +318,8 @@ int status(const ClientOptions& o, const std::string& id) {
   auto st = run<Result<model::WorkflowStatus>>([&](asio::io_context& ioc) {
     return [](asio::io_context& ioc, const ClientOptions& o,
               std::string id) -> asio::awaitable<Result<model::WorkflowStatus>> {
-      http::Client client(ioc);
+      Session session(ioc, o);
+      auto& client = session.client();
       auto r = remote(client, o);
       co_return co_await r.status(std::move(id), submit::TaskDetail::all, {});
     }(ioc, o, id);
@@ -349,7 +357,8 @@ int logs(const ClientOptions& o, const std::string& id, const std::string& task,
   auto text = run<Result<std::string>>([&](asio::io_context& ioc) {
     return [](asio::io_context& ioc, const ClientOptions& o, std::string id, std::string task,
               std::string stream) -> asio::awaitable<Result<std::string>> {
-      http::Client client(ioc);
+      Session session(ioc, o);
+      auto& client = session.client();
       auto r = remote(client, o);
       co_return co_await r.logs(std::move(id), std::move(task), std::move(stream));
     }(ioc, o, id, task, stderr_stream ? "stderr" : "stdout");
@@ -363,7 +372,8 @@ int cancel(const ClientOptions& o, const std::string& id) {
   auto s = run<Status>([&](asio::io_context& ioc) {
     return [](asio::io_context& ioc, const ClientOptions& o,
               std::string id) -> asio::awaitable<Status> {
-      http::Client client(ioc);
+      Session session(ioc, o);
+      auto& client = session.client();
       auto r = remote(client, o);
       co_return co_await r.cancel(std::move(id));
     }(ioc, o, id);
@@ -380,7 +390,8 @@ int fetch(const ClientOptions& o, const std::string& id, const std::string& dir)
   auto list = run<Result<model::ResultList>>([&](asio::io_context& ioc) {
     return [](asio::io_context& ioc, const ClientOptions& o,
               std::string id) -> asio::awaitable<Result<model::ResultList>> {
-      http::Client client(ioc);
+      Session session(ioc, o);
+      auto& client = session.client();
       auto r = remote(client, o);
       co_return co_await r.results(std::move(id));
     }(ioc, o, id);
@@ -410,9 +421,10 @@ int fetch(const ClientOptions& o, const std::string& id, const std::string& dir)
     // From the node whose store holds it (the workflow's owner), which may not be o.node.
     std::string from = r.source.empty() ? o.node : r.source;
     auto got = run<Result<file::Digest>>([&](asio::io_context& ioc) {
-      return [](asio::io_context& ioc, std::string from, model::FileRef ref,
+      return [](asio::io_context& ioc, ClientOptions o, std::string from, model::FileRef ref,
                 file::PartialFile* into) -> asio::awaitable<Result<file::Digest>> {
-        http::Client client(ioc);
+        Session session(ioc, o);
+        auto& client = session.client();
         file::FileRemote remote(client, from);
         auto reader = co_await remote.open_read(ref.path, 0, file::kToEnd);
         if (!reader.ok()) co_return reader.status();
@@ -428,7 +440,7 @@ int fetch(const ClientOptions& o, const std::string& id, const std::string& dir)
           if (auto s = into->append(chunk.data(), *n); !s.ok()) co_return s;
         }
         co_return into->finish();
-      }(ioc, from, r, &*part);
+      }(ioc, o, from, r, &*part);
     });
     if (got.ok() && got->sha256 != r.sha256)
       got = Status::InvalidArgument("checksum mismatch: expected " + r.sha256 + ", got " +

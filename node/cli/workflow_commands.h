@@ -20,7 +20,7 @@ int cancel(const ClientOptions& o, const std::string& id);
 // Follows a workflow until it ends, printing a progress line to stderr. 0 when it is done.
 int watch(const ClientOptions& o, const std::string& id);
 
-// The OS user running the CLI (the workflow owner until user accounts exist).
+// The user signed in (`fvce login`), else the OS user running the CLI.
 std::string current_user();
 
 }  // namespace fvce::cli

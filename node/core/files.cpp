@@ -22,10 +22,12 @@ Result<std::string> read_file(const std::filesystem::path& path) {
   return ss.str();
 }
 
-Status write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+Status write_file_atomic(const std::filesystem::path& path, std::string_view content,
+                         unsigned mode) {
   auto tmp = path;
   tmp += ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Status::IOError(tmp.string() + ": cannot create: " + std::strerror(errno));
   const char* p = content.data();
   std::size_t left = content.size();

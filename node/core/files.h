@@ -15,7 +15,9 @@ Result<std::string> read_file(const std::filesystem::path& path);
 
 // Replaces path with content so that readers see the old or the new file, never a part:
 // writes a temporary file beside it, fsyncs it, renames it over path, fsyncs the directory.
-Status write_file_atomic(const std::filesystem::path& path, std::string_view content);
+// mode: of a new file (before the umask), e.g. 0600 for one holding a secret.
+Status write_file_atomic(const std::filesystem::path& path, std::string_view content,
+                         unsigned mode = 0644);
 
 // A random UUID (version 4) in canonical text form, drawn from random.
 std::string make_uuid(Random& random);

@@ -1,5 +1,6 @@
 #include "node/deploy/deploy.h"
 
+#include <filesystem>
 #include <fstream>
 #include <pugixml.hpp>
 #include <sstream>
@@ -86,6 +87,47 @@ Result<DeployConfig> parse_deploy(std::string_view text, const std::string& sour
           duration("request-timeout", cfg.client.timeout)})
       if (!s.ok()) return s;
     if (auto a = n.attribute("max-connections")) cfg.server.max_connections = a.as_ullong();
+  }
+
+  if (auto n = root->child("security")) {
+    auto& sec = cfg.security;
+    sec.present = true;
+    sec.where = where(n);
+    if (auto a = n.attribute("transport")) sec.transport = a.value();
+    auto base = std::filesystem::path(source).parent_path();
+    auto resolve = [&](std::string p) {
+      if (p.empty()) return p;
+      std::filesystem::path path(p);
+      return (path.is_absolute() ? path : base / path).lexically_normal().string();
+    };
+    std::string dir = resolve(n.attribute("dir").value());
+    auto pick = [&](const char* attr, const char* file) {
+      std::string v = n.attribute(attr).value();
+      if (!v.empty()) return resolve(v);
+      return dir.empty() ? std::string() : (std::filesystem::path(dir) / file).string();
+    };
+    sec.ca = pick("ca", "ca.crt");
+    sec.cert = pick("cert", "node.crt");
+    sec.key = pick("key", "node.key");
+    sec.secret = pick("secret", "federation.key");
+    if (sec.secret.empty())
+      return fail(n,
+                  "<security> names no federation secret: give dir= (a bundle from `fvce ca "
+                  "issue`) or secret=");
+    if (sec.transport == "tls" && (sec.ca.empty() || sec.cert.empty() || sec.key.empty()))
+      return fail(n, "transport=\"tls\" needs ca=, cert= and key= (or dir=)");
+    if (auto a = n.attribute("token-ttl")) {
+      auto v = parse_duration(a.value());
+      if (!v.ok() || v->count() < 1000)
+        return fail(n, "token-ttl is not a duration of 1 s or more");
+      sec.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(*v);
+    }
+    if (auto a = n.attribute("accounts-sync")) {
+      auto v = parse_duration(a.value());
+      if (!v.ok() || v->count() < 10)
+        return fail(n, "accounts-sync is not a duration of 10 ms or more");
+      sec.accounts_sync = *v;
+    }
   }
 
   for (auto s : root->children("service")) {

@@ -47,12 +47,23 @@ struct NodeSettings {
   std::optional<std::uint64_t> seed;
 };
 
+// <security>: paths are absolute (relative ones resolved against the deploy file's folder).
+struct SecuritySettings {
+  bool present = false;
+  std::string transport = "tls";  // "tls" | "plain"
+  std::string ca, cert, key, secret;
+  std::chrono::seconds token_ttl{12 * 3600};
+  std::chrono::milliseconds accounts_sync{5000};
+  Location where;
+};
+
 struct DeployConfig {
   std::string file;
   std::string federation;
   NodeSettings node;
   http::ServerOptions server;
   http::ClientOptions client;
+  SecuritySettings security;
   std::vector<ServiceConfig> services;
 
   // The configuration of service name, or null when deploy.xml does not list it.

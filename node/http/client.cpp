@@ -118,6 +118,7 @@ asio::awaitable<Result<Response>> Client::request(std::string address, Verb meth
                                options_.backoff.delay(i, random_));
       co_await timer.async_wait(use_tuple);
     }
+    add_credentials(req.base(), method, req.target(), &req.body());
     auto res = co_await attempt(address, req, timeout);
     if (res.ok()) {
       // 503 means "try later": worth another attempt when we have one.

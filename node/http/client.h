@@ -12,6 +12,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,12 +41,21 @@ struct RequestOptions {
   std::vector<std::pair<std::string, std::string>> headers = {};  // extra request headers
 };
 
-// defaults with what call sets (its non-zero fields) put in their place.
+// defaults with what call sets (its non-zero fields) put in their place; a user's token the
+// call carries goes with the request.
 inline RequestOptions with_call(RequestOptions defaults, const CallOptions& call) {
   if (call.timeout.count() > 0) defaults.timeout = call.timeout;
   if (call.attempts > 0) defaults.attempts = call.attempts;
+  if (!call.user_token.empty())
+    defaults.headers.emplace_back("Authorization", "Bearer " + call.user_token);
   return defaults;
 }
+
+// Adds what proves who sends a request (a member's signature, a user's token) to a request
+// just before it is sent, at each attempt. body: the whole body, or null for one streamed
+// after the header.
+using Credentials = std::function<void(bhttp::fields& header, Verb method, std::string_view target,
+                                       const std::string* body)>;
 
 class Client {
  public:
@@ -86,6 +96,14 @@ class Client {
   asio::awaitable<Result<std::unique_ptr<Stream>>> connect(std::string address,
                                                            std::chrono::milliseconds timeout);
 
+  // Set before the first request; every request (and every streamed exchange that calls
+  // add_credentials) carries them.
+  void set_credentials(Credentials credentials) { credentials_ = std::move(credentials); }
+  void add_credentials(bhttp::fields& header, Verb method, std::string_view target,
+                       const std::string* body) const {
+    if (credentials_) credentials_(header, method, target, body);
+  }
+
   // Drops idle connections to address (e.g. after the peer was declared dead).
   void forget(const std::string& address);
 
@@ -102,6 +120,7 @@ class Client {
   Transport& transport_;
   Random& random_;
   ClientOptions options_;
+  Credentials credentials_;
   std::mutex mu_;
   std::map<std::string, std::vector<std::unique_ptr<Stream>>> idle_;
 };

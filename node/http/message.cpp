@@ -71,6 +71,11 @@ Status status_from_error_body(int http_status, std::string_view body) {
   return Status(code, "HTTP " + std::to_string(http_status) + (text.empty() ? "" : ": " + text));
 }
 
+const auth::Caller& RequestView::caller() const {
+  static const auth::Caller nobody;
+  return who ? *who : nobody;
+}
+
 std::string RequestView::param(std::string_view key) const {
   auto it = query.find(key);
   if (it == query.end()) return {};

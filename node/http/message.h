@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "node/auth/caller.h"
 #include "node/core/status.h"
 #include "node/http/stream.h"
 #include "node/model/codec.h"
@@ -63,8 +64,11 @@ struct RequestView {
   std::string_view path;
   boost::urls::params_view query;
   std::string remote;  // the peer's address as "IP:PORT"
+  const auth::Caller* who = nullptr;  // who sent it, as the server authenticated it
 
   std::string_view body() const { return request.body(); }
+  // Who sent the request (an unauthenticated caller when the server had no authenticator).
+  const auth::Caller& caller() const;
   // The decoded value of query parameter key, or "" when absent.
   std::string param(std::string_view key) const;
 };

@@ -4,15 +4,15 @@
 
 namespace fvce::http {
 
-void Router::add(Verb method, std::string path, Handler handler) {
-  auto [it, inserted] =
-      routes_.emplace(std::make_pair(std::move(path), method), std::move(handler));
+void Router::add(Verb method, std::string path, auth::Access access, Handler handler) {
+  auto [it, inserted] = routes_.emplace(std::make_pair(std::move(path), method),
+                                        std::make_pair(access, std::move(handler)));
   if (!inserted) throw std::logic_error("route registered twice: " + it->first.first);
 }
 
-void Router::add_stream(Verb method, std::string path, StreamHandler handler) {
-  auto [it, inserted] =
-      streams_.emplace(std::make_pair(std::move(path), method), std::move(handler));
+void Router::add_stream(Verb method, std::string path, auth::Access access, StreamHandler handler) {
+  auto [it, inserted] = streams_.emplace(std::make_pair(std::move(path), method),
+                                         std::make_pair(access, std::move(handler)));
   if (!inserted) throw std::logic_error("route registered twice: " + it->first.first);
 }
 
@@ -20,14 +20,16 @@ Router::Match Router::find(Verb method, std::string_view path) const {
   Match m;
   auto st = streams_.find(std::make_pair(std::string(path), method));
   if (st != streams_.end()) {
-    m.stream = &st->second;
+    m.stream = &st->second.second;
+    m.access = st->second.first;
     m.path_known = true;
     m.route = st->first.first;
     return m;
   }
   auto it = routes_.find(std::make_pair(std::string(path), method));
   if (it != routes_.end()) {
-    m.handler = &it->second;
+    m.handler = &it->second.second;
+    m.access = it->second.first;
     m.path_known = true;
     m.route = it->first.first;
     return m;

@@ -7,28 +7,31 @@
 #include <string>
 #include <utility>
 
+#include "node/auth/caller.h"
 #include "node/http/message.h"
 
 namespace fvce::http {
 
 class Router {
  public:
-  // Registers handler for method and path. Registering the same pair twice is a bug.
-  void add(Verb method, std::string path, Handler handler);
+  // Registers handler for method and path, serving the callers access lets in (the server
+  // refuses the others before the handler runs). Registering the same pair twice is a bug.
+  void add(Verb method, std::string path, auth::Access access, Handler handler);
   // Registers a handler that reads the body and writes the answer itself (large files).
-  void add_stream(Verb method, std::string path, StreamHandler handler);
+  void add_stream(Verb method, std::string path, auth::Access access, StreamHandler handler);
 
   struct Match {
     const Handler* handler = nullptr;  // null when nothing matched (or a stream handler did)
     const StreamHandler* stream = nullptr;
     bool path_known = false;  // the path exists under another method (405)
     std::string route;        // the route's path, for metrics
+    auth::Access access = auth::Access::admin;
   };
   Match find(Verb method, std::string_view path) const;
 
  private:
-  std::map<std::pair<std::string, Verb>, Handler> routes_;
-  std::map<std::pair<std::string, Verb>, StreamHandler> streams_;
+  std::map<std::pair<std::string, Verb>, std::pair<auth::Access, Handler>> routes_;
+  std::map<std::pair<std::string, Verb>, std::pair<auth::Access, StreamHandler>> streams_;
 };
 
 }  // namespace fvce::http

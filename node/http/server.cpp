@@ -195,7 +195,7 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
     auto req = parser.release();
     auto started = std::chrono::steady_clock::now();
     std::string route;
-    Response res = co_await dispatch(req, remote, route);
+    Response res = co_await dispatch(req, *conn->stream, remote, route);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     metrics_.observe_request(route, req.method_string(), res.result_int(), seconds);
@@ -237,14 +237,28 @@ asio::awaitable<std::optional<bool>> Server::try_stream(
   if (!match.stream) co_return std::nullopt;
   conn.busy = true;
   auto started = std::chrono::steady_clock::now();
-  RequestView view{req, path, url->params(), remote};
+  auto caller = authenticate(req.base(), req.method(), req.target(), nullptr, *conn.stream, remote,
+                             match.access, match.route);
+  RequestView view{req, path, url->params(), remote, caller.ok() ? &*caller : nullptr};
   StreamExchange ex{*conn.stream, buffer, parser, view, options_.read_timeout};
-  try {
-    co_await (*match.stream)(ex);
-  } catch (const std::exception& e) {
-    spdlog::error("stream handler for {} failed: {}", path, e.what());
+  if (!caller.ok()) {
+    // The body was not read: answer, and close the connection after it.
+    auto res = error_response(caller.status());
+    if (caller.status().code() == ErrorCode::unauthenticated)
+      res.set(bhttp::field::www_authenticate, "Bearer realm=\"fvce\"");
+    res.keep_alive(false);
+    conn.stream->expires_after(std::chrono::seconds(2));
+    co_await bhttp::async_write(*conn.stream, res, use_tuple);
+    ex.status = res.result_int();
     ex.keep_alive = false;
-    ex.status = 500;
+  } else {
+    try {
+      co_await (*match.stream)(ex);
+    } catch (const std::exception& e) {
+      spdlog::error("stream handler for {} failed: {}", path, e.what());
+      ex.keep_alive = false;
+      ex.status = 500;
+    }
   }
   conn.busy = false;
   double seconds =
@@ -253,8 +267,30 @@ asio::awaitable<std::optional<bool>> Server::try_stream(
   co_return ex.keep_alive&& req.keep_alive();
 }
 
-asio::awaitable<Response> Server::dispatch(const Request& req, const std::string& remote,
-                                           std::string& route) {
+Result<auth::Caller> Server::authenticate(const bhttp::fields& header, Verb method,
+                                          std::string_view target, const std::string* body,
+                                          const Stream& stream, const std::string& remote,
+                                          auth::Access access, std::string_view route) {
+  auth::Caller caller;
+  if (authenticator_) {
+    auto who = authenticator_->authenticate(header, method, target, body, stream, remote);
+    if (!who.ok()) {
+      spdlog::warn("refused {} {} from {}: {}", bhttp::to_string(method), route, remote,
+                   who.status().message());
+      return who.status();
+    }
+    caller = std::move(*who);
+  }
+  if (auto s = admit(access, caller, route); !s.ok()) {
+    spdlog::warn("refused {} {} from {} ({}): {}", bhttp::to_string(method), route, remote,
+                 caller.describe(), s.message());
+    return s;
+  }
+  return caller;
+}
+
+asio::awaitable<Response> Server::dispatch(const Request& req, const Stream& stream,
+                                           const std::string& remote, std::string& route) {
   auto url = boost::urls::parse_origin_form(req.target());
   if (!url) {
     route = "(bad-target)";
@@ -275,7 +311,15 @@ asio::awaitable<Response> Server::dispatch(const Request& req, const std::string
     co_return error_response(Status::NotFound("no such resource: " + path));
   }
   route = match.route;
-  RequestView view{req, path, url->params(), remote};
+  auto caller = authenticate(req.base(), req.method(), req.target(), &req.body(), stream, remote,
+                             match.access, match.route);
+  if (!caller.ok()) {
+    auto res = error_response(caller.status());
+    if (caller.status().code() == ErrorCode::unauthenticated)
+      res.set(bhttp::field::www_authenticate, "Bearer realm=\"fvce\"");
+    co_return res;
+  }
+  RequestView view{req, path, url->params(), remote, &*caller};
   try {
     co_return co_await (*match.handler)(view);
   } catch (const std::exception& e) {

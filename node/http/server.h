@@ -18,6 +18,7 @@
 #include <set>
 
 #include "node/core/status.h"
+#include "node/http/authenticator.h"
 #include "node/http/metrics.h"
 #include "node/http/router.h"
 #include "node/http/stream.h"
@@ -45,6 +46,10 @@ class Server {
   Status listen(const asio::ip::tcp::endpoint& endpoint);
   asio::ip::tcp::endpoint local_endpoint() const;
 
+  // Who may use which route: every request is authenticated before it is routed. Set before
+  // start(); must outlive the server. Without one only open routes are served.
+  void set_authenticator(Authenticator* authenticator) { authenticator_ = authenticator; }
+
   // Starts accepting. Call once, after listen().
   void start();
 
@@ -65,14 +70,20 @@ class Server {
   asio::awaitable<std::optional<bool>> try_stream(Connection& conn, beast::flat_buffer& buffer,
                                                   bhttp::request_parser<bhttp::string_body>& parser,
                                                   const std::string& remote);
-  asio::awaitable<Response> dispatch(const Request& req, const std::string& remote,
-                                     std::string& route);
+  asio::awaitable<Response> dispatch(const Request& req, const Stream& stream,
+                                     const std::string& remote, std::string& route);
+  // The caller of a request for a route of the given access, or the refusal to answer with.
+  Result<auth::Caller> authenticate(const bhttp::fields& header, Verb method,
+                                    std::string_view target, const std::string* body,
+                                    const Stream& stream, const std::string& remote,
+                                    auth::Access access, std::string_view route);
 
   asio::io_context& ioc_;
   const Router& router_;
   Metrics& metrics_;
   ServerOptions options_;
   Transport& transport_;
+  Authenticator* authenticator_ = nullptr;
   asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> accepting_{false};  // the accept loop is running

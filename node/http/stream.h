@@ -49,6 +49,9 @@ class Stream {
   boost::asio::ip::tcp::socket& socket() { return tcp_.socket(); }
   // "IP:PORT" of the other end, or "" when the socket is closed.
   std::string remote_address();
+  // The name in the other side's certificate once the transport verified it against the
+  // federation's CA; "" when it presented none (always, over plain TCP).
+  const std::string& peer_name() const { return peer_name_; }
 
   // Says this side is done sending (after the transport's own goodbye, if it has one).
   // Errors are not reported: the connection is ending anyway.
@@ -57,6 +60,7 @@ class Stream {
 
  private:
   boost::beast::tcp_stream tcp_;
+  std::string peer_name_;
 };
 
 class Transport {

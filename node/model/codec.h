@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "node/core/status.h"
+#include "node/model/account.h"
 #include "node/model/error_doc.h"
 #include "node/model/file.h"
 #include "node/model/host.h"
@@ -55,6 +56,11 @@ FVCE_DECLARE_CODEC(Submitted, "submitted")
 FVCE_DECLARE_CODEC(WorkflowList, "workflows")
 FVCE_DECLARE_CODEC(WorkflowStatus, "workflow-status")
 FVCE_DECLARE_CODEC(ResultList, "results")
+FVCE_DECLARE_CODEC(LoginRequest, "login")
+FVCE_DECLARE_CODEC(TokenDoc, "token")
+FVCE_DECLARE_CODEC(UserChange, "user-change")
+FVCE_DECLARE_CODEC(UserList, "users")
+FVCE_DECLARE_CODEC(AccountsDoc, "accounts")
 #undef FVCE_DECLARE_CODEC
 
 // Element-level pieces reused by several documents.

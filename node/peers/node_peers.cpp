@@ -1,5 +1,6 @@
 #include "node/peers/node_peers.h"
 
+#include "node/auth/remote.h"
 #include "services/execute/remote.h"
 #include "services/file/remote.h"
 #include "services/info/remote.h"
@@ -33,7 +34,8 @@ bool NodePeers::is_self(const PeerRef& peer) const {
 template <typename Logic, typename Make>
 Logic& NodePeers::stub(std::map<Key, std::unique_ptr<Logic>>& cache, const PeerRef& peer,
                        CallOptions options, Make make) {
-  Key key{peer.address, options.timeout.count(), options.attempts};
+  // A stub made for one user's token is that user's only: the token is part of the key.
+  Key key{peer.address, options.timeout.count(), options.attempts, options.user_token};
   auto it = cache.find(key);
   if (it == cache.end()) it = cache.emplace(key, make()).first;
   return *it->second;
@@ -52,7 +54,7 @@ submit::SubmitLogic& NodePeers::submit(const PeerRef& peer, CallOptions options)
   if (is_self(peer) && locals_.submit) return *locals_.submit;
   return stub(submit_, peer, options, [&] {
     return std::make_unique<submit::SubmitRemote>(client_, peer.address,
-                                                  submit::SubmitRemote::Scope::node, "", options);
+                                                  submit::SubmitRemote::Scope::node, options);
   });
 }
 
@@ -75,6 +77,14 @@ reg::RegisterLogic& NodePeers::reg(const PeerRef& peer, CallOptions options) {
   if (is_self(peer) && locals_.reg) return *locals_.reg;
   return stub(reg_, peer, options, [&] {
     return std::make_unique<reg::RegisterRemote>(client_, peer.address, options);
+  });
+}
+
+auth::AccountsPeer& NodePeers::accounts(const PeerRef& peer, CallOptions options) {
+  std::lock_guard lock(mu_);
+  if (is_self(peer) && locals_.accounts) return *locals_.accounts;
+  return stub(accounts_, peer, options, [&] {
+    return std::make_unique<auth::AccountsRemote>(client_, peer.address, options);
   });
 }
 

@@ -33,6 +33,7 @@ class NodePeers final : public Peers {
     std::shared_ptr<file::FileLogic> file;
     std::shared_ptr<info::InfoLogic> info;
     std::shared_ptr<reg::RegisterLogic> reg;
+    std::shared_ptr<auth::AccountsPeer> accounts;
   };
   void set_local(Locals locals);
 
@@ -41,12 +42,16 @@ class NodePeers final : public Peers {
   file::FileLogic& file(const PeerRef& peer, CallOptions options = {}) override;
   info::InfoLogic& info(const PeerRef& peer, CallOptions options = {}) override;
   reg::RegisterLogic& reg(const PeerRef& peer, CallOptions options = {}) override;
+  auth::AccountsPeer& accounts(const PeerRef& peer, CallOptions options = {}) override;
   void forget(const std::string& address) override;
 
   http::Transport& transport() { return *transport_; }
+  // The pooled client every stub speaks through (to give it the node's credentials).
+  http::Client& client() { return client_; }
 
  private:
-  using Key = std::tuple<std::string, long long, int>;  // address, timeout ms, attempts
+  // address, timeout ms, attempts, user token
+  using Key = std::tuple<std::string, long long, int, std::string>;
   bool is_self(const PeerRef& peer) const;
   template <typename Logic, typename Make>
   Logic& stub(std::map<Key, std::unique_ptr<Logic>>& cache, const PeerRef& peer,
@@ -62,6 +67,7 @@ class NodePeers final : public Peers {
   std::map<Key, std::unique_ptr<file::FileLogic>> file_;
   std::map<Key, std::unique_ptr<info::InfoLogic>> info_;
   std::map<Key, std::unique_ptr<reg::RegisterLogic>> reg_;
+  std::map<Key, std::unique_ptr<auth::AccountsPeer>> accounts_;
 };
 
 }  // namespace fvce

@@ -35,6 +35,9 @@ class InfoLogic;
 namespace reg {
 class RegisterLogic;
 }
+namespace auth {
+class AccountsPeer;
+}
 
 // Who to reach: a member (its id and address), or only an address (a node given by a user
 // or named in a file reference).
@@ -60,6 +63,8 @@ class Peers {
   virtual file::FileLogic& file(const PeerRef& peer, CallOptions options = {}) = 0;
   virtual info::InfoLogic& info(const PeerRef& peer, CallOptions options = {}) = 0;
   virtual reg::RegisterLogic& reg(const PeerRef& peer, CallOptions options = {}) = 0;
+  // A member's copy of the federation's accounts (auth/accounts.h), for replication.
+  virtual auth::AccountsPeer& accounts(const PeerRef& peer, CallOptions options = {}) = 0;
 
   // Forgets what is kept for a peer that is gone (its idle connections).
   virtual void forget(const std::string& address) = 0;

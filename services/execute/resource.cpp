@@ -31,7 +31,7 @@ Result<std::uint64_t> number_param(const RequestView& v, std::string_view key,
 
 void add_routes(http::Router& router, std::shared_ptr<LocalExecute> logic) {
   // 202, not 204: the task is accepted, its outcome comes later as reports.
-  router.add(Verb::post, "/execute/tasks",
+  router.add(Verb::post, "/execute/tasks", auth::Access::peer,
              [logic](const RequestView& v) -> asio::awaitable<http::Response> {
                auto in = http::parse_body<model::TaskAssignment>(v.body());
                if (!in.ok()) co_return http::error_response(in.status());
@@ -41,18 +41,18 @@ void add_routes(http::Router& router, std::shared_ptr<LocalExecute> logic) {
                res.prepare_payload();
                co_return res;
              });
-  router.add(Verb::post, "/execute/cancel",
+  router.add(Verb::post, "/execute/cancel", auth::Access::peer,
              http::with_body_no_answer<model::CancelRequest>(
                  [logic](model::CancelRequest c, const RequestView&) {
                    return logic->cancel(std::move(c));
                  }));
-  router.add(Verb::post, "/execute/cleanup",
+  router.add(Verb::post, "/execute/cleanup", auth::Access::peer,
              http::with_body_no_answer<model::CancelRequest>(
                  [logic](model::CancelRequest c, const RequestView&) {
                    return logic->cleanup(std::move(c));
                  }));
   router.add(
-      Verb::get, "/execute/logs", [logic](const RequestView& v) -> asio::awaitable<http::Response> {
+      Verb::get, "/execute/logs", auth::Access::peer, [logic](const RequestView& v) -> asio::awaitable<http::Response> {
         auto attempt = number_param(v, "attempt", 0);
         if (!attempt.ok()) co_return http::error_response(attempt.status());
         if (*attempt > 1'000'000)

@@ -62,10 +62,13 @@ class RemoteReader final : public FileReader {
       : stream_(std::move(stream)), what_(std::move(what)), timeout_(timeout) {}
 
   // Sends the request and reads the answer's header. The reader is usable when it is ok.
-  asio::awaitable<Status> begin(const std::string& address, const std::string& target) {
+  asio::awaitable<Status> begin(const std::string& address, const std::string& target,
+                                const http::Client& client, const http::RequestOptions& opts) {
     http::Request req{Verb::get, target, 11};
     req.set(bhttp::field::host, address);
     req.set(bhttp::field::user_agent, "fvce");
+    for (const auto& [name, value] : opts.headers) req.set(name, value);
+    client.add_credentials(req.base(), Verb::get, target, nullptr);
     req.keep_alive(false);
     stream_->expires_after(timeout_);
     auto [wec, wn] = co_await bhttp::async_write(*stream_, req, use_tuple);
@@ -150,7 +153,8 @@ class RemoteWriter final : public FileWriter {
         sr_(req_) {}
 
   asio::awaitable<Status> begin(const std::string& address, const std::string& target,
-                                const std::string& sha256) {
+                                const std::string& sha256, const http::Client& client,
+                                const http::RequestOptions& opts) {
     req_.method(Verb::put);
     req_.target(target);
     req_.version(11);
@@ -158,6 +162,8 @@ class RemoteWriter final : public FileWriter {
     req_.set(bhttp::field::user_agent, "fvce");
     req_.set(bhttp::field::content_type, "application/octet-stream");
     if (!sha256.empty()) req_.set(kSha256Header, sha256);
+    for (const auto& [name, value] : opts.headers) req_.set(name, value);
+    client.add_credentials(req_.base(), Verb::put, target, nullptr);
     req_.content_length(size_);
     req_.keep_alive(false);
     req_.body().data = nullptr;
@@ -246,7 +252,7 @@ asio::awaitable<Result<std::unique_ptr<FileReader>>> FileRemote::open_read(std::
   auto stream = co_await client_.connect(address_, std::min(stream_timeout_, options_.timeout));
   if (!stream.ok()) co_return stream.status();
   auto reader = std::make_unique<RemoteReader>(std::move(*stream), what, stream_timeout_);
-  auto s = co_await reader->begin(address_, t);
+  auto s = co_await reader->begin(address_, t, client_, options_);
   if (!s.ok()) co_return s;
   co_return std::unique_ptr<FileReader>(std::move(reader));
 }
@@ -264,7 +270,7 @@ asio::awaitable<Result<std::unique_ptr<FileWriter>>> FileRemote::open_write(std:
   if (!stream.ok()) co_return stream.status();
   auto writer =
       std::make_unique<RemoteWriter>(std::move(*stream), what, *options.size, stream_timeout_);
-  auto s = co_await writer->begin(address_, t, options.sha256);
+  auto s = co_await writer->begin(address_, t, options.sha256, client_, options_);
   if (!s.ok()) co_return s;
   co_return std::unique_ptr<FileWriter>(std::move(writer));
 }

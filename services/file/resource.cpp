@@ -189,6 +189,13 @@ asio::awaitable<void> get_content(StreamExchange& ex, const Env& env) {
   auto offset = number(v, "offset", 0);
   auto length = number(v, "length", kToEnd);
   Status bad = !path.ok() ? path.status() : !offset.ok() ? offset.status() : length.status();
+  // A user (not a member, not an admin) reads only results: objects of the content-addressed
+  // store, which they name by the checksum their workflow's results list gave them.
+  const auto& who = v.caller();
+  if (bad.ok() && !who.is_peer() && !who.is_admin() &&
+      !(path->rfind("store/", 0) == 0 && is_sha256_hex(path->substr(6))))
+    bad = Status::Forbidden("users read only store/<sha256> objects (their results), not '" +
+                            *path + "'");
   if (!bad.ok()) {
     co_await answer_error(ex, bad, keep);
     co_return;
@@ -335,13 +342,13 @@ void add_routes(http::Router& router, std::shared_ptr<LocalFile> logic) {
   env->logic = logic;
 
   router.add(
-      Verb::get, "/file/list",
+      Verb::get, "/file/list", auth::Access::member_or_admin,
       http::without_body([logic](const RequestView& v) -> asio::awaitable<Result<model::FileList>> {
         auto path = required(v, "path");
         if (!path.ok()) co_return path.status();
         co_return co_await logic->list(std::move(*path));
       }));
-  router.add(Verb::get, "/file/stat",
+  router.add(Verb::get, "/file/stat", auth::Access::member_or_admin,
              http::without_body(
                  [logic](const RequestView& v) -> asio::awaitable<Result<model::FileEntry>> {
                    auto path = required(v, "path");
@@ -351,7 +358,7 @@ void add_routes(http::Router& router, std::shared_ptr<LocalFile> logic) {
                    co_return co_await logic->stat(std::move(*path), *sha);
                  }));
   router.add(
-      Verb::get, "/file/find",
+      Verb::get, "/file/find", auth::Access::member_or_admin,
       http::without_body([logic](const RequestView& v) -> asio::awaitable<Result<model::FileList>> {
         auto path = required(v, "path");
         if (!path.ok()) co_return path.status();
@@ -363,25 +370,27 @@ void add_routes(http::Router& router, std::shared_ptr<LocalFile> logic) {
                                        static_cast<std::size_t>(std::min<std::uint64_t>(
                                            *limit, std::numeric_limits<std::size_t>::max())));
       }));
-  router.add(Verb::get, "/file/lines", [logic](const RequestView& v) -> asio::awaitable<Response> {
-    auto path = required(v, "path");
-    if (!path.ok()) co_return http::error_response(path.status());
-    auto first = number(v, "first", std::nullopt);
-    if (!first.ok()) co_return http::error_response(first.status());
-    auto last = number(v, "last", std::nullopt);
-    if (!last.ok()) co_return http::error_response(last.status());
-    auto text = co_await logic->read_lines(std::move(*path), *first, *last);
-    if (!text.ok()) co_return http::error_response(text.status());
-    co_return http::text_response(std::move(*text), "text/plain; charset=utf-8");
-  });
-  router.add(Verb::post, "/file/mkdir", [logic](const RequestView& v) -> asio::awaitable<Response> {
-    auto path = required(v, "path");
-    if (!path.ok()) co_return http::error_response(path.status());
-    Status s = co_await logic->mkdir(std::move(*path));
-    if (!s.ok()) co_return http::error_response(s);
-    co_return http::no_content();
-  });
-  router.add(Verb::delete_, "/file/content",
+  router.add(Verb::get, "/file/lines", auth::Access::member_or_admin,
+             [logic](const RequestView& v) -> asio::awaitable<Response> {
+               auto path = required(v, "path");
+               if (!path.ok()) co_return http::error_response(path.status());
+               auto first = number(v, "first", std::nullopt);
+               if (!first.ok()) co_return http::error_response(first.status());
+               auto last = number(v, "last", std::nullopt);
+               if (!last.ok()) co_return http::error_response(last.status());
+               auto text = co_await logic->read_lines(std::move(*path), *first, *last);
+               if (!text.ok()) co_return http::error_response(text.status());
+               co_return http::text_response(std::move(*text), "text/plain; charset=utf-8");
+             });
+  router.add(Verb::post, "/file/mkdir", auth::Access::member_or_admin,
+             [logic](const RequestView& v) -> asio::awaitable<Response> {
+               auto path = required(v, "path");
+               if (!path.ok()) co_return http::error_response(path.status());
+               Status s = co_await logic->mkdir(std::move(*path));
+               if (!s.ok()) co_return http::error_response(s);
+               co_return http::no_content();
+             });
+  router.add(Verb::delete_, "/file/content", auth::Access::member_or_admin,
              [logic](const RequestView& v) -> asio::awaitable<Response> {
                auto path = required(v, "path");
                if (!path.ok()) co_return http::error_response(path.status());
@@ -389,7 +398,7 @@ void add_routes(http::Router& router, std::shared_ptr<LocalFile> logic) {
                if (!s.ok()) co_return http::error_response(s);
                co_return http::no_content();
              });
-  router.add(Verb::get, "/file/store",
+  router.add(Verb::get, "/file/store", auth::Access::user,
              http::without_body(
                  [logic](const RequestView& v) -> asio::awaitable<Result<model::FileEntry>> {
                    auto sha = sha256_param(v);
@@ -397,11 +406,11 @@ void add_routes(http::Router& router, std::shared_ptr<LocalFile> logic) {
                    co_return co_await logic->store_entry(std::move(*sha));
                  }));
 
-  router.add_stream(Verb::get, "/file/content",
+  router.add_stream(Verb::get, "/file/content", auth::Access::user,
                     [env](StreamExchange& ex) { return get_content(ex, *env); });
-  router.add_stream(Verb::put, "/file/content",
+  router.add_stream(Verb::put, "/file/content", auth::Access::member_or_admin,
                     [env](StreamExchange& ex) { return put_content(ex, *env); });
-  router.add_stream(Verb::put, "/file/store",
+  router.add_stream(Verb::put, "/file/store", auth::Access::user,
                     [env](StreamExchange& ex) { return put_store(ex, *env); });
 }
 

@@ -14,7 +14,7 @@ namespace fvce::info {
 namespace asio = boost::asio;
 
 namespace {
-constexpr CallOptions kLoadDeadline{std::chrono::milliseconds(1000), 1};
+const CallOptions kLoadDeadline{std::chrono::milliseconds(1000), 1};
 
 // The children share this state, so a late child never outlives what it writes.
 struct Gather {

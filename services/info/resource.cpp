@@ -14,7 +14,7 @@ void add_routes(http::Router& router, std::shared_ptr<LocalInfo> info,
                 std::shared_ptr<reg::MembershipView> members,
                 std::shared_ptr<FederationInfo> federation) {
   router.add(
-      Verb::get, "/info/load",
+      Verb::get, "/info/load", auth::Access::user,
       http::without_body(
           [info, members](const RequestView&) -> asio::awaitable<Result<model::HostLoadReport>> {
             auto load = co_await info->load();
@@ -24,7 +24,7 @@ void add_routes(http::Router& router, std::shared_ptr<LocalInfo> info,
           }));
 
   router.add(
-      Verb::get, "/info/history",
+      Verb::get, "/info/history", auth::Access::user,
       http::without_body(
           [info, members](const RequestView& v) -> asio::awaitable<Result<model::LoadHistory>> {
             std::int64_t since = 0;
@@ -44,9 +44,9 @@ void add_routes(http::Router& router, std::shared_ptr<LocalInfo> info,
           }));
 
   // Every live member's load, fetched in parallel with a short deadline.
-  router.add(Verb::get, "/info/hosts",
+  router.add(Verb::get, "/info/hosts", auth::Access::user,
              http::without_body([federation](const RequestView&) { return federation->hosts(); }));
-  router.add(Verb::get, "/info/host", http::without_body([federation](const RequestView& v) {
+  router.add(Verb::get, "/info/host", auth::Access::user, http::without_body([federation](const RequestView& v) {
                return federation->host(v.param("name"));
              }));
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "services/register/logic.h"
+
 namespace fvce::reg {
 
 using model::Member;
@@ -36,8 +38,45 @@ bool Membership::newer(const Member& news, const Member& current) {
   return rank(news.state) > rank(current.state);
 }
 
+std::vector<Member> believable(std::vector<Member> news, std::string_view sender,
+                               const MembershipView& view, std::string* dropped) {
+  std::vector<Member> out;
+  out.reserve(news.size());
+  auto drop = [&](const Member& m, const std::string& why) {
+    if (dropped) *dropped += (dropped->empty() ? "" : "; ") + m.name + ": " + why;
+  };
+  for (auto& m : news) {
+    bool own = m.name == sender;
+    if (m.incarnation >= kIncarnationLimit) {
+      drop(m, "incarnation " + std::to_string(m.incarnation) + " is beyond the limit");
+      continue;
+    }
+    if (!own) {
+      if (m.state == MemberState::left) {
+        drop(m, "only a member itself says it left");
+        continue;
+      }
+      auto known = view.find(m.id);
+      if (known && m.incarnation > known->incarnation + kIncarnationLead) {
+        drop(m, "incarnation " + std::to_string(m.incarnation) + " is far past the known " +
+                    std::to_string(known->incarnation));
+        continue;
+      }
+      // A member's name is its certificate's: news may not rename a known member.
+      if (known && known->name != m.name) {
+        drop(m, "renames member '" + known->name + "'");
+        continue;
+      }
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
 Member Membership::refute(std::uint64_t seen_incarnation) {
-  self_.incarnation = std::max(self_.incarnation, seen_incarnation) + 1;
+  // Believed news stays below kIncarnationLimit, so this never wraps.
+  self_.incarnation =
+      std::min(std::max(self_.incarnation, seen_incarnation), kIncarnationLimit) + 1;
   self_.state = MemberState::alive;
   queue_gossip(self_);
   return self_;

@@ -16,12 +16,28 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "node/core/clock.h"
 #include "node/model/member.h"
 
 namespace fvce::reg {
+
+// No incarnation reaches this: news claiming one is not believed, so a member can always
+// refute what is said about it (its refutation never wraps around).
+inline constexpr std::uint64_t kIncarnationLimit = std::uint64_t{1} << 62;
+// How far past the incarnation known here others may report a member's: only the member
+// raises its own incarnation, one step per refutation or restart.
+inline constexpr std::uint64_t kIncarnationLead = std::uint64_t{1} << 20;
+
+class MembershipView;
+
+// What of the news member `sender` (its authenticated name) sent may be believed; the rest
+// is dropped and described in *dropped. Only a member itself says it left; nobody pushes
+// another member's incarnation far ahead, nor any to the limit. See docs/SECURITY.md.
+std::vector<model::Member> believable(std::vector<model::Member> news, std::string_view sender,
+                                      const MembershipView& view, std::string* dropped);
 
 struct MembershipConfig {
   std::chrono::milliseconds probe_interval{1000};  // one probe round per interval

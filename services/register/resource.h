@@ -15,6 +15,9 @@
 
 namespace fvce::reg {
 
-void add_routes(http::Router& router, std::shared_ptr<RegisterLogic> logic);
+// Members are checked, not believed: a join is for the member the caller proved it is, news
+// comes from the member it says it comes from, and only believable news (believable() in
+// membership.h) reaches the logic.
+void add_routes(http::Router& router, std::shared_ptr<LocalRegister> logic);
 
 }  // namespace fvce::reg

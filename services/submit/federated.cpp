@@ -17,7 +17,7 @@ namespace {
 
 // A peer's own workflows: one attempt each, short enough that a silent member does not hold
 // up a listing for long.
-constexpr CallOptions kPeerCall{std::chrono::milliseconds(3000), 1};
+const CallOptions kPeerCall{std::chrono::milliseconds(3000), 1};
 
 std::string who(const model::Member& m) {
   return m.name + " (" + m.address + ")";
@@ -52,8 +52,12 @@ asio::awaitable<void> ask_status(std::shared_ptr<Gather<model::WorkflowStatus>> 
 }  // namespace
 
 FederatedSubmit::FederatedSubmit(NodeContext& ctx, std::shared_ptr<LocalSubmit> local,
-                                 std::shared_ptr<reg::LocalRegister> membership)
-    : ctx_(ctx), local_(std::move(local)), membership_(std::move(membership)) {}
+                                 std::shared_ptr<reg::LocalRegister> membership,
+                                 std::string user_token)
+    : ctx_(ctx), local_(std::move(local)), membership_(std::move(membership)) {
+  call_ = kPeerCall;
+  call_.user_token = std::move(user_token);
+}
 
 asio::awaitable<Result<model::Submitted>> FederatedSubmit::submit(model::WorkflowDoc workflow,
                                                                   std::string owner) {
@@ -79,7 +83,7 @@ asio::awaitable<Result<model::WorkflowList>> FederatedSubmit::workflows(Workflow
   auto g = std::make_shared<Gather<model::WorkflowList>>(ex, members.size());
   g->pending = members.size();
   for (std::size_t i = 0; i < members.size(); ++i) {
-    auto& peer = ctx_.peers.submit(members[i], kPeerCall);
+    auto& peer = ctx_.peers.submit(members[i], call_);
     asio::co_spawn(ex, ask_list(g, i, &peer, each), asio::detached);
   }
   if (g->pending > 0) co_await g->done.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -127,7 +131,7 @@ asio::awaitable<Result<FederatedSubmit::Owner>> FederatedSubmit::locate(const st
         gone = m;
         continue;
       }
-      auto& peer = ctx_.peers.submit(m, kPeerCall);
+      auto& peer = ctx_.peers.submit(m, call_);
       auto st = co_await peer.status(id, TaskDetail::none, {});
       if (st.ok()) co_return Owner{&peer, who(m)};
       if (transient(st.status().code()))
@@ -146,14 +150,13 @@ asio::awaitable<Result<FederatedSubmit::Owner>> FederatedSubmit::locate(const st
   auto g = std::make_shared<Gather<model::WorkflowStatus>>(ex, others.size());
   g->pending = others.size();
   for (std::size_t i = 0; i < others.size(); ++i) {
-    auto& peer = ctx_.peers.submit(others[i], kPeerCall);
+    auto& peer = ctx_.peers.submit(others[i], call_);
     asio::co_spawn(ex, ask_status(g, i, &peer, id), asio::detached);
   }
   if (g->pending > 0) co_await g->done.async_wait(asio::as_tuple(asio::use_awaitable));
   std::string silent;
   for (std::size_t i = 0; i < others.size(); ++i) {
-    if (g->answers[i].ok())
-      co_return Owner{&ctx_.peers.submit(others[i], kPeerCall), who(others[i])};
+    if (g->answers[i].ok()) co_return Owner{&ctx_.peers.submit(others[i], call_), who(others[i])};
     if (transient(g->answers[i].status().code()))
       silent += (silent.empty() ? "" : ", ") + who(others[i]);
   }

@@ -9,7 +9,8 @@
 //    without a known tag, whichever live member knows it. When the owner is dead, has left,
 //    or does not answer, the error is unavailable and names it.
 //
-// Thread-safety: every method may be called from any thread.
+// Thread-safety: every method may be called from any thread. Who may see what is not
+// decided here but by OwnedSubmit (owned.h), which wraps this view and each node's own.
 #pragma once
 
 #include <memory>
@@ -23,9 +24,11 @@ namespace fvce::submit {
 
 class FederatedSubmit final : public SubmitLogic {
  public:
-  // local and membership are this node's; ctx must outlive the object.
+  // local and membership are this node's; ctx must outlive the object. user_token: the token
+  // of the user the calls are made for, sent with every call to another member (which
+  // checks it again); made per request, it costs a few pointers.
   FederatedSubmit(NodeContext& ctx, std::shared_ptr<LocalSubmit> local,
-                  std::shared_ptr<reg::LocalRegister> membership);
+                  std::shared_ptr<reg::LocalRegister> membership, std::string user_token = {});
 
   boost::asio::awaitable<Result<model::Submitted>> submit(model::WorkflowDoc workflow,
                                                           std::string owner) override;
@@ -55,6 +58,7 @@ class FederatedSubmit final : public SubmitLogic {
   NodeContext& ctx_;
   std::shared_ptr<LocalSubmit> local_;
   std::shared_ptr<reg::LocalRegister> membership_;
+  CallOptions call_;  // for calls to other members: deadline, attempts, the user's token
 };
 
 }  // namespace fvce::submit

@@ -7,39 +7,24 @@ namespace fvce::submit {
 using http::Verb;
 namespace asio = boost::asio;
 
-namespace {
-http::RequestOptions with_user(http::RequestOptions o, const std::string& user) {
-  if (!user.empty()) o.headers.emplace_back("X-Fvce-User", user);
-  return o;
-}
-}  // namespace
 
-SubmitRemote::SubmitRemote(http::Client& client, std::string address, Scope scope, std::string user,
+SubmitRemote::SubmitRemote(http::Client& client, std::string address, Scope scope,
                            CallOptions options)
     : client_(client),
       address_(std::move(address)),
       scope_(scope == Scope::node ? "node" : ""),
-      user_(std::move(user)),
-      options_(with_user(http::with_call({std::chrono::milliseconds(10000), 1}, options), user_)) {}
-
-http::RequestOptions SubmitRemote::options_as(const std::string& owner) const {
-  auto opts = options_;
-  if (!owner.empty() && owner != user_) {
-    std::erase_if(opts.headers, [](const auto& h) { return h.first == "X-Fvce-User"; });
-    opts.headers.emplace_back("X-Fvce-User", owner);
-  }
-  return opts;
-}
+      options_(http::with_call({std::chrono::milliseconds(10000), 1}, options)) {}
 
 asio::awaitable<Result<model::Submitted>> SubmitRemote::submit(model::WorkflowDoc workflow,
-                                                               std::string owner) {
-  return submit_text(model::to_xml(workflow), std::move(owner));
+                                                               std::string /*owner*/) {
+  // The owner is the user whose token the client sends.
+  return submit_text(model::to_xml(workflow), {});
 }
 
 asio::awaitable<Result<model::Submitted>> SubmitRemote::submit_text(std::string xml,
-                                                                    std::string owner) {
+                                                                    std::string /*owner*/) {
   return client_.call<model::Submitted>(address_, Verb::post, "/submit/workflows", std::move(xml),
-                                        options_as(owner));
+                                        options_);
 }
 
 asio::awaitable<Status> SubmitRemote::check_text(std::string xml) {

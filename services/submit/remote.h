@@ -19,9 +19,10 @@ class SubmitRemote final : public SubmitLogic {
  public:
   enum class Scope { federation, node };
 
-  // user: sent as the requesting user (X-Fvce-User); "" sends none.
+  // The requesting user is the one whose token the client (or options.user_token) sends; the
+  // owner arguments of submit() are not sent: the node takes the owner from the token.
   SubmitRemote(http::Client& client, std::string address, Scope scope = Scope::federation,
-               std::string user = {}, CallOptions options = {});
+               CallOptions options = {});
 
   boost::asio::awaitable<Result<model::Submitted>> submit(model::WorkflowDoc workflow,
                                                           std::string owner) override;
@@ -44,12 +45,9 @@ class SubmitRemote final : public SubmitLogic {
                                                    std::string stream) override;
 
  private:
-  http::RequestOptions options_as(const std::string& owner) const;
-
   http::Client& client_;
   std::string address_;
   std::string scope_;  // the query parameter's value: "" (federation) or "node"
-  std::string user_;
   http::RequestOptions options_;
 };
 

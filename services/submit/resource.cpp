@@ -4,6 +4,7 @@
 
 #include "node/core/units.h"
 #include "node/http/handlers.h"
+#include "services/submit/owned.h"
 #include "services/submit/plan.h"
 
 namespace fvce::submit {
@@ -13,19 +14,6 @@ using http::Verb;
 namespace asio = boost::asio;
 
 namespace {
-
-// The requesting user: the X-Fvce-User header, checked to be a plain name.
-Result<std::string> user_of(const RequestView& v) {
-  auto it = v.request.find("X-Fvce-User");
-  if (it == v.request.end()) return std::string("anonymous");
-  std::string user(it->value());
-  // The schema's Name: a letter or digit, then letters, digits, '.', '_', '-'; 63 at most.
-  auto plain = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
-  bool ok = !user.empty() && user.size() <= 63 && plain(user[0]);
-  for (char c : user) ok = ok && (plain(c) || c == '.' || c == '_' || c == '-');
-  if (!ok) return Status::InvalidArgument("X-Fvce-User '" + user + "' is not a user name");
-  return user;
-}
 
 Result<std::string> required(const RequestView& v, const char* name) {
   auto value = v.param(name);
@@ -47,19 +35,22 @@ Result<std::uint64_t> number(const RequestView& v, const char* name, std::uint64
 
 }  // namespace
 
-void add_routes(http::Router& router, std::shared_ptr<SubmitLogic> federation,
-                std::shared_ptr<SubmitLogic> node) {
-  // The view a request asks for: the federation's unless scope=node.
-  auto pick = [federation, node](const RequestView& v) -> Result<SubmitLogic*> {
+void add_routes(http::Router& router, FederationView federation, std::shared_ptr<LocalSubmit> node,
+                std::shared_ptr<reg::MembershipView> members) {
+  // The view a request asks for (the federation's unless scope=node), for its caller.
+  auto pick = [federation, node](const RequestView& v) -> Result<std::shared_ptr<SubmitLogic>> {
     auto scope = v.param("scope");
-    if (scope.empty() || scope == "federation") return federation.get();
-    if (scope == "node") return node.get();
-    return Status::InvalidArgument("scope='" + scope + "' is not federation or node");
+    std::shared_ptr<SubmitLogic> inner;
+    if (scope.empty() || scope == "federation")
+      inner = federation(v.caller());
+    else if (scope == "node")
+      inner = node;
+    else
+      return Status::InvalidArgument("scope='" + scope + "' is not federation or node");
+    return std::shared_ptr<SubmitLogic>(std::make_shared<OwnedSubmit>(inner, v.caller()));
   };
-  router.add(Verb::post, "/submit/workflows",
+  router.add(Verb::post, "/submit/workflows", auth::Access::user,
              [node](const RequestView& v) -> asio::awaitable<http::Response> {
-               auto user = user_of(v);
-               if (!user.ok()) co_return http::error_response(user.status());
                auto doc = http::parse_body<model::WorkflowDoc>(v.body());
                if (!doc.ok()) co_return http::error_response(doc.status());
                // check=true: only what submit would refuse the document for, before its
@@ -72,11 +63,12 @@ void add_routes(http::Router& router, std::shared_ptr<SubmitLogic> federation,
                  auto plan = plan_workflow(*doc);
                  co_return plan.ok() ? http::no_content() : http::error_response(plan.status());
                }
-               auto out = co_await node->submit(std::move(*doc), *user);
+               OwnedSubmit owned(node, v.caller());
+               auto out = co_await owned.submit(std::move(*doc), {});
                if (!out.ok()) co_return http::error_response(out.status());
                co_return http::document(*out, http::bhttp::status::created);
              });
-  router.add(Verb::get, "/submit/workflows",
+  router.add(Verb::get, "/submit/workflows", auth::Access::user,
              http::without_body(
                  [pick](const RequestView& v) -> asio::awaitable<Result<model::WorkflowList>> {
                    auto logic = pick(v);
@@ -92,7 +84,7 @@ void add_routes(http::Router& router, std::shared_ptr<SubmitLogic> federation,
                    WorkflowQuery q{v.param("owner"), *offset, *limit};
                    co_return co_await (*logic)->workflows(std::move(q));
                  }));
-  router.add(Verb::get, "/submit/status",
+  router.add(Verb::get, "/submit/status", auth::Access::user,
              http::without_body(
                  [pick](const RequestView& v) -> asio::awaitable<Result<model::WorkflowStatus>> {
                    auto logic = pick(v);
@@ -115,33 +107,32 @@ void add_routes(http::Router& router, std::shared_ptr<SubmitLogic> federation,
                    }
                    co_return co_await (*logic)->status(*id, *detail, wait);
                  }));
-  router.add(Verb::post, "/submit/cancel",
-             [pick, node](const RequestView& v) -> asio::awaitable<http::Response> {
+  router.add(Verb::post, "/submit/cancel", auth::Access::user,
+             [pick](const RequestView& v) -> asio::awaitable<http::Response> {
                auto logic = pick(v);
                if (!logic.ok()) co_return http::error_response(logic.status());
                auto id = required(v, "workflow");
                if (!id.ok()) co_return http::error_response(id.status());
-               // The user is checked where the request came in; a node-scope call is a
-               // peer forwarding one it checked.
-               if (*logic != node.get()) {
-                 auto user = user_of(v);
-                 if (!user.ok()) co_return http::error_response(user.status());
-                 auto owner = co_await (*logic)->owner_of(*id);
-                 if (!owner.ok()) co_return http::error_response(owner.status());
-                 if (*owner != *user)
-                   co_return http::error_response(Status::Forbidden(
-                       "workflow '" + *id + "' belongs to " + *owner + ", not to " + *user));
-               }
                auto s = co_await (*logic)->cancel(*id);
                if (!s.ok()) co_return http::error_response(s);
                co_return http::no_content();
              });
-  router.add(Verb::post, "/submit/reports",
-             http::with_body_no_answer<model::TaskReports>(
-                 [node](model::TaskReports r, const RequestView&) {
-                   return node->reports(std::move(r));
-                 }));
-  router.add(Verb::get, "/submit/results",
+  router.add(
+      Verb::post, "/submit/reports", auth::Access::peer,
+      http::with_body_no_answer<model::TaskReports>(
+          [node, members](model::TaskReports r, const RequestView& v) -> asio::awaitable<Status> {
+            // A member reports only on what it ran: each report names the executor.
+            for (const auto& rep : r.reports) {
+              auto host = members->find(rep.host);
+              if (!host || host->name != v.caller().peer)
+                co_return Status::Forbidden("member '" + v.caller().peer +
+                                            "' may not report on task '" + rep.task +
+                                            "' as executor '" + rep.host + "'");
+            }
+            OwnedSubmit owned(node, v.caller());
+            co_return co_await owned.reports(std::move(r));
+          }));
+  router.add(Verb::get, "/submit/results", auth::Access::user,
              http::without_body(
                  [pick](const RequestView& v) -> asio::awaitable<Result<model::ResultList>> {
                    auto logic = pick(v);
@@ -150,23 +141,23 @@ void add_routes(http::Router& router, std::shared_ptr<SubmitLogic> federation,
                    if (!id.ok()) co_return id.status();
                    co_return co_await (*logic)->results(*id);
                  }));
-  router.add(
-      Verb::get, "/submit/logs", [pick](const RequestView& v) -> asio::awaitable<http::Response> {
-        auto logic = pick(v);
-        if (!logic.ok()) co_return http::error_response(logic.status());
-        auto id = required(v, "workflow");
-        auto task = required(v, "task");
-        if (!id.ok()) co_return http::error_response(id.status());
-        if (!task.ok()) co_return http::error_response(task.status());
-        auto stream = v.param("stream");
-        if (stream.empty()) stream = "stdout";
-        if (stream != "stdout" && stream != "stderr")
-          co_return http::error_response(
-              Status::InvalidArgument("stream must be stdout or stderr, not '" + stream + "'"));
-        auto text = co_await (*logic)->logs(*id, *task, stream);
-        if (!text.ok()) co_return http::error_response(text.status());
-        co_return http::text_response(std::move(*text), "text/plain; charset=utf-8");
-      });
+  router.add(Verb::get, "/submit/logs", auth::Access::user,
+             [pick](const RequestView& v) -> asio::awaitable<http::Response> {
+               auto logic = pick(v);
+               if (!logic.ok()) co_return http::error_response(logic.status());
+               auto id = required(v, "workflow");
+               auto task = required(v, "task");
+               if (!id.ok()) co_return http::error_response(id.status());
+               if (!task.ok()) co_return http::error_response(task.status());
+               auto stream = v.param("stream");
+               if (stream.empty()) stream = "stdout";
+               if (stream != "stdout" && stream != "stderr")
+                 co_return http::error_response(Status::InvalidArgument(
+                     "stream must be stdout or stderr, not '" + stream + "'"));
+               auto text = co_await (*logic)->logs(*id, *task, stream);
+               if (!text.ok()) co_return http::error_response(text.status());
+               co_return http::text_response(std::move(*text), "text/plain; charset=utf-8");
+             });
 }
 
 std::optional<TaskDetail> parse_task_detail(std::string_view text) {

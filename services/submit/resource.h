@@ -16,16 +16,23 @@
 // request it checked (node-to-node authentication is the security layer's).
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "node/http/router.h"
+#include "services/register/logic.h"
 #include "services/submit/logic.h"
 
 namespace fvce::submit {
 
 // federation answers users, node (this node's own workflows) answers peers. Both are shared
 // by the handlers and live as long as the router.
-void add_routes(http::Router& router, std::shared_ptr<SubmitLogic> federation,
-                std::shared_ptr<SubmitLogic> node);
+// The federation's view for one caller (a FederatedSubmit carrying the caller's token).
+using FederationView = std::function<std::shared_ptr<SubmitLogic>(const auth::Caller&)>;
+
+// Every call goes through OwnedSubmit (owned.h) for the request's caller; reports are taken
+// only from the member each report says ran the task.
+void add_routes(http::Router& router, FederationView federation,
+                std::shared_ptr<LocalSubmit> node, std::shared_ptr<reg::MembershipView> members);
 
 }  // namespace fvce::submit

@@ -108,6 +108,9 @@ class FakePeers : public Peers {
   reg::RegisterLogic& reg(const PeerRef&, CallOptions = {}) override {
     throw std::logic_error("FakePeers has no register services");
   }
+  auth::AccountsPeer& accounts(const PeerRef&, CallOptions = {}) override {
+    throw std::logic_error("FakePeers has no accounts");
+  }
   void forget(const std::string&) override {}
 
  private:

@@ -35,6 +35,7 @@
 #include "services/file/resource.h"
 #include "services/info/impl/declared.h"
 #include "tests/unit/test_node.h"
+#include "tests/unit/test_auth.h"
 
 namespace fvce::execute {
 namespace {
@@ -147,10 +148,11 @@ struct Fixture {
     auto e = PoolExecutor::Create(ctx, files, std::move(*runner), options.exec);
     REQUIRE(e.ok());
     exec = *e;
-    node.peers.set_local({exec, nullptr, files, info, nullptr});
+    node.peers.set_local({exec, nullptr, files, info, nullptr, nullptr});
     add_routes(router, exec);
     file::add_routes(router, files);  // inputs are fetched from here, over HTTP
-    router.add(http::Verb::post, "/submit/reports",
+    server.set_authenticator(&fvce::test::member_authenticator());
+    router.add(http::Verb::post, "/submit/reports", auth::Access::peer,
                [this](const http::RequestView& v) -> asio::awaitable<http::Response> {
                  // Validated against the schema, as the real submitter does.
                  auto in = http::parse_body<model::TaskReports>(v.body());

@@ -94,7 +94,7 @@ struct FileNode {
     auto s = LocalFileService::Create(ctx, std::move(options));
     REQUIRE(s.ok());
     service = *s;
-    node.peers.set_local({nullptr, nullptr, service, nullptr, nullptr});
+    node.peers.set_local({nullptr, nullptr, service, nullptr, nullptr, nullptr});
   }
   fvce::test::TestNode node;
   NodeContext& ctx;

@@ -12,6 +12,7 @@
 #include "services/file/remote.h"
 #include "services/file/resource.h"
 #include "tests/unit/file/file_test_util.h"
+#include "tests/unit/test_auth.h"
 
 namespace fvce::file::test {
 namespace {
@@ -39,6 +40,7 @@ struct Loopback {
     b = std::make_unique<FileNode>(io, workers, dir.path / "b", "127.0.0.1:9");
     add_routes(router, a->service);
     server = std::make_unique<http::Server>(io.ioc, router, metrics, options);
+    server->set_authenticator(&fvce::test::member_authenticator());
     REQUIRE(server->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)).ok());
     address = "127.0.0.1:" + std::to_string(server->local_endpoint().port());
     a->node.set_address(address);
@@ -209,6 +211,7 @@ TEST_CASE("file http: uploads over max-upload are 413") {
   http::Router router;
   add_routes(router, node.service);
   http::Server server(io.ioc, router, metrics, {});
+  server.set_authenticator(&fvce::test::member_authenticator());
   REQUIRE(server.listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)).ok());
   server.start();
   std::string address = "127.0.0.1:" + std::to_string(server.local_endpoint().port());
