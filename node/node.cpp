@@ -182,7 +182,7 @@ int run_node(const NodeOptions& options) {
         "reaches its port. Make a CA and this node's certificate with `fvce ca init DIR` and "
         "`fvce ca issue {} --ca DIR --out BUNDLE`, then add <security dir=\"BUNDLE\"/> "
         "(docs/SECURITY.md)",
-        cfg->file, settings.name);
+        cfg->where.str(), settings.name);
     return 1;
   }
   auto secret = auth::load_secret(security.secret);

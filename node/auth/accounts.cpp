@@ -371,7 +371,12 @@ Result<Caller> Accounts::verify(std::string_view token) const {
   std::lock_guard lock(mu_);
   if (revoked_.count(c.id)) return bad("was revoked (logged out): log in again");
   auto it = accounts_.find(c.user);
-  if (it == accounts_.end() || it->second.removed)
+  if (it == accounts_.end())
+    return Status(ErrorCode::unauthenticated,
+                  "user '" + c.user +
+                      "' is not known at this node (yet: accounts reach a "
+                      "member that just joined within seconds)");
+  if (it->second.removed)
     return Status(ErrorCode::unauthenticated, "user '" + c.user + "' no longer exists");
   if (it->second.epoch != c.epoch)
     return bad("was signed out (password changed or logged out everywhere): log in again");

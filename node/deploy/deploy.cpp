@@ -48,6 +48,7 @@ Result<DeployConfig> parse_deploy(std::string_view text, const std::string& sour
 
   DeployConfig cfg;
   cfg.file = source;
+  cfg.where = where(*root);
   cfg.federation = root->attribute("federation").value();
 
   if (auto n = root->child("node")) {

@@ -59,6 +59,7 @@ struct SecuritySettings {
 
 struct DeployConfig {
   std::string file;
+  Location where;  // the <deploy> element
   std::string federation;
   NodeSettings node;
   http::ServerOptions server;

@@ -32,9 +32,13 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import base64
 import dataclasses
+import hashlib
+import hmac
 import http.client
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -157,8 +161,48 @@ class Reply:
         return self.body.decode("utf-8", "replace")
 
 
+# Credentials. Every node of a test federation shares the cluster's federation secret; the
+# harness proves membership with it (as a node does over the plain transport) or acts as the
+# cluster's admin user. auth= on the request helpers picks: "member" (the default: a member
+# named "harness"), "admin", a token string (a user), or None (no credentials at all).
+
+_SECRET: bytes | None = None       # the current cluster's federation secret (raw bytes)
+_ADMIN_TOKEN: str | None = None    # its admin's token, once the first node is up
+STREAMED = {("GET", "/file/content"), ("PUT", "/file/content"), ("PUT", "/file/store")}
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def member_headers(method: str, target: str, body: bytes | None, secret: bytes | None = None,
+                   member: str = "harness", date_ms: int | None = None,
+                   nonce: str | None = None) -> dict:
+    """The headers that prove membership of the federation whose secret is given (default:
+    the current cluster's) for one request (node/auth/peer_auth.h)."""
+    key = hmac.new(secret or _SECRET, b"fvce/peers", hashlib.sha256).digest()
+    date = str(date_ms if date_ms is not None else int(time.time() * 1000))
+    nonce = nonce or secrets.token_hex(12)
+    path = target.split("?", 1)[0]
+    digest = "streamed" if (method, path) in STREAMED else hashlib.sha256(body or b"").hexdigest()
+    msg = "\n".join([method, target, member, date, nonce, digest]).encode()
+    sig = _b64url(hmac.new(key, msg, hashlib.sha256).digest())
+    return {"X-Fvce-Member": member, "X-Fvce-Date": date, "X-Fvce-Nonce": nonce,
+            "X-Fvce-Signature": sig}
+
+
+def auth_headers(auth, method: str, target: str, body: bytes | None) -> dict:
+    if auth is None:
+        return {}
+    if auth == "member":
+        return member_headers(method, target, body) if _SECRET else {}
+    if auth == "admin":
+        return {"Authorization": f"Bearer {_ADMIN_TOKEN}"} if _ADMIN_TOKEN else {}
+    return {"Authorization": f"Bearer {auth}"}
+
+
 def request(address: str, method: str, path: str, body: bytes | str | None = None,
-            timeout: float = 5.0, headers: dict | None = None) -> Reply:
+            timeout: float = 5.0, headers: dict | None = None, auth="member") -> Reply:
     """One HTTP request to HOST:PORT; returns status, headers and body whatever the status."""
     host, port = address.rsplit(":", 1)
     conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
@@ -166,6 +210,7 @@ def request(address: str, method: str, path: str, body: bytes | str | None = Non
         if isinstance(body, str):
             body = body.encode()
         h = {"Content-Type": "application/xml"} if body is not None else {}
+        h.update(auth_headers(auth, method, path, body))
         h.update(headers or {})
         conn.request(method, path, body=body, headers=h)
         r = conn.getresponse()
@@ -183,9 +228,9 @@ def post(address: str, path: str, body: bytes | str | None = b"", **kw) -> Reply
     return request(address, "POST", path, body=body, **kw)
 
 
-def get_xml(address: str, path: str, timeout: float = 5.0) -> ET.Element:
+def get_xml(address: str, path: str, timeout: float = 5.0, auth="member") -> ET.Element:
     """GET an XML document; raises unless the status is 200."""
-    r = get(address, path, timeout=timeout)
+    r = get(address, path, timeout=timeout, auth=auth)
     if r.status != 200:
         raise RuntimeError(f"GET {path} on {address}: HTTP {r.status}: {r.text[:300]}")
     return r.xml()
@@ -286,6 +331,7 @@ class Node:
         self.new_session = False  # its own session and process group (os.killpg(node.pid, ...))
         self.starts = 0
         self.log_paths: list[str] = []
+        self.has_accounts = False  # it knows the cluster's admin (see Cluster._sign_in)
 
     # -- reading the node --
 
@@ -358,6 +404,17 @@ class Cluster:
         self.federation = federation
         self.nodes: dict[str, Node] = {}
         self._deploys = 0
+        # The federation's secret, and its first admin (made in the first node's state dir
+        # before it starts; the accounts then spread to every member).
+        global _SECRET, _ADMIN_TOKEN
+        self.secret = secrets.token_bytes(32)
+        self.secret_file = os.path.join(self.tmp, "federation.key")
+        with open(os.open(self.secret_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(self.secret.hex() + "\n")
+        _SECRET, _ADMIN_TOKEN = self.secret, None
+        self.admin_password = "admin-" + secrets.token_hex(8)
+        self.admin_token: str | None = None
+        self.credentials = os.path.join(self.tmp, "credentials")
 
     # -- context management --
 
@@ -420,7 +477,8 @@ class Cluster:
         path = os.path.join(self.tmp, name or f"deploy-{self._deploys}.xml")
         if raw is None:
             raw = deploy_text(register=register, info=info, http=http,
-                              federation=federation or self.federation, services=services)
+                              federation=federation or self.federation, services=services,
+                              secret=self.secret_file)
         with open(path, "w") as f:
             f.write(raw)
         return path
@@ -468,6 +526,17 @@ class Cluster:
 
     def _spawn(self, node: Node) -> None:
         os.makedirs(node.state_dir, exist_ok=True)
+        if node.starts == 0 and not node.join:
+            # A node that starts a federation of its own holds its first admin (the same
+            # name and password in every such federation of the cluster, so one token works
+            # at all of them, as at a federation they merge into).
+            p = subprocess.run([self.fvce, "user", "add", "admin", "--role", "admin",
+                                "--password-stdin", "--state-dir", node.state_dir],
+                               input=(self.admin_password + "\n").encode(), capture_output=True,
+                               timeout=30)
+            if p.returncode != 0:
+                raise RuntimeError(f"adding the admin failed: {p.stderr.decode()}")
+            node.has_accounts = True
         addr_file = os.path.join(node.state_dir, "address")
         if os.path.exists(addr_file):  # a previous run's: must not be mistaken for this one's
             os.remove(addr_file)
@@ -501,10 +570,47 @@ class Cluster:
             if not address:
                 return False
             node.address = address
-            get(address, "/register/members", timeout=1.0)
-            return True
+            r = get(address, "/register/members", timeout=1.0)
+            return r.status == 200
 
         wait_until(ready, timeout, f"{node.name} to listen", interval=0.02)
+        self._sign_in(node, timeout)
+
+    def login(self, node: Node, user: str, password: str) -> Reply:
+        body = f'<login xmlns="{NS}" user="{user}" password="{password}"/>'
+        return post(node.address, "/auth/login", body, auth=None)
+
+    def token_of(self, reply: Reply) -> str:
+        return reply.xml().get("value")
+
+    def _sign_in(self, node: Node, timeout: float) -> None:
+        """The admin signs in once the first node is up; at every node started later, waits
+        until the admin's token works there (the accounts reached it)."""
+        global _ADMIN_TOKEN
+        if self.admin_token is None:
+            r = self.login(node, "admin", self.admin_password)
+            if r.status != 200:
+                return  # a node whose state dir has no admin (e.g. a deploy error test)
+            self.admin_token = _ADMIN_TOKEN = self.token_of(r)
+            node.has_accounts = True
+            with open(os.open(self.credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                      "w") as f:
+                f.write(f"node={node.address}\nuser=admin\ntoken={self.admin_token}\n")
+            return
+        via = next((n for n in self.nodes.values() if n.address == node.join), None)
+        if node.starts == 1 and not node.has_accounts:
+            # A federation of its own, or joined to one without the admin: it learns the
+            # accounts only when the federations merge.
+            node.has_accounts = bool(via and via.has_accounts)
+            if not node.has_accounts:
+                return
+        self.wait_accounts(node, timeout)
+
+    def wait_accounts(self, node: Node, timeout: float = 15.0) -> None:
+        """Waits until the admin's token works at node (the accounts reached it)."""
+        wait_until(lambda: get(node.address, "/auth/whoami", auth="admin").status == 200,
+                   timeout, f"the accounts to reach {node.name}", interval=0.05)
+        node.has_accounts = True
 
     def running_nodes(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.running()]
@@ -541,6 +647,7 @@ class Cluster:
         """Starts `fvce ARGS...` without waiting; its output goes to files in the cluster dir."""
         e = dict(os.environ)
         e.pop("FVCE_NODE", None)
+        e["FVCE_CREDENTIALS"] = self.credentials
         self._bg = getattr(self, "_bg", 0) + 1
         base = os.path.join(self.tmp, "logs", f"cli.{self._bg}")
         os.makedirs(os.path.dirname(base), exist_ok=True)
@@ -550,14 +657,18 @@ class Cluster:
         _LIVE_PROCS.add(p)
         return BackgroundCli(p, base + ".out", base + ".err")
 
-    def cli(self, *args: str, timeout: float = 20.0, env: dict | None = None) -> CliResult:
-        """Runs `fvce ARGS...`; returns exit code, stdout, stderr and how long it took."""
+    def cli(self, *args: str, timeout: float = 20.0, env: dict | None = None,
+            input: str | None = None) -> CliResult:
+        """Runs `fvce ARGS...` (input: its standard input); returns exit code, stdout, stderr
+        and how long it took."""
         e = dict(os.environ)
         e.pop("FVCE_NODE", None)
+        e["FVCE_CREDENTIALS"] = self.credentials
         e.update(env or {})
         t0 = time.monotonic()
-        p = subprocess.run([self.fvce, *args], stdin=subprocess.DEVNULL, capture_output=True,
-                           timeout=timeout, env=e)
+        p = subprocess.run([self.fvce, *args], capture_output=True, timeout=timeout, env=e,
+                           **({"input": input.encode()} if input is not None
+                              else {"stdin": subprocess.DEVNULL}))
         return CliResult(p.returncode, p.stdout.decode("utf-8", "replace"),
                          p.stderr.decode("utf-8", "replace"), time.monotonic() - t0)
 
@@ -583,7 +694,7 @@ class BackgroundCli:
 
 def deploy_text(register: dict | None = None, info: tuple | None = None,
                 http: dict | None = None, federation: str = "test",
-                services: dict | None = None) -> str:
+                services: dict | None = None, secret: str | None = None) -> str:
     """The text of a deploy.xml (see Cluster.write_deploy)."""
     impl, params = info or ("statgrab", {"calibrate": "false"})
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
@@ -592,6 +703,8 @@ def deploy_text(register: dict | None = None, info: tuple | None = None,
     if http:
         attrs = " ".join(f'{k}="{v}"' for k, v in http.items())
         lines.append(f"  <http {attrs}/>")
+    if secret:
+        lines.append(f'  <security transport="plain" secret="{secret}" accounts-sync="1s"/>')
     lines.append('  <service name="register" impl="introducer">')
     for k, v in (register or {}).items():
         lines.append(f'    <param name="{k}" value="{v}"/>')
@@ -721,9 +834,10 @@ class WorkflowStatus:
 
 
 def workflow_status(address: str, workflow: str, timeout: float = 10.0,
-                    tasks: str = "all") -> WorkflowStatus:
+                    tasks: str = "all", auth="member") -> WorkflowStatus:
     """GET /submit/status?workflow=ID&tasks=all|failed|none, parsed."""
-    root = get_xml(address, f"/submit/status?workflow={workflow}&tasks={tasks}", timeout=timeout)
+    root = get_xml(address, f"/submit/status?workflow={workflow}&tasks={tasks}", timeout=timeout,
+                   auth=auth)
     summary = dict(root.find(q("summary")).attrib)
     tasks = {t.get("id"): dict(t.attrib) for t in root.findall(q("task"))}
     return WorkflowStatus(summary, tasks)

@@ -130,11 +130,11 @@ class BadInput(unittest.TestCase):
         r = H.post(self.a.address, "/register/join",
                    "<probe xmlns='urn:fvce:1' address='127.0.0.1:1'/>")
         self.assert_error(r, 400, "invalid-argument", "<join>", "<probe>", position=False)
-        # News meant for another node id: 409.
+        # News that claims to come from a member other than the one that signed it: 403.
         other = "00000000-0000-4000-8000-000000000000"
         r = H.post(self.a.address, "/register/ping",
                    f"<ping xmlns='urn:fvce:1' from='{other}' to='{other}'/>")
-        self.assert_error(r, 409, "conflict", position=False)
+        self.assert_error(r, 403, "forbidden", "sent news as", position=False)
 
         self.assertEqual(self.membership(), before, "a bad request changed the membership")
         self.assert_serves()

@@ -13,7 +13,12 @@ import fvce_harness as H
 
 START_BOUND = 5.0  # seconds for the node to give up
 
-HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<deploy xmlns="urn:fvce:1" federation="test">\n'
+ROOT = '<?xml version="1.0" encoding="UTF-8"?>\n<deploy xmlns="urn:fvce:1" federation="test">'
+HEAD0 = ROOT + '\n'
+# Every case but the security ones has a valid <security> (the cluster's secret is
+# federation.key beside the deploy files): the error is elsewhere.
+SECURITY = '  <security transport="plain" secret="federation.key"/>\n'
+HEAD = HEAD0 + SECURITY
 REGISTER_PARAMS = ["probe-interval", "probes-per-round", "probe-timeout", "suspect-after",
                    "remove-after", "suspect-timeout", "tombstone", "sync-interval", "gossip-repeat"]
 INFO_OK = '  <service name="info" impl="statgrab"><param name="calibrate" value="false"/></service>\n'
@@ -51,13 +56,27 @@ CASES = {
         '    <param name="remove-after" value="2"/><!--HERE-->\n  </service>\n</deploy>\n',
         ["remove-after must be at least suspect-after"]),
     "bad http limit": (
-        HEAD + '  <http read-timeout="soon"/><!--HERE-->\n' + INFO_OK + '</deploy>\n',
+        HEAD0 + '  <http read-timeout="soon"/><!--HERE-->\n' + SECURITY + INFO_OK +
+        '</deploy>\n',
         ["read-timeout"]),
+    "no security": (
+        ROOT + '<!--HERE-->\n' + INFO_OK + '</deploy>\n',
+        ["there is no <security> element", "fvce ca init"]),
+    "plain transport off loopback": (
+        HEAD0 + '  <node advertise="192.0.2.1:7700"/>\n'
+        '  <security transport="plain" secret="federation.key"/><!--HERE-->\n' + INFO_OK +
+        '</deploy>\n',
+        ['transport="plain" is allowed only on loopback', "192.0.2.1:7700"]),
+    "missing federation secret": (
+        HEAD0 + '  <security transport="plain" secret="nosuch.key"/><!--HERE-->\n' + INFO_OK +
+        '</deploy>\n',
+        ["nosuch.key", "cannot be read"]),
     "xsd-invalid service name": (
         HEAD + INFO_OK + '  <service name="nosuch" impl="x"/><!--HERE-->\n</deploy>\n',
         ["nosuch"]),
     "xsd-invalid unknown element": (
-        HEAD + INFO_OK + '  <nodes threads="2"/><!--HERE-->\n</deploy>\n', ["nodes"]),
+        HEAD0 + '  <nodes threads="2"/><!--HERE-->\n' + SECURITY + INFO_OK + '</deploy>\n',
+        ["nodes"]),
     "service given twice": (
         HEAD + INFO_OK + '  <service name="info" impl="declared"/><!--HERE-->\n</deploy>\n', []),
     "malformed xml": (

@@ -34,6 +34,8 @@ class Merge(unittest.TestCase):
             for n in (a1, a2, b1, b2):
                 self.assertEqual({m.name: m.id for m in n.members()}, ids)
 
+            # The accounts spread with the merge: b's side learns a's admin.
+            c.wait_accounts(b2, timeout=MERGE_BOUND)
             # Probing a member of the same federation again changes nothing and succeeds.
             r = c.cli("probe", "--node", b2.address, a2.address)
             self.assertEqual(r.code, 0, r.stderr)

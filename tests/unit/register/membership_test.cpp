@@ -7,6 +7,8 @@
 #include <memory>
 #include <set>
 
+#include "services/register/logic.h"
+
 namespace fvce::reg {
 namespace {
 
@@ -263,6 +265,51 @@ TEST_CASE("simulation: a dead node is removed everywhere within a few rounds") {
   CHECK(rounds <= 4);
   for (int i = 0; i < n; ++i)
     if (i != dead) CHECK(nodes[i]->live_count() == n - 1);
+}
+
+class View : public MembershipView {
+ public:
+  std::vector<Member> members;
+  Member self() const override { return members.front(); }
+  std::vector<Member> live_members() const override { return members; }
+  std::optional<Member> find(std::string_view id) const override {
+    for (const auto& m : members)
+      if (m.id == id || m.name == id) return m;
+    return std::nullopt;
+  }
+  std::uint64_t version() const override { return 1; }
+};
+
+TEST_CASE("news is believed only as far as its sender can know it") {
+  View view;
+  view.members = {member(1, 3), member(2, 5), member(3, 7)};
+  std::string dropped;
+  // n2 says it leaves: believed. n2 says n3 left, or pushes n3's incarnation far ahead, or
+  // renames n3: not believed. Its news about n3 at a near incarnation is.
+  Member renamed = member(3, 8);
+  renamed.name = "impostor";
+  auto kept = believable({member(2, 6, MemberState::left), member(3, 8, MemberState::left),
+                          member(3, 7 + kIncarnationLead + 1, MemberState::suspect), renamed,
+                          member(3, 8, MemberState::suspect), member(9, 1)},
+                         "n2", view, &dropped);
+  REQUIRE(kept.size() == 3);
+  CHECK(kept[0].state == MemberState::left);
+  CHECK(kept[1] == member(3, 8, MemberState::suspect));
+  CHECK(kept[2].id == member(9).id);  // a member not known here yet
+  CHECK(dropped.find("only a member itself says it left") != std::string::npos);
+  CHECK(dropped.find("far past") != std::string::npos);
+  CHECK(dropped.find("renames") != std::string::npos);
+  // Nobody, not even the member, reaches the limit: a refutation always fits above.
+  CHECK(believable({member(2, kIncarnationLimit)}, "n2", view, nullptr).empty());
+}
+
+TEST_CASE("a refutation of the highest believable incarnation does not wrap") {
+  ManualClock clock;
+  Membership m(member(1), "lab", config(), clock, Rng(1));
+  auto answer = m.apply(member(1, kIncarnationLimit - 1, MemberState::suspect));
+  REQUIRE(answer);
+  CHECK(answer->incarnation == kIncarnationLimit);
+  CHECK(answer->state == MemberState::alive);
 }
 
 }  // namespace
