@@ -23,6 +23,10 @@ std::string who(const model::Member& m) {
   return m.name + " (" + m.address + ")";
 }
 
+bool refused(ErrorCode code) {
+  return code == ErrorCode::forbidden || code == ErrorCode::unauthenticated;
+}
+
 bool transient(ErrorCode code) {
   return code == ErrorCode::unavailable || code == ErrorCode::timeout;
 }
@@ -134,6 +138,8 @@ asio::awaitable<Result<FederatedSubmit::Owner>> FederatedSubmit::locate(const st
       auto& peer = ctx_.peers.submit(m, call_);
       auto st = co_await peer.status(id, TaskDetail::none, {});
       if (st.ok()) co_return Owner{&peer, who(m)};
+      // The owner knows it, and refuses the user: say so, not "unknown".
+      if (refused(st.status().code())) co_return st.status();
       if (transient(st.status().code()))
         co_return Status::Unavailable("workflow '" + id + "' belongs to node " + who(m) +
                                       ", which does not answer: " + st.status().message());
@@ -157,6 +163,7 @@ asio::awaitable<Result<FederatedSubmit::Owner>> FederatedSubmit::locate(const st
   std::string silent;
   for (std::size_t i = 0; i < others.size(); ++i) {
     if (g->answers[i].ok()) co_return Owner{&ctx_.peers.submit(others[i], call_), who(others[i])};
+    if (refused(g->answers[i].status().code())) co_return g->answers[i].status();
     if (transient(g->answers[i].status().code()))
       silent += (silent.empty() ? "" : ", ") + who(others[i]);
   }

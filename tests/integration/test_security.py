@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""security: only the federation and its users get in (docs/SECURITY.md).
+
+Two nodes (plain transport, signed by the federation secret), the cluster's admin, and two
+users, alice and bob, made with `fvce user add`. Checked:
+
+- every route of every service (read from the sources, so a new route is covered at once):
+  no credentials → 401 (but login), a user on a members' or admins' route → 403, and the
+  node's state is unchanged and it still serves;
+- another user's workflow: status, logs, results and cancel → 403 (an X-Fvce-User header
+  changes nothing), and bob's list does not show it;
+- what probing a default node found: a hand-made task sent to the executor, a workflow with
+  no credentials, deleting a result from the store, a leave, a forged join, forged reports,
+  news forcing an incarnation to wrap, a probe to an attacker's address — all refused, and
+  nothing happened;
+- a token issued at one node works at the other; a removed user, a password change and a
+  logout stop it working at the other node within the stated bound (the time is printed);
+- `fvce login` stores the token with mode 0600 and every command sends it.
+"""
+
+import glob
+import os
+import re
+import stat
+import time
+import unittest
+
+import fvce_harness as H
+
+ROUTE_RE = re.compile(r'router\.(add|add_stream)\(\s*(?:http::)?Verb::(\w+),\s*"([^"]+)",\s*'
+                      r'(?:auth::)?Access::(\w+)', re.S)
+SOURCES = (glob.glob(os.path.join(H.REPO, "services", "*", "resource.cpp")) +
+           [os.path.join(H.REPO, "node", "auth", "service.cpp"),
+            os.path.join(H.REPO, "node", "node.cpp")])
+VERB = {"get": "GET", "post": "POST", "put": "PUT", "delete_": "DELETE"}
+
+WORKFLOW = """<workflow xmlns="urn:fvce:1" name="secret">
+  <task id="make" cmd="sh">
+    <arg>-c</arg>
+    <arg>echo alice-only &gt; out.txt; echo to-stderr 1&gt;&amp;2</arg>
+    <out file="out.txt" result="true"/>
+  </task>
+</workflow>
+"""
+BOUND = 5.0  # seconds for an account change to reach every live member (docs/SECURITY.md)
+
+
+def routes():
+    out = []
+    for path in SOURCES:
+        with open(path) as f:
+            for kind, verb, route, access in ROUTE_RE.findall(f.read()):
+                out.append((VERB[verb], route, access))
+    return sorted(set(out))
+
+
+class Security(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.c = H.Cluster(H.fvce_path(), "fvce-security")
+        cls.c.__enter__()
+        cls.n1, cls.n2 = H.start_federation(cls.c, slots=(1, 1), names=["s1", "s2"])
+        for user in ("alice", "bob"):
+            r = cls.c.cli("user", "add", user, "--password-stdin", "--node", cls.n1.address,
+                          input=f"{user}-password\n")
+            assert r.code == 0, r.stderr
+        cls.alice = cls.c.token_of(cls.c.login(cls.n1, "alice", "alice-password"))
+        cls.bob = cls.c.token_of(cls.c.login(cls.n1, "bob", "bob-password"))
+        r = H.post(cls.n1.address, "/submit/workflows", WORKFLOW, auth=cls.alice)
+        assert r.status == 201, r.text
+        cls.wf = r.xml().get("id")
+        H.wait_workflow(cls.n1.address, cls.wf, 30)
+        res = H.get_xml(cls.n1.address, f"/submit/results?workflow={cls.wf}", auth=cls.alice)
+        cls.result_sha = res.find(H.q("result")).get("sha256")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.__exit__(None, None, None)
+
+    def state(self):
+        """What a refused request must not change: members, workflows, users."""
+        members = sorted((m.name, m.state, m.incarnation) for m in self.n1.members())
+        wfs = sorted((w["id"], w["state"]) for w in H.workflow_list(self.n1.address))
+        users = H.get(self.n1.address, "/auth/users", auth="admin").text
+        return members, wfs, users
+
+    def serves(self):
+        for n in (self.n1, self.n2):
+            self.assertEqual(H.get(n.address, "/register/members", auth=self.bob).status, 200)
+
+    def test_every_route_refuses_who_it_is_not_for(self):
+        # Logging out voids the token: it goes last, with a token of its own.
+        table = sorted(routes(), key=lambda r: r[1] == "/auth/logout")
+        self.assertGreaterEqual(len(table), 35, table)
+        bob = self.c.token_of(self.c.login(self.n1, "bob", "bob-password"))
+        before = self.state()
+        counts = {}
+        for method, route, access in table:
+            body = b"" if method in ("POST", "PUT") else None
+            with self.subTest(route=f"{method} {route}"):
+                r = H.request(self.n1.address, method, route, body=body, auth=None)
+                if access == "open":
+                    self.assertNotIn(r.status, (401, 403), r.text)
+                else:
+                    self.assertEqual(r.status, 401, r.text)
+                    self.assertIn("bearer", r.headers.get("www-authenticate", "").lower())
+                r = H.request(self.n1.address, method, route, body=body, auth=bob)
+                if access in ("peer", "admin", "member_or_admin"):
+                    self.assertEqual(r.status, 403, f"{method} {route}: {r.text}")
+                else:
+                    self.assertNotIn(r.status, (401, 403), f"{method} {route}: {r.text}")
+                # A wrong token is no token.
+                r = H.request(self.n1.address, method, route, body=body,
+                              auth=bob[:-4] + ("AAAA" if not bob.endswith("AAAA") else "BBBB"))
+                if access != "open":
+                    self.assertEqual(r.status, 401, r.text)
+                counts[access] = counts.get(access, 0) + 1
+        print(f"{len(table)} routes checked: {counts}")
+        self.assertEqual(self.state(), before)
+        self.serves()
+
+    def test_another_users_workflow_is_out_of_reach(self):
+        a = self.n1.address
+        for n in (self.n1, self.n2):  # at the owner and at another member
+            for target in (f"/submit/status?workflow={self.wf}",
+                           f"/submit/results?workflow={self.wf}",
+                           f"/submit/logs?workflow={self.wf}&task=make"):
+                with self.subTest(node=n.name, target=target):
+                    r = H.get(n.address, target, auth=self.bob)
+                    self.assertEqual(r.status, 403, r.text)
+                    r = H.get(n.address, target, auth=self.bob, headers={"X-Fvce-User": "alice"})
+                    self.assertEqual(r.status, 403, r.text)
+                    self.assertEqual(H.get(n.address, target, auth=self.alice).status, 200)
+                    self.assertEqual(H.get(n.address, target, auth="admin").status, 200)
+        r = H.post(a, f"/submit/cancel?workflow={self.wf}", b"", auth=self.bob)
+        self.assertEqual(r.status, 403, r.text)
+        ids = [w.get("id") for w in H.get_xml(self.n2.address, "/submit/workflows",
+                                              auth=self.bob).findall(H.q("workflow"))]
+        self.assertNotIn(self.wf, ids)
+        ids = [w.get("id") for w in H.get_xml(self.n2.address, "/submit/workflows",
+                                              auth=self.alice).findall(H.q("workflow"))]
+        self.assertIn(self.wf, ids)
+        r = H.get(a, "/submit/workflows?owner=alice", auth=self.bob)
+        self.assertEqual(r.status, 403, r.text)
+        # Results are read from the store by their checksum: a user reads nothing else.
+        r = H.get(a, "/file/content?path=store/" + self.result_sha, auth=self.alice)
+        self.assertEqual((r.status, r.body), (200, b"alice-only\n"))
+        r = H.get(a, "/file/list?path=.", auth=self.alice)
+        self.assertEqual(r.status, 403, r.text)
+
+    def test_what_probing_a_default_node_found_is_refused(self):
+        a = self.n1.address
+        before = self.state()
+        marker = os.path.join(self.c.tmp, "pwned")
+        assignment = (f"<assignment xmlns='urn:fvce:1' workflow='x-0000' task='t' attempt='1' "
+                      f"owner='anonymous' submitter='{a}' cmd='id &gt; {marker}' cores='1'/>")
+        for auth, code in ((None, 401), (self.bob, 403)):
+            with self.subTest(auth=auth and "bob"):
+                r = H.post(a, "/execute/tasks", assignment, auth=auth)
+                self.assertEqual(r.status, code, r.text)
+                r = H.post(a, "/submit/workflows", WORKFLOW, auth=None)
+                self.assertEqual(r.status, 401, r.text)
+                r = H.request(a, "DELETE", "/file/content?path=store/" + self.result_sha,
+                              auth=auth)
+                self.assertEqual(r.status, code, r.text)
+                r = H.request(a, "PUT", "/file/content?path=x.txt", body=b"x", auth=auth)
+                self.assertEqual(r.status, code, r.text)
+                r = H.post(a, "/register/leave", b"", auth=auth)
+                self.assertEqual(r.status, code, r.text)
+                r = H.post(a, "/register/probe",
+                           "<probe xmlns='urn:fvce:1' address='127.0.0.1:9'/>", auth=auth)
+                self.assertEqual(r.status, code, r.text)
+        r = H.request(a, "PUT", "/file/store?sha256=" + "0" * 64, body=b"x", auth=None)
+        self.assertEqual(r.status, 401, r.text)
+        time.sleep(0.5)
+        self.assertFalse(os.path.exists(marker), "a task ran")
+        r = H.get(a, "/file/content?path=store/" + self.result_sha)
+        self.assertEqual(r.status, 200, "the result is still in the store")
+
+        # A member signature made with another federation's secret: 401.
+        body = ("<join xmlns='urn:fvce:1' federation='test'><member id='%s' name='fake' "
+                "address='127.0.0.1:9' incarnation='1' state='alive'>%s</member></join>")
+        host = ("<host cores='64' cpu-model='x' cpu-mhz='1' memory='1' disk='1' os='x' arch='x' "
+                "speed='1' slots='64' info-impl='declared' started='1' version='x'/>")
+        fake = body % ("11111111-1111-4111-8111-111111111111", host)
+        other = os.urandom(32)
+        h = H.member_headers("POST", "/register/join", fake.encode(), secret=other)
+        r = H.post(a, "/register/join", fake, auth=None, headers=h)
+        self.assertEqual(r.status, 401, r.text)
+        # The federation's own signature, under a name that is not the one joining: 403.
+        r = H.post(a, "/register/join", fake)
+        self.assertEqual(r.status, 403, r.text)
+        self.assertIn("may not join as 'fake'", r.text)
+        # A replayed request: refused.
+        h = H.member_headers("GET", "/register/members", b"")
+        self.assertEqual(H.get(a, "/register/members", auth=None, headers=h).status, 200)
+        r = H.get(a, "/register/members", auth=None, headers=h)
+        self.assertEqual(r.status, 401, r.text)
+        self.assertIn("replay", r.text)
+
+        # Reports about alice's task from a member that did not run it: 403.
+        ran_on = H.workflow_status(a, self.wf).tasks["make"]["host"]
+        host_id = self.n1.view()[ran_on].id if ran_on in self.n1.view() else ran_on
+        reports = (f"<task-reports xmlns='urn:fvce:1'><report workflow='{self.wf}' task='make' "
+                   f"attempt='1' host='{host_id}' state='failed' message='forged'/>"
+                   "</task-reports>")
+        r = H.post(a, "/submit/reports", reports)
+        self.assertEqual(r.status, 403, r.text)
+
+        # News that s1 left, or with an incarnation that would wrap its refutation, from a
+        # member that is not s1: not believed.
+        s1 = self.n1.view()["s1"]
+        s2 = self.n1.view()["s2"]
+        for state, inc in (("left", s1.incarnation + 1), ("dead", 2 ** 64 - 1)):
+            news = (f"<updates xmlns='urn:fvce:1' from='{s2.id}'><member id='{s1.id}' name='s1' "
+                    f"address='{s1.address}' incarnation='{inc}' state='{state}'>{host}</member>"
+                    "</updates>")
+            h = H.member_headers("POST", "/register/updates", news.encode(), member="s2")
+            r = H.post(self.n2.address, "/register/updates", news, auth=None, headers=h)
+            self.assertIn(r.status, (204, 200), r.text)
+        time.sleep(1.0)
+        for n in (self.n1, self.n2):
+            self.assertEqual(n.view()["s1"].state, "alive", n.name)
+            self.assertLess(n.view()["s1"].incarnation, 2 ** 62)
+        self.assertEqual(self.state(), before)
+        self.serves()
+
+    def test_tokens_work_and_stop_working_federation_wide(self):
+        c, n1, n2 = self.c, self.n1, self.n2
+        r = c.cli("user", "add", "carol", "--password-stdin", "--node", n1.address,
+                  input="carol-password\n")
+        self.assertEqual(r.code, 0, r.stderr)
+        c.wait_until = H.wait_until
+        # A user added at one node signs in at the other; the token works at both.
+        H.wait_until(lambda: c.login(n2, "carol", "carol-password").status == 200, BOUND,
+                     "carol to be known at s2")
+        t1 = c.token_of(c.login(n2, "carol", "carol-password"))
+        for n in (n1, n2):
+            self.assertEqual(H.get(n.address, "/auth/whoami", auth=t1).status, 200)
+
+        def gone_within(token, node, what):
+            t0 = time.monotonic()
+            H.wait_until(lambda: H.get(node.address, "/auth/whoami", auth=token).status == 401,
+                         BOUND, what, interval=0.01)
+            took = time.monotonic() - t0
+            print(f"{what}: {took * 1000:.0f} ms")
+            return took
+
+        # Logged out at s2: void at s1.
+        self.assertEqual(H.post(n2.address, "/auth/logout", b"", auth=t1).status, 204)
+        gone_within(t1, n1, "a logout at s2 reaches s1")
+        # A password change at s1: the old token is void at s2.
+        t2 = c.token_of(c.login(n1, "carol", "carol-password"))
+        r = c.cli("user", "passwd", "carol", "--password-stdin", "--node", n1.address,
+                  input="carol-password-2\n")
+        self.assertEqual(r.code, 0, r.stderr)
+        gone_within(t2, n2, "a password change at s1 reaches s2")
+        # Removed at s1: void at s2.
+        t3 = c.token_of(c.login(n1, "carol", "carol-password-2"))
+        self.assertEqual(H.get(n2.address, "/auth/whoami", auth=t3).status, 200)
+        r = c.cli("user", "remove", "carol", "--node", n1.address)
+        self.assertEqual(r.code, 0, r.stderr)
+        gone_within(t3, n2, "a removal at s1 reaches s2")
+        r = c.cli("user", "list", "--node", n2.address)
+        self.assertEqual(r.code, 0, r.stderr)
+        self.assertNotIn("carol", r.stdout)
+        self.assertIn("alice", r.stdout)
+
+    def test_login_stores_the_token_privately_and_commands_send_it(self):
+        c = self.c
+        creds = os.path.join(c.tmp, "bob-credentials")
+        env = {"FVCE_CREDENTIALS": creds}
+        r = c.cli("hosts", "--node", self.n1.address, env=env)
+        self.assertEqual(r.code, 1, r.stdout)
+        self.assertIn("fvce login", r.stderr)
+        r = c.cli("login", "--user", "bob", "--password-stdin", "--node", self.n1.address,
+                  env=env, input="wrong-password\n")
+        self.assertEqual(r.code, 1)
+        self.assertIn("wrong user name or password", r.stderr)
+        r = c.cli("login", "--user", "bob", "--password-stdin", "--node", self.n1.address,
+                  env=env, input="bob-password\n")
+        self.assertEqual(r.code, 0, r.stderr)
+        self.assertEqual(stat.S_IMODE(os.stat(creds).st_mode), 0o600)
+        self.assertNotIn("bob-password", open(creds).read())
+        r = c.cli("whoami", "--node", self.n2.address, env=env)
+        self.assertEqual((r.code, r.stdout.strip()), (0, "bob (user)"), r.stderr)
+        r = c.cli("hosts", "--node", self.n2.address, env=env)
+        self.assertEqual(r.code, 0, r.stderr)
+        r = c.cli("status", self.wf, "--node", self.n2.address, env=env)
+        self.assertEqual(r.code, 1)
+        self.assertIn("belongs to another user", r.stderr)
+        r = c.cli("leave", "--node", self.n1.address, env=env)
+        self.assertEqual(r.code, 1)
+        self.assertIn("admins only", r.stderr)
+        r = c.cli("user", "add", "eve", "--password-stdin", "--node", self.n1.address, env=env,
+                  input="eve-password\n")
+        self.assertEqual(r.code, 1)
+        os.chmod(creds, 0o644)
+        r = c.cli("hosts", "--node", self.n2.address, env=env)
+        self.assertEqual(r.code, 1)
+        self.assertIn("readable by other users", r.stderr)
+        os.chmod(creds, 0o600)
+        r = c.cli("logout", "--node", self.n1.address, env=env)
+        self.assertEqual(r.code, 0, r.stderr)
+        self.assertFalse(os.path.exists(creds))
+
+
+if __name__ == "__main__":
+    H.main()
