@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "node/auth/ca.h"
 #include "node/cli/address_option.h"
 #include "node/cli/client_commands.h"
 #include "node/cli/user_commands.h"
@@ -186,6 +187,28 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"user", "admin"}));
 
+  auto* ca_cmd = app.add_subcommand("ca", "the federation's certificate authority");
+  ca_cmd->require_subcommand(1);
+  std::string ca_dir, out_dir, federation = "lab", node_name;
+  int days = 365;
+  auto* ca_init_cmd = ca_cmd->add_subcommand("init", "make a CA and the federation secret");
+  ca_init_cmd->add_option("dir", ca_dir, "directory to hold them (keep ca.key there)")->required();
+  ca_init_cmd->add_option("--federation", federation, "the federation's name")
+      ->capture_default_str();
+  ca_init_cmd->add_option("--days", days, "validity in days")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 36500));
+  auto* ca_issue_cmd = ca_cmd->add_subcommand("issue", "make a node's certificate bundle");
+  ca_issue_cmd->add_option("name", node_name, "the node's name (its --name)")->required();
+  ca_issue_cmd->add_option("--ca", ca_dir, "the CA's directory")->required();
+  ca_issue_cmd->add_option("--out", out_dir, "the bundle's directory")->required();
+  std::vector<std::string> cert_hosts;
+  ca_issue_cmd->add_option("--host", cert_hosts,
+                           "an address or DNS name users reach the node by (repeatable)");
+  ca_issue_cmd->add_option("--days", days, "validity in days")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 36500));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -194,6 +217,30 @@ int main(int argc, char** argv) {
   }
 
   if (*node_cmd) return exec_node(argc, argv);
+  if (*ca_init_cmd) {
+    auto s = fvce::auth::ca_init(ca_dir, federation, days);
+    if (!s.ok()) {
+      std::cerr << "fvce: " << s.message() << "\n";
+      return 1;
+    }
+    std::cout << "made the CA of federation '" << federation << "' in " << ca_dir
+              << ": ca.crt, ca.key (keep it there, mode 0600) and federation.key\n"
+              << "next: fvce ca issue NODE --ca " << ca_dir << " --out BUNDLE, for each node\n";
+    return 0;
+  }
+  if (*ca_issue_cmd) {
+    auto s = fvce::auth::ca_issue(ca_dir, node_name, out_dir, days, cert_hosts);
+    if (!s.ok()) {
+      std::cerr << "fvce: " << s.message() << "\n";
+      return 1;
+    }
+    std::cout << "issued " << node_name << "'s certificate in " << out_dir
+              << ": node.crt, node.key, ca.crt, federation.key\n"
+              << "start it with: fvce node --name " << node_name << " --security " << out_dir
+              << " ... (or <security dir=\"" << out_dir << "\"/> in its deploy.xml)\n"
+              << "users check nodes with: fvce login --ca " << out_dir << "/ca.crt ...\n";
+    return 0;
+  }
   if (*login_cmd) return fvce::cli::login(client, user_name, password_stdin, ttl_s);
   if (*logout_cmd) return fvce::cli::logout(client);
   if (*whoami_cmd) return fvce::cli::whoami(client);

@@ -20,6 +20,7 @@
 #include "node/core/random.h"
 #include "node/deploy/deploy.h"
 #include "node/http/server.h"
+#include "node/http/tls.h"
 #include "node/node_context.h"
 #include "node/peers/node_peers.h"
 #include "node/xml/body_check.h"
@@ -100,7 +101,8 @@ bool is_loopback(const std::string& address) {
 
 // The transport deploy.xml's <security> asks for. Errors name the file or the setting.
 Result<std::shared_ptr<http::Transport>> make_transport(const deploy::SecuritySettings& sec,
-                                                        const deploy::NodeSettings& node) {
+                                                        const deploy::NodeSettings& node,
+                                                        http::Metrics& metrics) {
   if (sec.transport == "plain") {
     // Plain HTTP shows every request to whoever can watch the network: only on loopback.
     for (const auto& a : {node.listen, node.advertise})
@@ -115,7 +117,17 @@ Result<std::shared_ptr<http::Transport>> make_transport(const deploy::SecuritySe
         sec.where.str());
     return http::plain_transport();
   }
-  return Status::InvalidArgument(sec.where.str() + ": transport=\"tls\" is not available yet");
+  // A node is the name in its certificate: starting under another would only be refused
+  // by every peer at join.
+  auto cn = http::certificate_name(sec.cert);
+  if (!cn.ok()) return Status::InvalidArgument(sec.where.str() + ": " + cn.status().message());
+  if (*cn != node.name)
+    return Status::InvalidArgument(sec.where.str() + ": certificate '" + sec.cert + "' is for '" +
+                                   *cn + "', not for this node, '" + node.name +
+                                   "' (issue one with `fvce ca issue " + node.name + "`)");
+  auto t = http::tls_transport({sec.ca, sec.cert, sec.key}, &metrics);
+  if (!t.ok()) return Status::InvalidArgument(sec.where.str() + ": " + t.status().message());
+  return t;
 }
 
 }  // namespace
@@ -175,6 +187,16 @@ int run_node(const NodeOptions& options) {
   }
 
   // Nothing runs without authentication: members prove membership, users sign in.
+  if (!options.security_dir.empty()) {
+    auto& sec = cfg->security;
+    auto dir = std::filesystem::absolute(options.security_dir);
+    if (!sec.present) sec.where = deploy::Location{"--security", 0, 0};
+    sec.present = true;
+    sec.ca = (dir / "ca.crt").string();
+    sec.cert = (dir / "node.crt").string();
+    sec.key = (dir / "node.key").string();
+    sec.secret = (dir / "federation.key").string();
+  }
   const auto& security = cfg->security;
   if (!security.present) {
     spdlog::error(
@@ -188,11 +210,6 @@ int run_node(const NodeOptions& options) {
   auto secret = auth::load_secret(security.secret);
   if (!secret.ok()) {
     spdlog::error("{}: {}", security.where.str(), secret.status().message());
-    return 1;
-  }
-  auto transport = make_transport(security, settings);
-  if (!transport.ok()) {
-    spdlog::error("{}", transport.status().message());
     return 1;
   }
 
@@ -216,6 +233,11 @@ int run_node(const NodeOptions& options) {
   boost::asio::thread_pool workers(2);
   asio::io_context ioc(settings.threads);
   http::Metrics metrics;
+  auto transport = make_transport(security, settings, metrics);
+  if (!transport.ok()) {
+    spdlog::error("{}", transport.status().message());
+    return 1;
+  }
   // The one seam to other nodes: it owns the transport and the pooled client.
   NodePeers peers(ioc, *transport, random, cfg->client);
   http::Router router;

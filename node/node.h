@@ -17,6 +17,9 @@ struct NodeOptions {
   std::string name;
   std::string advertise;
   std::optional<std::uint64_t> seed;
+  // A bundle from `fvce ca issue` (ca.crt, node.crt, node.key, federation.key) in place of
+  // the one deploy.xml's <security> names; with no <security>, it means TLS with it.
+  std::string security_dir;
   std::string log_level = "info";
 };
 
@@ -27,7 +30,7 @@ int run_node(const NodeOptions& options);
 
 // Adds a user to the accounts kept in state_dir (the node must be stopped: it reads them at
 // start and spreads them to the members). Prints what it did; 0 on success.
-int add_user_offline(const std::string& state_dir, const std::string& name,
-                     const std::string& role, const std::string& password);
+int add_user_offline(const std::string& state_dir, const std::string& name, const std::string& role,
+                     const std::string& password);
 
 }  // namespace fvce

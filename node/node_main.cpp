@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   app.add_option("--name", node.name, "this node's name in the federation");
   app.add_option("--advertise", node.advertise, "HOST:PORT peers use to reach this node");
   app.add_option("--seed", node.seed, "seed of the node's random choices");
+  app.add_option("--security", node.security_dir,
+                 "this node's bundle from `fvce ca issue` (certificate, key, CA, secret)")
+      ->check(CLI::ExistingDirectory);
   app.add_option("--log-level", node.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   try {

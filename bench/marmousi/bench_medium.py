@@ -42,13 +42,31 @@ ONE_SLOT_DEPLOY = """<?xml version="1.0"?>
 """
 
 
-def deploy_text(mode):
+def deploy_text(mode, secret):
+    """The deploy file of a run: its nodes sign their requests with the run's secret (plain
+    transport on loopback, docs/SECURITY.md)."""
+    security = f'  <security transport="plain" secret="{secret}"/>\n'
     if mode == "one-slot":
-        return ONE_SLOT_DEPLOY
-    # The default deploy file under another federation name, so that a node running on the
-    # same machine is never joined by mistake (--join is explicit anyway).
-    with open(os.path.join(ROOT, "deploy", "deploy.xml")) as f:
-        return f.read().replace('federation="lab"', 'federation="bench"')
+        text = ONE_SLOT_DEPLOY
+    else:
+        # The default deploy file under another federation name, so that a node running on
+        # the same machine is never joined by mistake (--join is explicit anyway).
+        with open(os.path.join(ROOT, "deploy", "deploy.xml")) as f:
+            text = f.read().replace('federation="lab"', 'federation="bench"')
+    first = text.index("  <service")
+    return text[:first] + security + text[first:]
+
+
+def sign_in(fvce, work, state, address):
+    """Adds the run's user to the first node's accounts (before it starts) or signs in."""
+    env = dict(os.environ, FVCE_CREDENTIALS=os.path.join(work, "credentials"))
+    if address is None:
+        subprocess.run([fvce, "user", "add", "bench", "--password-stdin", "--state-dir", state],
+                       input=b"bench-password\n", check=True, stdout=subprocess.DEVNULL)
+    else:
+        subprocess.run([fvce, "login", "--user", "bench", "--password-stdin", "--node", address],
+                       input=b"bench-password\n", check=True, stdout=subprocess.DEVNULL, env=env)
+    return env
 
 
 def run_serial(preset, work, bindir):
@@ -69,6 +87,8 @@ def run_serial(preset, work, bindir):
 def start_node(fvce, work, name, join=None):
     state = os.path.join(work, name)
     os.makedirs(state, exist_ok=True)
+    if join is None:
+        sign_in(fvce, work, state, None)
     deploy = os.path.join(work, "deploy.xml")
     args = [fvce, "node", "--deploy", deploy, "--listen", "127.0.0.1:0", "--state-dir", state,
             "--name", name, "--log-level", "warn"]
@@ -85,8 +105,11 @@ def start_node(fvce, work, name, join=None):
 
 
 def run_fvce(fvce, preset, work, mode):
+    secret = os.path.join(work, "federation.key")
+    with open(os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write(os.urandom(32).hex() + "\n")
     with open(os.path.join(work, "deploy.xml"), "w") as f:
-        f.write(deploy_text(mode))
+        f.write(deploy_text(mode, secret))
     wfdir = os.path.join(work, "wf")
     os.makedirs(wfdir)
     shutil.copytree(os.path.join(MARMOUSI, "data"), os.path.join(wfdir, "data"))
@@ -100,21 +123,22 @@ def run_fvce(fvce, preset, work, mode):
                        env=env)
     a, addr_a = start_node(fvce, work, "a")
     b, addr_b = start_node(fvce, work, "b", addr_a)
+    env = sign_in(fvce, work, None, addr_a)
     try:
         for _ in range(100):
             out = subprocess.run([fvce, "hosts", "--node", addr_a, "--xml"], capture_output=True,
-                                 text=True)
+                                 text=True, env=env)
             if out.stdout.count("<host-info") == 2:
                 break
             time.sleep(0.05)
         t0 = time.time()
         sub = subprocess.run([fvce, "submit", wf, "--node", addr_a, "--watch"], capture_output=True,
-                             text=True)
+                             text=True, env=env)
         if sub.returncode != 0:
             raise RuntimeError("workflow failed: " + sub.stderr)
         wf_id = sub.stdout.strip().splitlines()[0]
         st = subprocess.run([fvce, "status", wf_id, "--node", addr_a, "--xml"], capture_output=True,
-                            text=True, check=True)
+                            text=True, check=True, env=env)
         root = ET.fromstring(st.stdout)
         walls = [int(t.get("wall", "0")) / 1000.0 for t in root.findall("f:task", NS)]
         # From the submit command to the end of the last task, by the tasks' own times (the

@@ -12,6 +12,7 @@
 namespace fvce::deploy {
 
 std::string Location::str() const {
+  if (line == 0) return file;  // not a place in a file (e.g. a command-line option)
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 

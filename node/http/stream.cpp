@@ -12,7 +12,7 @@ using tcp = asio::ip::tcp;
 
 std::string Stream::remote_address() {
   boost::system::error_code ec;
-  auto ep = tcp_.socket().remote_endpoint(ec);
+  auto ep = socket().remote_endpoint(ec);
   if (ec) return {};
   auto ip = ep.address();
   return (ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string()) + ":" +
@@ -20,8 +20,13 @@ std::string Stream::remote_address() {
 }
 
 asio::awaitable<void> Stream::shutdown_send() {
+  if (tls_) {
+    // TLS's goodbye (close_notify), briefly: the other side may be gone already.
+    tcp().expires_after(std::chrono::milliseconds(500));
+    co_await tls_->async_shutdown(asio::as_tuple(asio::use_awaitable));
+  }
   boost::system::error_code ignored;
-  tcp_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  socket().shutdown(tcp::socket::shutdown_send, ignored);
   co_return;
 }
 
