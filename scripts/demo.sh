@@ -13,6 +13,17 @@ dir=${FVCE_DEMO_DIR:-/tmp/fvce-demo}
 port=${FVCE_DEMO_PORT:-7701}
 rm -rf "$dir"
 mkdir -p "$dir"
+# Nothing runs without authentication: the federation's CA, a certificate for each node, and
+# a user to sign in as (docs/SECURITY.md).
+export FVCE_CREDENTIALS="$dir/credentials"
+echo "== making the federation's CA, a certificate for each node, and the user 'demo'"
+"$fvce" ca init "$dir/ca" --federation lab >/dev/null
+for n in n1 n2 n3; do
+  "$fvce" ca issue "$n" --ca "$dir/ca" --out "$dir/pki/$n" --host 127.0.0.1 >/dev/null
+done
+(umask 077; head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/demo-password")
+"$fvce" user add demo --role admin --password-stdin --state-dir "$dir/n1" \
+  <"$dir/demo-password" >/dev/null
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 # Stops the nodes gracefully (SIGTERM: each leaves the federation) on any exit.
@@ -21,7 +32,8 @@ trap cleanup EXIT
 start() {  # name port [join]
   local name=$1 p=$2 join=${3:-}
   "$fvce" node --deploy deploy/deploy.xml --name "$name" --listen "127.0.0.1:$p" \
-    --state-dir "$dir/$name" ${join:+--join "$join"} >"$dir/$name.out" 2>"$dir/$name.log" &
+    --state-dir "$dir/$name" --security "$dir/pki/$name" ${join:+--join "$join"} \
+    >"$dir/$name.out" 2>"$dir/$name.log" &
   pids+=($!)
   for _ in $(seq 100); do [ -s "$dir/$name/address" ] && return; sleep 0.05; done
   echo "node $name did not start; see $dir/$name.log" >&2
@@ -31,11 +43,17 @@ start() {  # name port [join]
 n1=127.0.0.1:$port n2=127.0.0.1:$((port + 1)) n3=127.0.0.1:$((port + 2))
 echo "== starting a federation of three nodes: n1 on $n1, n2 joins n1, n3 joins n2"
 start n1 "$port"
+"$fvce" login --user demo --password-stdin --node "$n1" --ca "$dir/ca/ca.crt" <"$dir/demo-password"
 start n2 $((port + 1)) "$n1"
 start n3 $((port + 2)) "$n2"
 for _ in $(seq 100); do
   [ "$("$fvce" hosts --node "$n1" --xml 2>/dev/null | grep -c '<host-info')" = 3 ] && break
   sleep 0.1
+done
+
+# The accounts reach a member that joined within a moment.
+for n in "$n2" "$n3"; do
+  for _ in $(seq 100); do "$fvce" whoami --node "$n" >/dev/null 2>&1 && break; sleep 0.05; done
 done
 
 echo; echo "== fvce hosts --node $n3"
@@ -57,3 +75,6 @@ echo "The Marmousi results are in $dir/marmousi:"
 echo "  images:  zero-offset.png, near-offset.png (the sections) and velocity.png (the model)"
 echo "  SEG-Y:   zero-offset.sgy, near-offset.sgy and one shot gather per shot (shot*.sgy)"
 echo "Node logs and state are in $dir. The nodes stop now (each leaves the federation)."
+echo "The nodes spoke TLS with certificates of the CA in $dir/ca. To sign in to such a"
+echo "federation yourself: fvce login --node $n1 --user demo --ca $dir/ca/ca.crt"
+echo "(demo's password is in $dir/demo-password; the token goes to ~/.config/fvce/credentials)."

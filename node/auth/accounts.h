@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "node/auth/caller.h"
+#include "node/auth/names.h"
 #include "node/core/clock.h"
 #include "node/core/status.h"
 
@@ -66,12 +67,6 @@ struct Token {
   std::string id;
   std::int64_t expires_ms = 0;
 };
-
-// A user name: the schema's Name (a letter or digit, then letters, digits, '.', '_', '-';
-// 63 at most). Errors name the value.
-Status check_user_name(std::string_view name);
-// A password: 8 to 1024 bytes.
-Status check_password(std::string_view password);
 
 class Accounts {
  public:

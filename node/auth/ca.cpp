@@ -14,8 +14,8 @@
 #include <memory>
 #include <sstream>
 
-#include "node/auth/accounts.h"
 #include "node/auth/crypto.h"
+#include "node/auth/names.h"
 #include "node/core/files.h"
 
 namespace fvce::auth {

@@ -167,6 +167,7 @@ class Reply:
 # named "harness"), "admin", a token string (a user), or None (no credentials at all).
 
 _SECRET: bytes | None = None       # the current cluster's federation secret (raw bytes)
+_TLS: dict | None = None           # over TLS: {"ca": path, "member": (cert, key)}
 _ADMIN_TOKEN: str | None = None    # its admin's token, once the first node is up
 STREAMED = {("GET", "/file/content"), ("PUT", "/file/content"), ("PUT", "/file/store")}
 
@@ -195,17 +196,41 @@ def auth_headers(auth, method: str, target: str, body: bytes | None) -> dict:
     if auth is None:
         return {}
     if auth == "member":
-        return member_headers(method, target, body) if _SECRET else {}
+        return member_headers(method, target, body) if _SECRET and _TLS is None else {}
     if auth == "admin":
         return {"Authorization": f"Bearer {_ADMIN_TOKEN}"} if _ADMIN_TOKEN else {}
     return {"Authorization": f"Bearer {auth}"}
 
 
-def request(address: str, method: str, path: str, body: bytes | str | None = None,
-            timeout: float = 5.0, headers: dict | None = None, auth="member") -> Reply:
-    """One HTTP request to HOST:PORT; returns status, headers and body whatever the status."""
+def tls_context(cert: tuple | None = None, ca: str | None = None):
+    """A client context that checks the node against the cluster's CA (or ca) and presents
+    cert=(certificate, key) when given."""
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=ca or _TLS["ca"])
+    ctx.check_hostname = False  # a node is known by its certificate's name, checked by fvce
+    if cert:
+        ctx.load_cert_chain(*cert)
+    return ctx
+
+
+def connection(address: str, timeout: float, auth="member", cert=None):
     host, port = address.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
+    if _TLS is None:
+        return http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
+    # Over TLS a member is its certificate; users connect without one.
+    if cert is None and auth == "member":
+        cert = _TLS["member"]
+    return http.client.HTTPSConnection(host.strip("[]"), int(port), timeout=timeout,
+                                       context=tls_context(cert or None))
+
+
+def request(address: str, method: str, path: str, body: bytes | str | None = None,
+            timeout: float = 5.0, headers: dict | None = None, auth="member",
+            cert=None) -> Reply:
+    """One HTTP request to HOST:PORT; returns status, headers and body whatever the status.
+    Over TLS, cert=(certificate, key) presents that certificate instead of the harness's."""
+    conn = connection(address, timeout, auth, cert)
     try:
         if isinstance(body, str):
             body = body.encode()
@@ -395,7 +420,7 @@ class Cluster:
     """
 
     def __init__(self, fvce: str, label: str = "fvce-it", federation: str = "test",
-                 log_level: str = "debug"):
+                 log_level: str = "debug", transport: str | None = None):
         self.fvce = os.path.abspath(fvce)
         self.log_level = log_level
         if not os.access(self.fvce, os.X_OK):
@@ -406,15 +431,40 @@ class Cluster:
         self._deploys = 0
         # The federation's secret, and its first admin (made in the first node's state dir
         # before it starts; the accounts then spread to every member).
-        global _SECRET, _ADMIN_TOKEN
-        self.secret = secrets.token_bytes(32)
-        self.secret_file = os.path.join(self.tmp, "federation.key")
-        with open(os.open(self.secret_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            f.write(self.secret.hex() + "\n")
+        # Over TLS (transport="tls", or FVCE_TEST_TRANSPORT=tls) the cluster has a CA and each
+        # node a bundle from `fvce ca issue`; the harness is a member named "harness".
+        global _SECRET, _ADMIN_TOKEN, _TLS
+        self.transport = transport or os.environ.get("FVCE_TEST_TRANSPORT", "plain")
+        self.pki = os.path.join(self.tmp, "pki")
+        _TLS = None
+        if self.transport == "tls":
+            self.ca_dir = os.path.join(self.pki, "ca")
+            subprocess.run([self.fvce, "ca", "init", self.ca_dir, "--federation", federation],
+                           check=True, capture_output=True)
+            self.secret_file = os.path.join(self.ca_dir, "federation.key")
+            harness = self.issue("harness")
+            _TLS = {"ca": os.path.join(self.ca_dir, "ca.crt"),
+                    "member": (os.path.join(harness, "node.crt"),
+                               os.path.join(harness, "node.key"))}
+            with open(self.secret_file) as f:
+                self.secret = bytes.fromhex(f.read().strip())
+        else:
+            self.secret = secrets.token_bytes(32)
+            self.secret_file = os.path.join(self.tmp, "federation.key")
+            with open(os.open(self.secret_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+                f.write(self.secret.hex() + "\n")
         _SECRET, _ADMIN_TOKEN = self.secret, None
         self.admin_password = "admin-" + secrets.token_hex(8)
         self.admin_token: str | None = None
         self.credentials = os.path.join(self.tmp, "credentials")
+
+    def issue(self, name: str, *extra: str) -> str:
+        """`fvce ca issue NAME` into TMP/pki/NAME (TLS clusters); returns the bundle's path."""
+        out = os.path.join(self.pki, name)
+        if not os.path.exists(os.path.join(out, "node.crt")):
+            subprocess.run([self.fvce, "ca", "issue", name, "--ca", self.ca_dir, "--out", out,
+                            "--host", "127.0.0.1", *extra], check=True, capture_output=True)
+        return out
 
     # -- context management --
 
@@ -476,9 +526,10 @@ class Cluster:
         self._deploys += 1
         path = os.path.join(self.tmp, name or f"deploy-{self._deploys}.xml")
         if raw is None:
+            # Over TLS each node gets its bundle on the command line (--security).
             raw = deploy_text(register=register, info=info, http=http,
                               federation=federation or self.federation, services=services,
-                              secret=self.secret_file)
+                              secret=self.secret_file if self.transport != "tls" else None)
         with open(path, "w") as f:
             f.write(raw)
         return path
@@ -549,6 +600,8 @@ class Cluster:
                 "--state-dir", node.state_dir, "--name", node.name, "--log-level", self.log_level]
         if node.join:
             args += ["--join", node.join]
+        if self.transport == "tls" and "--security" not in node.extra_args:
+            args += ["--security", self.issue(node.name)]
         args += node.extra_args
         with open(out, "wb") as fo, open(err, "wb") as fe:
             node.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
@@ -595,7 +648,8 @@ class Cluster:
             node.has_accounts = True
             with open(os.open(self.credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
                       "w") as f:
-                f.write(f"node={node.address}\nuser=admin\ntoken={self.admin_token}\n")
+                ca = _TLS["ca"] if _TLS else ""
+                f.write(f"node={node.address}\nuser=admin\ntoken={self.admin_token}\nca={ca}\n")
             return
         via = next((n for n in self.nodes.values() if n.address == node.join), None)
         if node.starts == 1 and not node.has_accounts:
