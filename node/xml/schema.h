@@ -38,8 +38,16 @@ class SchemaSet {
   Status validate(std::string_view text, std::string_view source = {},
                   ValidationError* where = nullptr) const;
 
+  // Checks only that text is well-formed XML within the shape limits (limits.h: depth,
+  // element count, attribute and text length), with the same refusals of DOCTYPE and
+  // entities, but not against the schema. validate() applies the same limits; this is the
+  // parser's half alone (the schema usually objects first).
+  Status check_shape(std::string_view text, ValidationError* where = nullptr) const;
+
  private:
   SchemaSet();
+  Status parse(std::string_view text, std::string_view source, ValidationError* where,
+               bool validate) const;
   struct Impl;
   Impl* impl_;  // lives for the whole process
 };
