@@ -9,7 +9,7 @@ struct CodeInfo {
   std::string_view name;
   int http;
 };
-constexpr std::array<CodeInfo, 11> kCodes{{
+constexpr std::array<CodeInfo, 12> kCodes{{
     {ErrorCode::ok, "ok", 200},
     {ErrorCode::invalid_argument, "invalid-argument", 400},
     {ErrorCode::unauthenticated, "unauthenticated", 401},
@@ -17,6 +17,7 @@ constexpr std::array<CodeInfo, 11> kCodes{{
     {ErrorCode::not_found, "not-found", 404},
     {ErrorCode::conflict, "conflict", 409},
     {ErrorCode::too_large, "too-large", 413},
+    {ErrorCode::rate_limited, "rate-limited", 429},
     {ErrorCode::unavailable, "unavailable", 503},
     {ErrorCode::timeout, "timeout", 504},
     {ErrorCode::io_error, "io-error", 500},

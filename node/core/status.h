@@ -23,6 +23,7 @@ enum class ErrorCode {
   not_found,         // 404
   conflict,          // 409: the request contradicts the current state
   too_large,         // 413
+  rate_limited,      // 429: too many requests from one user or client
   unavailable,       // 503: pool full, shutting down, peer unreachable
   timeout,           // 504: a deadline expired
   io_error,          // 500: the local file system failed
@@ -47,6 +48,7 @@ class [[nodiscard]] Status {
   static Status NotFound(std::string m) { return {ErrorCode::not_found, std::move(m)}; }
   static Status Conflict(std::string m) { return {ErrorCode::conflict, std::move(m)}; }
   static Status TooLarge(std::string m) { return {ErrorCode::too_large, std::move(m)}; }
+  static Status RateLimited(std::string m) { return {ErrorCode::rate_limited, std::move(m)}; }
   static Status Unavailable(std::string m) { return {ErrorCode::unavailable, std::move(m)}; }
   static Status Timeout(std::string m) { return {ErrorCode::timeout, std::move(m)}; }
   static Status IOError(std::string m) { return {ErrorCode::io_error, std::move(m)}; }

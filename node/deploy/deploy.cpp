@@ -89,6 +89,10 @@ Result<DeployConfig> parse_deploy(std::string_view text, const std::string& sour
           duration("request-timeout", cfg.client.timeout)})
       if (!s.ok()) return s;
     if (auto a = n.attribute("max-connections")) cfg.server.max_connections = a.as_ullong();
+    if (auto a = n.attribute("max-connections-per-client"))
+      cfg.server.max_connections_per_client = a.as_ullong();
+    if (auto a = n.attribute("rate")) cfg.server.rate = a.as_double();
+    if (auto a = n.attribute("burst")) cfg.server.burst = a.as_double();
   }
 
   if (auto n = root->child("security")) {

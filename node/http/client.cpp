@@ -121,9 +121,11 @@ asio::awaitable<Result<Response>> Client::request(std::string address, Verb meth
     add_credentials(req.base(), method, req.target(), &req.body());
     auto res = co_await attempt(address, req, timeout);
     if (res.ok()) {
-      // 503 means "try later": worth another attempt when we have one.
-      if (res->result() == bhttp::status::service_unavailable && i + 1 < attempts) {
-        last = status_from_error_body(503, res->body());
+      // 503 and 429 mean "try later": worth another attempt when we have one.
+      if ((res->result() == bhttp::status::service_unavailable ||
+           res->result() == bhttp::status::too_many_requests) &&
+          i + 1 < attempts) {
+        last = status_from_error_body(res->result_int(), res->body());
         continue;
       }
       co_return res;

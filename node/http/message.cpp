@@ -34,6 +34,20 @@ Response error_response(const Status& status, int line, int column) {
                       static_cast<bhttp::status>(fvce::http_status(status.code())));
 }
 
+void set_security_headers(bhttp::fields& header, bool tls) {
+  header.set(bhttp::field::server, "fvce");
+  header.set("X-Content-Type-Options", "nosniff");
+  header.set("X-Frame-Options", "DENY");
+  header.set("Content-Security-Policy",
+             "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+  header.set("Referrer-Policy", "no-referrer");
+  header.set("Cross-Origin-Opener-Policy", "same-origin");
+  header.set("Cross-Origin-Resource-Policy", "same-origin");
+  if (header.find(bhttp::field::cache_control) == header.end())
+    header.set(bhttp::field::cache_control, "no-store");
+  if (tls) header.set(bhttp::field::strict_transport_security, "max-age=31536000");
+}
+
 Status status_from_error_body(int http_status, std::string_view body) {
   auto doc = model::from_xml<model::ErrorDoc>(body);
   if (doc.ok())
@@ -57,6 +71,9 @@ Status status_from_error_body(int http_status, std::string_view body) {
       break;
     case 413:
       code = ErrorCode::too_large;
+      break;
+    case 429:
+      code = ErrorCode::rate_limited;
       break;
     case 503:
       code = ErrorCode::unavailable;

@@ -40,6 +40,11 @@ Response no_content();
 // The <error> document for status, with its HTTP code.
 Response error_response(const Status& status, int line = 0, int column = 0);
 
+// Sets the headers every response carries, so that a browser shown any answer of a node
+// neither sniffs its type, frames it, sends it referrers nor caches it (unless the handler
+// chose a Cache-Control), and, over TLS, keeps to HTTPS (Strict-Transport-Security).
+void set_security_headers(bhttp::fields& header, bool tls);
+
 template <typename T>
 Response document(const T& value, bhttp::status status = bhttp::status::ok) {
   return xml_response(model::to_xml(value), status);

@@ -1,7 +1,9 @@
 #include "node/http/server.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,11 +18,34 @@ namespace fvce::http {
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-struct Server::Connection {
-  explicit Connection(std::unique_ptr<Stream> s) : stream(std::move(s)) {}
+struct Server::Connection : std::enable_shared_from_this<Server::Connection> {
+  Connection(std::unique_ptr<Stream> s, std::string a)
+      : stream(std::move(s)), address(std::move(a)) {}
   std::unique_ptr<Stream> stream;
+  std::string address;            // the client's IP address
   std::atomic<bool> busy{false};  // a request is being handled
+  // Under the server's mu_: the key it is counted under ("" = not counted: a member), and
+  // since when it has waited for its next request.
+  std::string client;
+  std::chrono::steady_clock::time_point idle_since = std::chrono::steady_clock::now();
 };
+
+namespace {
+
+// Large bodies leave large free blocks behind; give them back to the system, at most once a
+// second, so a burst of big requests does not keep the node's memory high for good.
+void trim_after_large_body(std::size_t body_size) {
+  if (body_size < (1u << 20)) return;
+  static std::atomic<std::int64_t> last{0};
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+                 .count();
+  auto before = last.load();
+  if (now - before < 1000 || !last.compare_exchange_strong(before, now)) return;
+  ::malloc_trim(0);
+}
+
+}  // namespace
 
 Server::Server(asio::io_context& ioc, const Router& router, Metrics& metrics, ServerOptions options)
     : Server(ioc, router, metrics, options, *plain_transport()) {}
@@ -40,6 +65,10 @@ Server::Server(asio::io_context& ioc, const Router& router, Metrics& metrics, Se
     m.set("fvce_http_open_connections", {}, static_cast<double>(open_->load()));
   });
   metrics_.describe("fvce_http_open_connections", "gauge", "Open client connections.");
+  metrics_.describe("fvce_http_connections_evicted_total", "counter",
+                    "Idle connections closed because their client opened more than its share.");
+  metrics_.describe("fvce_http_rate_limited_total", "counter",
+                    "Requests answered 429 because their user or address exceeded its rate.");
 }
 
 Server::~Server() = default;
@@ -84,7 +113,20 @@ asio::awaitable<void> Server::accept_loop() {
       co_await t.async_wait(use_tuple);
       continue;
     }
-    if (open_->load() >= options_.max_connections) {
+    boost::system::error_code rec;
+    std::string address = socket.remote_endpoint(rec).address().to_string();
+    if (rec) continue;  // gone already
+    bool refused = open_->load() >= options_.max_connections;
+    if (!refused) {
+      // Connections still in their (TLS) handshake count against their address too.
+      std::lock_guard lock(mu_);
+      auto& n = handshaking_[address];
+      if (n >= options_.max_connections_per_client)
+        refused = true;
+      else
+        ++n;
+    }
+    if (refused) {
       metrics_.add("fvce_http_connections_refused_total", {});
       auto exec = socket.get_executor();
       asio::co_spawn(exec, refuse(std::move(socket)), asio::detached);
@@ -101,6 +143,7 @@ asio::awaitable<void> Server::refuse(tcp::socket socket) {
   if (!stream.ok()) co_return;
   auto res = error_response(Status::Unavailable("too many connections; try again later"));
   res.keep_alive(false);
+  set_security_headers(res.base(), (*stream)->secure());
   (*stream)->expires_after(std::chrono::seconds(2));
   co_await bhttp::async_write(**stream, res, use_tuple);
   co_await (*stream)->shutdown_send();
@@ -111,17 +154,122 @@ asio::awaitable<void> Server::session(tcp::socket socket) {
     std::shared_ptr<std::atomic<std::size_t>> open;
     ~Count() { --*open; }
   } count{open_};
+  boost::system::error_code ec;
+  std::string address = socket.remote_endpoint(ec).address().to_string();
   auto stream = co_await transport_.accept(std::move(socket), options_.read_timeout);
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = handshaking_.find(address); it != handshaking_.end() && --it->second == 0)
+      handshaking_.erase(it);
+  }
   if (!stream.ok()) co_return;
-  auto conn = std::make_shared<Connection>(std::move(*stream));
+  auto conn = std::make_shared<Connection>(std::move(*stream), address);
   {
     std::lock_guard lock(mu_);
     if (stopping_) co_return;
     connections_.insert(conn);
   }
-  co_await serve(conn);
+  // A member proved by its certificate is not counted; anyone else by address, until a
+  // request proves who it is.
+  if (conn->stream->peer_name().empty() && !enter(conn, address)) {
+    metrics_.add("fvce_http_connections_refused_total", {});
+    auto res = error_response(
+        Status::Unavailable("too many connections from " + address + " are busy; try again later"));
+    res.keep_alive(false);
+    set_security_headers(res.base(), conn->stream->secure());
+    conn->stream->expires_after(std::chrono::seconds(2));
+    co_await bhttp::async_write(*conn->stream, res, use_tuple);
+    co_await conn->stream->shutdown_send();
+  } else {
+    co_await serve(conn);
+  }
   std::lock_guard lock(mu_);
+  if (!conn->client.empty()) {
+    auto it = by_client_.find(conn->client);
+    if (it != by_client_.end() && it->second.erase(conn) && it->second.empty())
+      by_client_.erase(it);
+    conn->client.clear();
+  }
   connections_.erase(conn);
+}
+
+bool Server::enter(const std::shared_ptr<Connection>& conn, const std::string& key) {
+  std::shared_ptr<Connection> evicted;
+  {
+    std::lock_guard lock(mu_);
+    auto& set = by_client_[key];
+    if (set.size() >= options_.max_connections_per_client) {
+      for (const auto& c : set)
+        if (c != conn && !c->busy && (!evicted || c->idle_since < evicted->idle_since)) evicted = c;
+      if (!evicted) {
+        if (set.empty()) by_client_.erase(key);
+        return false;
+      }
+      set.erase(evicted);
+      evicted->client.clear();
+    }
+    set.insert(conn);
+    conn->client = key;
+  }
+  if (evicted) {
+    metrics_.add("fvce_http_connections_evicted_total", {});
+    asio::post(evicted->stream->get_executor(), [evicted] {
+      boost::system::error_code ignored;  // it may have closed meanwhile
+      if (!evicted->busy) evicted->stream->socket().cancel(ignored);
+    });
+  }
+  return true;
+}
+
+void Server::identify(Connection& conn, const auth::Caller& caller) {
+  std::string key = caller.is_peer()   ? std::string()
+                    : caller.is_user() ? "user:" + caller.user
+                                       : conn.address;
+  auto self = conn.shared_from_this();
+  {
+    std::lock_guard lock(mu_);
+    if (key == conn.client) return;
+    if (!conn.client.empty()) {
+      auto it = by_client_.find(conn.client);
+      if (it != by_client_.end() && it->second.erase(self) && it->second.empty())
+        by_client_.erase(it);
+      conn.client.clear();
+    }
+  }
+  // Busy itself, it is never refused here: the user's longest-idle connection makes room.
+  if (!key.empty() && !enter(self, key)) {
+    std::lock_guard lock(mu_);
+    by_client_[key].insert(self);
+    conn.client = key;
+  }
+}
+
+bool Server::take_request(const std::string& key) {
+  if (options_.rate <= 0) return true;
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(rate_mu_);
+  auto refill = [&](Budget& b) {
+    double dt = std::chrono::duration<double>(now - b.at).count();
+    b.tokens = std::min(options_.burst, b.tokens + dt * options_.rate);
+    b.at = now;
+  };
+  if (budgets_.size() > 10'000) {
+    // Forget the clients whose budget has filled up again: they lose nothing.
+    for (auto it = budgets_.begin(); it != budgets_.end();) {
+      refill(it->second);
+      it = it->second.tokens >= options_.burst ? budgets_.erase(it) : std::next(it);
+    }
+  }
+  auto [it, fresh] = budgets_.try_emplace(key);
+  if (fresh) {
+    it->second.tokens = std::max(1.0, options_.burst);
+    it->second.at = now;
+  } else {
+    refill(it->second);
+  }
+  if (it->second.tokens < 1) return false;
+  it->second.tokens -= 1;
+  return true;
 }
 
 asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
@@ -184,6 +332,7 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
       }
       if (refusal) {
         refusal->keep_alive(false);
+        set_security_headers(refusal->base(), conn->stream->secure());
         metrics_.observe_request("(refused)", "-", refusal->result_int(), 0);
         conn->stream->expires_after(std::chrono::seconds(2));
         co_await bhttp::async_write(*conn->stream, *refusal, use_tuple);
@@ -192,19 +341,29 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
     }
 
     conn->busy = true;
-    auto req = parser.release();
-    auto started = std::chrono::steady_clock::now();
-    std::string route;
-    Response res = co_await dispatch(req, *conn->stream, remote, route);
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    metrics_.observe_request(route, req.method_string(), res.result_int(), seconds);
+    bool keep = false;
+    std::size_t body_size = 0;
+    {
+      auto req = parser.release();
+      body_size = req.body().size();
+      auto started = std::chrono::steady_clock::now();
+      std::string route;
+      Response res = co_await dispatch(req, *conn, remote, route);
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      metrics_.observe_request(route, req.method_string(), res.result_int(), seconds);
 
-    bool keep = req.keep_alive() && !stopping_;
-    res.keep_alive(keep);
-    res.set(bhttp::field::server, "fvce");
-    conn->stream->expires_after(options_.read_timeout);
-    std::tie(ec, std::ignore) = co_await bhttp::async_write(*conn->stream, res, use_tuple);
+      keep = req.keep_alive() && !stopping_;
+      res.keep_alive(keep);
+      set_security_headers(res.base(), conn->stream->secure());
+      conn->stream->expires_after(options_.read_timeout);
+      std::tie(ec, std::ignore) = co_await bhttp::async_write(*conn->stream, res, use_tuple);
+    }
+    trim_after_large_body(body_size);
+    {
+      std::lock_guard lock(mu_);
+      conn->idle_since = std::chrono::steady_clock::now();
+    }
     conn->busy = false;
     if (ec || !keep) break;
   }
@@ -239,6 +398,7 @@ asio::awaitable<std::optional<bool>> Server::try_stream(
   auto started = std::chrono::steady_clock::now();
   auto caller = authenticate(req.base(), req.method(), req.target(), nullptr, *conn.stream, remote,
                              match.access, match.route);
+  if (caller.ok()) identify(conn, *caller);
   RequestView view{req, path, url->params(), remote, caller.ok() ? &*caller : nullptr};
   StreamExchange ex{*conn.stream, buffer, parser, view, options_.read_timeout};
   if (!caller.ok()) {
@@ -246,7 +406,9 @@ asio::awaitable<std::optional<bool>> Server::try_stream(
     auto res = error_response(caller.status());
     if (caller.status().code() == ErrorCode::unauthenticated)
       res.set(bhttp::field::www_authenticate, "Bearer realm=\"fvce\"");
+    if (caller.status().code() == ErrorCode::rate_limited) res.set(bhttp::field::retry_after, "1");
     res.keep_alive(false);
+    set_security_headers(res.base(), conn.stream->secure());
     conn.stream->expires_after(std::chrono::seconds(2));
     co_await bhttp::async_write(*conn.stream, res, use_tuple);
     ex.status = res.result_int();
@@ -260,6 +422,10 @@ asio::awaitable<std::optional<bool>> Server::try_stream(
       ex.status = 500;
     }
   }
+  {
+    std::lock_guard lock(mu_);
+    conn.idle_since = std::chrono::steady_clock::now();
+  }
   conn.busy = false;
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -272,14 +438,30 @@ Result<auth::Caller> Server::authenticate(const bhttp::fields& header, Verb meth
                                           const Stream& stream, const std::string& remote,
                                           auth::Access access, std::string_view route) {
   auth::Caller caller;
+  Status refused;
   if (authenticator_) {
     auto who = authenticator_->authenticate(header, method, target, body, stream, remote);
-    if (!who.ok()) {
-      spdlog::warn("refused {} {} from {}: {}", bhttp::to_string(method), route, remote,
-                   who.status().message());
-      return who.status();
+    if (who.ok())
+      caller = std::move(*who);
+    else
+      refused = who.status();
+  }
+  // Members are not limited; a user is, by name, and anyone else by address (refused
+  // requests included, so guessing costs a client its budget).
+  if (!caller.is_peer()) {
+    std::string key = caller.is_user() ? "user:" + caller.user : "addr:" + remote;
+    if (!take_request(key)) {
+      metrics_.add("fvce_http_rate_limited_total", {});
+      return Status::RateLimited(
+          "too many requests from " +
+          (caller.is_user() ? "user '" + caller.user + "'" : std::string(remote)) + " (over " +
+          std::to_string(static_cast<long>(options_.rate)) + " per second); slow down");
     }
-    caller = std::move(*who);
+  }
+  if (!refused.ok()) {
+    spdlog::warn("refused {} {} from {}: {}", bhttp::to_string(method), route, remote,
+                 refused.message());
+    return refused;
   }
   if (auto s = admit(access, caller, route); !s.ok()) {
     spdlog::warn("refused {} {} from {} ({}): {}", bhttp::to_string(method), route, remote,
@@ -289,8 +471,9 @@ Result<auth::Caller> Server::authenticate(const bhttp::fields& header, Verb meth
   return caller;
 }
 
-asio::awaitable<Response> Server::dispatch(const Request& req, const Stream& stream,
+asio::awaitable<Response> Server::dispatch(const Request& req, Connection& conn,
                                            const std::string& remote, std::string& route) {
+  const Stream& stream = *conn.stream;
   auto url = boost::urls::parse_origin_form(req.target());
   if (!url) {
     route = "(bad-target)";
@@ -317,8 +500,10 @@ asio::awaitable<Response> Server::dispatch(const Request& req, const Stream& str
     auto res = error_response(caller.status());
     if (caller.status().code() == ErrorCode::unauthenticated)
       res.set(bhttp::field::www_authenticate, "Bearer realm=\"fvce\"");
+    if (caller.status().code() == ErrorCode::rate_limited) res.set(bhttp::field::retry_after, "1");
     co_return res;
   }
+  identify(conn, *caller);
   RequestView view{req, path, url->params(), remote, &*caller};
   try {
     co_return co_await (*match.handler)(view);

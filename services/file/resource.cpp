@@ -78,7 +78,7 @@ Result<std::string> sha256_param(const RequestView& v) {
 template <typename Message>
 asio::awaitable<void> answer(StreamExchange& ex, Message& res, bool keep_alive) {
   res.keep_alive(keep_alive);
-  res.set(bhttp::field::server, "fvce");
+  http::set_security_headers(res.base(), ex.stream.secure());
   ex.status = res.result_int();
   ex.keep_alive = keep_alive;
   ex.stream.expires_after(ex.read_timeout);
@@ -211,7 +211,7 @@ asio::awaitable<void> get_content(StreamExchange& ex, const Env& env) {
   bhttp::response<bhttp::buffer_body> res{bhttp::status::ok, 11};
   res.set(bhttp::field::content_type, "application/octet-stream");
   res.set(kSizeHeader, std::to_string((*reader)->file_size()));
-  res.set(bhttp::field::server, "fvce");
+  http::set_security_headers(res.base(), ex.stream.secure());
   res.content_length(left);
   res.keep_alive(keep);
   res.body().data = nullptr;
