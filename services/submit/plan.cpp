@@ -48,6 +48,31 @@ Result<std::vector<std::string>> split_args(std::string_view text) {
   return out;
 }
 
+Status check_file_name(std::string_view name) {
+  auto bad = [&](const std::string& why) {
+    std::string shown;
+    for (char c : name.substr(0, 200))
+      shown += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+    return Status::InvalidArgument("file name '" + shown + "' " + why);
+  };
+  if (name.empty()) return Status::InvalidArgument("a file name is empty");
+  if (name.size() > 4096) return bad("is longer than 4096 bytes");
+  if (name.front() == '/') return bad("is absolute; names are relative to the task's directory");
+  for (char c : name)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return bad("contains a control character");
+  for (std::size_t pos = 0; pos <= name.size();) {
+    auto slash = name.find('/', pos);
+    if (slash == std::string_view::npos) slash = name.size();
+    auto part = name.substr(pos, slash - pos);
+    pos = slash + 1;
+    if (part.empty()) return bad("has an empty component");
+    if (part == "." || part == "..") return bad("has a '" + std::string(part) + "' component");
+    if (part.size() > 255) return bad("has a component longer than 255 bytes");
+  }
+  return Status::Ok();
+}
+
 namespace {
 
 std::string substitute(const std::string& text, int index) {
@@ -125,6 +150,7 @@ Result<Plan> plan_workflow(const model::WorkflowDoc& doc) {
 
   std::vector<Origin> origin;
   std::vector<const TaskTemplate*> from;
+  std::size_t reads = 0;  // input references so far, bounded before they are made
   auto add = [&](const TaskTemplate& t, const std::string& array, int index) -> Status {
     PlannedTask p;
     p.id = index < 0 ? t.id : t.id + "[" + std::to_string(index) + "]";
@@ -151,9 +177,18 @@ Result<Plan> plan_workflow(const model::WorkflowDoc& doc) {
       auto it = arrays.find(in.array);
       if (it == arrays.end())
         return task_error(p.id, "reads files of unknown array '" + in.array + "'");
+      if (reads + p.inputs.size() +
+              static_cast<std::size_t>(it->second->last - it->second->first + 1) >
+          kMaxInputs)
+        return Status::InvalidArgument("the workflow reads more than " +
+                                       std::to_string(kMaxInputs) + " input files in all");
       for (int i = it->second->first; i <= it->second->last; ++i)
         p.inputs.push_back(substitute(in.file, i));
     }
+    reads += p.inputs.size();
+    if (reads > kMaxInputs)
+      return Status::InvalidArgument("the workflow reads more than " + std::to_string(kMaxInputs) +
+                                     " input files in all");
     for (const auto& out : t.outputs) p.outputs.emplace_back(sub(out.file), out.result);
     plan.task_index[p.id] = static_cast<int>(plan.tasks.size());
     plan.tasks.push_back(std::move(p));
@@ -168,15 +203,23 @@ Result<Plan> plan_workflow(const model::WorkflowDoc& doc) {
       for (const auto& t : a.tasks)
         if (auto s = add(t, a.id, i); !s.ok()) return s;
 
-  // Files: who writes what.
+  // Files: who writes what. Every name is checked here, so no executor is ever handed one
+  // it must refuse.
   std::set<std::string> provided;
-  for (const auto& f : doc.files)
+  for (const auto& f : doc.files) {
+    if (auto s = check_file_name(f.name); !s.ok())
+      return Status::InvalidArgument("<file>: " + s.message());
     if (!provided.insert(f.name).second)
       return Status::InvalidArgument("file '" + f.name + "': the name is used twice");
+  }
+  for (const auto& t : plan.tasks) {
+    for (const auto& name : t.inputs)
+      if (auto s = check_file_name(name); !s.ok()) return task_error(t.id, "input: " + s.message());
+  }
   for (std::size_t i = 0; i < plan.tasks.size(); ++i) {
     for (const auto& [name, result] : plan.tasks[i].outputs) {
-      if (name.find("..") != std::string::npos || name.front() == '/')
-        return task_error(plan.tasks[i].id, "output '" + name + "' must be a plain relative name");
+      if (auto s = check_file_name(name); !s.ok())
+        return task_error(plan.tasks[i].id, "output: " + s.message());
       if (provided.count(name))
         return task_error(plan.tasks[i].id,
                           "writes '" + name + "', which a <file> already provides");

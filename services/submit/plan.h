@@ -47,6 +47,15 @@ struct Plan {
 
 // At most this many concrete tasks in one workflow.
 inline constexpr std::size_t kMaxTasks = 1'000'000;
+// At most this many input references over all tasks (an array reading a whole array
+// multiplies quickly).
+inline constexpr std::size_t kMaxInputs = 4'000'000;
+
+// Whether name can name a file of a workflow: a relative path inside a task's work
+// directory. Non-empty, at most 4096 bytes with components of at most 255, no empty, '.'
+// or '..' component, not absolute, no control character. Checked for every <file>, input
+// and output at submit, so an executor never receives a name it must refuse.
+Status check_file_name(std::string_view name);
 
 Result<Plan> plan_workflow(const model::WorkflowDoc& doc);
 

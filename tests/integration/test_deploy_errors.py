@@ -4,6 +4,7 @@ FILE:LINE:COL and says what is wrong (listing the known choices where there are 
 leaves nothing behind listening."""
 
 import os
+import pwd
 import re
 import subprocess
 import time
@@ -79,10 +80,36 @@ CASES = {
         ["nodes"]),
     "service given twice": (
         HEAD + INFO_OK + '  <service name="info" impl="declared"/><!--HERE-->\n</deploy>\n', []),
+    "work root /": (
+        HEAD + INFO_OK + '  <service name="file" impl="local">\n'
+        '    <param name="work-root" value="/"/><!--HERE-->\n  </service>\n</deploy>\n',
+        ["work-root", "work root / ", "is a system directory"]),
+    "work root inside /usr": (
+        HEAD + INFO_OK + '  <service name="file" impl="local">\n'
+        '    <param name="work-root" value="/usr/share/../share/fvce"/><!--HERE-->\n'
+        '  </service>\n</deploy>\n',
+        ["/usr/share/fvce", "lies inside the system directory /usr"]),
     "malformed xml": (
         HEAD + INFO_OK + '  <service name="register" impl="introducer"\n'
         '</deploy><!--HERE-->\n', []),
 }
+
+
+# A home directory that is no system directory (Debian's base accounts have several, e.g.
+# /var/cache/man): a work root there is refused as that user's home.
+SYSTEM = {"/", "/root", "/home", "/var", "/tmp", "/nonexistent", "/bin", "/usr/sbin", "/dev",
+          "/run", "/var/run", "/var/lib", "/usr", "/srv", "/opt", "/sbin", "/proc", "/sys"}
+HOMES = [p for p in pwd.getpwall()
+         if p.pw_dir.startswith("/") and os.path.normpath(p.pw_dir) not in SYSTEM and
+         not any(os.path.normpath(p.pw_dir).startswith(t + "/")
+                 for t in ("/bin", "/usr", "/etc", "/dev", "/proc", "/sys", "/sbin", "/boot",
+                           "/lib"))]
+if HOMES:
+    CASES["work root a home directory"] = (
+        HEAD + INFO_OK + '  <service name="file" impl="local">\n'
+        f'    <param name="work-root" value="{HOMES[0].pw_dir}"/><!--HERE-->\n'
+        '  </service>\n</deploy>\n',
+        [f"is the home directory of user '{HOMES[0].pw_name}'"])
 
 
 class DeployErrors(unittest.TestCase):

@@ -1,6 +1,8 @@
 #include "services/file/impl/local.h"
 
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,12 +88,48 @@ Result<FileEntry> entry_at(const fs::path& absolute, std::string relative) {
   return e;
 }
 
+Status check_work_root(const fs::path& given) {
+  std::error_code ec;
+  fs::path root = fs::weakly_canonical(fs::absolute(given, ec), ec);
+  if (ec) root = fs::absolute(given, ec).lexically_normal();
+  auto refuse = [&](const std::string& why) {
+    return Status::InvalidArgument("work root " + given.string() +
+                                   (root != given ? " (" + root.string() + ")" : "") + " " + why +
+                                   "; give the node a directory of its own");
+  };
+  // The system's own trees, and the directories that hold other people's files.
+  static const char* const kSystem[] = {
+      "/",       "/bin",  "/boot",    "/dev",     "/etc", "/lib", "/lib32", "/lib64",
+      "/libx32", "/proc", "/sbin",    "/sys",     "/usr", "/run", "/root",  "/home",
+      "/var",    "/tmp",  "/var/tmp", "/var/lib", "/srv", "/opt", "/mnt",   "/media"};
+  for (const char* s : kSystem)
+    if (root == fs::path(s)) return refuse("is a system directory");
+  static const char* const kInside[] = {"/bin",   "/boot",   "/dev",  "/etc",  "/lib", "/lib32",
+                                        "/lib64", "/libx32", "/proc", "/sbin", "/sys", "/usr"};
+  for (const char* s : kInside)
+    if (within(fs::path(s), root))
+      return refuse("lies inside the system directory " + std::string(s));
+  // A home directory itself: the work root would expose its owner's files to every user.
+  ::setpwent();
+  std::string home;
+  while (struct passwd* pw = ::getpwent()) {
+    if (pw->pw_dir && pw->pw_dir[0] == '/' && fs::path(pw->pw_dir).lexically_normal() == root) {
+      home = pw->pw_name;
+      break;
+    }
+  }
+  ::endpwent();
+  if (!home.empty()) return refuse("is the home directory of user '" + home + "'");
+  return Status::Ok();
+}
+
 Result<std::shared_ptr<LocalFileService>> LocalFileService::Create(const NodeContext& ctx,
                                                                    LocalFileOptions options) {
   std::error_code ec;
   fs::path root = options.work_root;
   if (root.empty()) return Status::InvalidArgument("the file service needs a work root");
   if (root.is_relative()) root = fs::absolute(root, ec);
+  if (auto s = check_work_root(root); !s.ok()) return s;
   for (const char* sub : {"", "store", "work"}) {
     fs::create_directories(*sub ? root / sub : root, ec);
     if (ec)
@@ -110,6 +148,20 @@ Result<std::shared_ptr<LocalFileService>> LocalFileService::Create(const NodeCon
   }
   options.work_root = root;
   return std::shared_ptr<LocalFileService>(new LocalFileService(ctx, std::move(options), root));
+}
+
+Result<UniqueFd> LocalFileService::open_confined(const ResolvedPath& where,
+                                                 std::uint64_t* size_out) const {
+  auto fd = open_for_reading(where.absolute, size_out);
+  if (!fd.ok()) return fd;
+  std::error_code ec;
+  auto reached = fs::read_symlink("/proc/self/fd/" + std::to_string(fd->get()), ec);
+  if (ec)
+    return Status::IOError("cannot tell where '" + where.relative + "' leads: " + ec.message());
+  if (!within(root_, reached))
+    return Status::Forbidden("'" + printable(where.relative) +
+                             "' leads outside the work root (a link was swapped in)");
+  return fd;
 }
 
 Result<fs::path> LocalFileService::resolve(std::string_view path) const {
@@ -226,7 +278,7 @@ asio::awaitable<Result<std::string>> LocalFileService::read(std::string path, st
   if (!where.ok()) co_return where.status();
   co_return co_await on_workers(ctx_.workers, [&]() -> Result<std::string> {
     std::uint64_t size = 0;
-    auto fd = open_for_reading(where->absolute, &size);
+    auto fd = open_confined(*where, &size);
     if (!fd.ok()) return prefixed(fd.status(), "reading '" + where->relative + "'");
     if (offset > size)
       return Status::InvalidArgument("offset " + std::to_string(offset) + " is past the end of '" +
@@ -251,7 +303,7 @@ asio::awaitable<Result<std::string>> LocalFileService::read_lines(std::string pa
   auto where = resolve_path(path);
   if (!where.ok()) co_return where.status();
   co_return co_await on_workers(ctx_.workers, [&]() -> Result<std::string> {
-    auto fd = open_for_reading(where->absolute, nullptr);
+    auto fd = open_confined(*where, nullptr);
     if (!fd.ok()) return prefixed(fd.status(), "reading '" + where->relative + "'");
     // Scan in chunks rather than line by line: a file without newlines must not be read
     // into memory whole.
@@ -515,8 +567,7 @@ asio::awaitable<Result<std::unique_ptr<FileReader>>> LocalFileService::open_read
   auto where = resolve_path(path);
   if (!where.ok()) co_return where.status();
   std::uint64_t size = 0;
-  auto fd =
-      co_await on_workers(ctx_.workers, [&] { return open_for_reading(where->absolute, &size); });
+  auto fd = co_await on_workers(ctx_.workers, [&] { return open_confined(*where, &size); });
   if (!fd.ok()) {
     if (fd.status().code() == ErrorCode::not_found)
       co_return Status::NotFound("no such file: '" + where->relative + "'");
@@ -629,7 +680,7 @@ asio::awaitable<Status> LocalFileService::fetch_from_store(model::FileRef ref, R
   if (!from.ok()) co_return prefixed(from.status(), what);
   co_return co_await on_workers(ctx_.workers, [&]() -> Status {
     std::uint64_t size = 0;
-    auto in = open_for_reading(from->absolute, &size);
+    auto in = open_confined(*from, &size);
     if (!in.ok()) return prefixed(in.status(), what);
     if (auto s = make_parent_dirs(to.absolute); !s.ok()) return s;
     // A store file is read-only and named by its hash: a hard link is a free, safe copy.

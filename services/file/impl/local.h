@@ -32,6 +32,11 @@ struct LocalFileOptions {
   Backoff fetch_backoff{std::chrono::milliseconds(200), std::chrono::milliseconds(5'000)};
 };
 
+// Whether a directory may be a work root: not a system directory (/, /etc, /usr, /var, /tmp,
+// /home, ...), nothing inside /etc, /usr and the other system trees, and not a user's home
+// directory itself. Errors: invalid-argument naming the directory and why.
+Status check_work_root(const std::filesystem::path& root);
+
 // A path after the confinement checks.
 struct ResolvedPath {
   std::filesystem::path absolute;  // under the work root
@@ -94,6 +99,11 @@ class LocalFileService final : public LocalFile,
   Result<ResolvedPath> resolve_path(std::string_view path, bool check_final = true) const;
 
   const LocalFileOptions& options() const { return options_; }
+
+  // Opens a resolved path for reading and checks, on the open descriptor, that the file it
+  // reached lies inside the work root: a link swapped in after resolve_path() checked the
+  // path is caught here (forbidden).
+  Result<UniqueFd> open_confined(const ResolvedPath& where, std::uint64_t* size_out) const;
 
  private:
   LocalFileService(const NodeContext& ctx, LocalFileOptions options, std::filesystem::path root)

@@ -100,6 +100,41 @@ TEST_CASE("file: confinement refuses paths that leave the work root") {
   CHECK(slurp(sibling / "file") == "sibling");
 }
 
+TEST_CASE("file: a system directory or a home directory is no work root") {
+  for (const char* dir : {"/", "/etc", "/usr", "/var", "/tmp", "/home", "/root", "/usr/share/x",
+                          "/etc/fvce", "/usr/../etc", "/proc/self"}) {
+    auto s = check_work_root(dir);
+    CHECK_MESSAGE(s.code() == ErrorCode::invalid_argument, dir);
+    CHECK_MESSAGE(s.message().find(dir) != std::string::npos, s.message());
+  }
+  CHECK(check_work_root("/var/lib/fvce").ok());
+  CHECK(check_work_root("/tmp/fvce-work").ok());
+  CHECK(check_work_root("/srv/fvce").ok());
+}
+
+TEST_CASE("file: a link swapped in after the path was checked is caught on the descriptor") {
+  Fixture f;
+  fs::path outside = f.dir.path / "outside";
+  put(outside / "secret", "secret");
+  put(f.root / "plain.txt", "plain");
+  auto where = f.svc.resolve_path("plain.txt");
+  REQUIRE(where.ok());
+  // Checked as a regular file; now a link to outside takes its place.
+  fs::remove(f.root / "plain.txt");
+  fs::create_symlink(outside / "secret", f.root / "plain.txt");
+  std::uint64_t size = 0;
+  auto fd = f.svc.open_confined(*where, &size);
+  REQUIRE_FALSE(fd.ok());
+  CHECK(fd.status().code() == ErrorCode::forbidden);
+  CHECK(fd.status().message().find("leads outside the work root") != std::string::npos);
+  // Undisturbed, it opens.
+  put(f.root / "kept.txt", "kept");
+  auto kept = f.svc.resolve_path("kept.txt");
+  REQUIRE(kept.ok());
+  CHECK(f.svc.open_confined(*kept, &size).ok());
+  CHECK(size == 4);
+}
+
 TEST_CASE("file: write, read, read_lines, stat") {
   Fixture f;
   REQUIRE(f.run(f.svc.write("a/b/c.txt", "one\ntwo\nthree\nfour")).ok());

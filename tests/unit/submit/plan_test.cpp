@@ -192,5 +192,49 @@ TEST_CASE("the workflow document round-trips through its codec") {
   CHECK(*model::from_xml<model::WorkflowDoc>(again) == *doc);
 }
 
+// Planning without the schema check first: the planner's own checks must hold on their own.
+std::string unchecked_error(const std::string& body) {
+  std::string xml = "<workflow xmlns=\"urn:fvce:1\" name=\"t\">\n" + body + "\n</workflow>";
+  auto doc = model::from_xml<model::WorkflowDoc>(xml);
+  REQUIRE(doc.ok());
+  auto p = plan_workflow(*doc);
+  REQUIRE_FALSE(p.ok());
+  return p.status().message();
+}
+
+TEST_CASE("every file name is checked at submit, the schema aside") {
+  const std::string sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  auto provided = [&](const std::string& name) {
+    return unchecked_error("<file name=\"" + name + "\" sha256=\"" + sha +
+                           "\" size=\"3\"/><task id=\"t\" cmd=\"cat\"><in file=\"" + name +
+                           "\"/></task>");
+  };
+  CHECK(provided("../../etc/passwd").find("'..' component") != std::string::npos);
+  CHECK(provided("/etc/passwd").find("is absolute") != std::string::npos);
+  CHECK(provided("a//b").find("empty component") != std::string::npos);
+  CHECK(provided("./a").find("'.' component") != std::string::npos);
+  CHECK(provided("a/&#9;b").find("control character") != std::string::npos);
+  CHECK(provided(std::string(4097, 'n')).find("longer than 4096") != std::string::npos);
+  CHECK(provided(std::string(256, 'n')).find("longer than 255") != std::string::npos);
+  CHECK(unchecked_error("<task id=\"t\" cmd=\"x\"><out file=\"d/../../x\"/></task>")
+            .find("task 't': output: file name 'd/../../x' has a '..' component") !=
+        std::string::npos);
+  // An array's index makes the name: checked after substitution.
+  CHECK(unchecked_error("<array id=\"a\" range=\"1..2\"><task id=\"p\" cmd=\"x\"><out "
+                        "file=\"p{i}/ok\"/></task></array><task id=\"j\" cmd=\"x\"><in "
+                        "file=\"p1/../p2/ok\"/></task>")
+            .find("task 'j': input: file name 'p1/../p2/ok'") != std::string::npos);
+  CHECK(plan("<task id=\"t\" cmd=\"x\"><out file=\"sub/dir/ok.txt\"/></task>").ok());
+}
+
+TEST_CASE("reading whole arrays is bounded before the names are made") {
+  // 1,000 tasks each reading an array of 10,000: 10,000,000 references, over the bound.
+  auto e = error_of(
+      "<array id=\"big\" range=\"1..10000\"><task id=\"b\" cmd=\"x\"><out "
+      "file=\"b{i}\"/></task></array><array id=\"r\" range=\"1..1000\"><task id=\"r\" "
+      "cmd=\"x\"><in array=\"big\" file=\"b{i}\"/></task></array>");
+  CHECK(e.find("reads more than 4000000 input files") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace fvce::submit
