@@ -25,7 +25,9 @@
  * host) followed by that many bytes, the first of which is the type.
  *   node → fvce-exec
  *     'S' u64 id, then NUL-terminated strings: program, cwd, stdout path, stderr path,
- *         then u32 argc and argc strings, u32 envc and envc strings.
+ *         then u32 argc and argc strings, u32 envc and envc strings, then u32 1 and u32
+ *         uid, u32 gid, u32 n, n u32 groups to run as that user (u32 0: as fvce-exec's own),
+ *         then u64 data limit (bytes) and u64 CPU limit (seconds), 0 = none (spawn_child.h).
  *     'Q' u64 id, u64 after, then as 'S': start task id the moment task `after` has been
  *         reaped (at once if `after` is not running). The node's executor queues a task this
  *         way behind the one whose slots it will take, so that the slot passes from one to
@@ -179,6 +181,17 @@ static const char* next_string(struct reader* r) {
   return s;
 }
 
+static uint64_t next_u64(struct reader* r) {
+  uint64_t v = 0;
+  if (r->end - r->p < 8) {
+    r->bad = 1;
+    return 0;
+  }
+  memcpy(&v, r->p, 8);
+  r->p += 8;
+  return v;
+}
+
 static uint32_t next_u32(struct reader* r) {
   uint32_t v = 0;
   if (r->end - r->p < 4) {
@@ -218,6 +231,26 @@ static void spawn_task(uint64_t id, struct reader* r) {
   const char* err_path = next_string(r);
   char** argv = r->bad ? NULL : next_strings(r);
   char** envp = argv ? next_strings(r) : NULL;
+  struct fvce_spawn_identity who = {0, 0, NULL, 0};
+  gid_t* groups = NULL;
+  int has_who = envp ? (int)next_u32(r) : 0;
+  if (has_who && !r->bad) {
+    who.uid = (uid_t)next_u32(r);
+    who.gid = (gid_t)next_u32(r);
+    uint32_t n = next_u32(r);
+    if (!r->bad && n <= 65536 && n * 4u <= (uint32_t)(r->end - r->p)) {
+      groups = calloc((size_t)n + 1, sizeof *groups);
+      if (!groups) die("calloc");
+      for (uint32_t i = 0; i < n; ++i) groups[i] = (gid_t)next_u32(r);
+      who.groups = groups;
+      who.n_groups = (int)n;
+    } else {
+      r->bad = 1;
+    }
+  }
+  struct fvce_spawn_limits limits = {0, 0};
+  limits.data_bytes = next_u64(r);
+  limits.cpu_seconds = next_u64(r);
   int out = -1, err = -1;
   pid_t pid = -1;
   if (!envp || r->bad || !argv[0]) {
@@ -225,18 +258,19 @@ static void spawn_task(uint64_t id, struct reader* r) {
     goto done;
   }
   /* Not following a link: a capture file is a new name in the task's directory. */
-  out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (out < 0) {
     refuse(id, errno, "cannot create", out_path);
     goto done;
   }
-  err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (err < 0) {
     refuse(id, errno, "cannot create", err_path);
     goto done;
   }
   int rc = 0;
-  pid = fvce_spawn_child(program, argv, envp, cwd, out, err, task_nice, &rc);
+  pid = fvce_spawn_child(program, argv, envp, cwd, out, err, task_nice, has_who ? &who : NULL,
+                         &limits, &rc);
   if (pid < 0) refuse(id, rc, "cannot start", program);
 
 done:
@@ -244,6 +278,7 @@ done:
   if (err >= 0) close(err);
   free(argv);
   free(envp);
+  free(groups);
   if (pid <= 0) return;
   add_child(id, pid);
   char body[12];

@@ -1,5 +1,8 @@
 #include "services/execute/register_impls.h"
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
 #include <string>
 #include <vector>
 
@@ -62,6 +65,19 @@ Result<std::shared_ptr<LocalExecute>> build_process(const Params& params, Execut
   auto nice = params.integer("nice", 0, 19);
   if (!nice.ok()) return nice.status();
   process.nice = static_cast<int>(*nice);
+  auto accounts = AccountMap::Parse(params.text("accounts"));
+  if (!accounts.ok()) return bad(params, "accounts", accounts.status().message());
+  process.accounts = std::move(*accounts);
+  if (::geteuid() == 0) {
+    for (const auto& [user, account] : process.accounts.accounts)
+      if (auto id = task_identity(process.accounts, user, true); !id.ok())
+        return bad(params, "accounts", id.status().message());
+    if (process.accounts.empty())
+      spdlog::warn(
+          "{}: the node runs as root and parameter 'accounts' maps no user: tasks run "
+          "as root. Map users to local accounts (e.g. \"*=*\") so that they never do",
+          params.where("accounts"));
+  }
 
   auto runner = ProcessRunner::Create(ctx.node, process);
   if (!runner.ok())
@@ -97,6 +113,12 @@ void register_execute_impls(ExecuteRegistry& registry) {
        "fvce-exec: tasks are spawned, reaped and measured by one long-lived launcher process "
        "beside fvce (each task's max RSS is its own, and the node never forks); direct: the "
        "node spawns them itself (max RSS then includes the node's own size)",
+       false},
+      {"accounts", "",
+       "when the node runs as root, the local account each federation user's tasks run as: "
+       "comma-separated USER=ACCOUNT pairs, '*=*' for every other user's account of the same "
+       "name, '*=ACCOUNT' for one account; an unmapped user's task is refused, and so is an "
+       "account that is root. Not running as root, tasks run as the node's own user",
        false},
       {"nice", "10",
        "nice level of the tasks (0 to 19; with the fvce-exec launcher). Above 0 the node's own "

@@ -43,12 +43,12 @@ struct Started {
 Started start(const Spawner::Spec& spec) {
   Started r;
   // Not following a link: a capture file is a new name in the task's directory.
-  int out = ::open(spec.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  int out = ::open(spec.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (out < 0) {
     r.error = "cannot create " + spec.out + ": " + std::strerror(errno);
     return r;
   }
-  int err = ::open(spec.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  int err = ::open(spec.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (err < 0) {
     r.error = "cannot create " + spec.err + ": " + std::strerror(errno);
     ::close(out);
@@ -60,8 +60,16 @@ Started start(const Spawner::Spec& spec) {
   for (const auto& s : spec.env) envp.push_back(const_cast<char*>(s.c_str()));
   envp.push_back(nullptr);
   int error = 0;
+  fvce_spawn_identity who{};
+  if (spec.run_as) {
+    who.uid = spec.run_as->uid;
+    who.gid = spec.run_as->gid;
+    who.groups = spec.run_as->groups.data();
+    who.n_groups = static_cast<int>(spec.run_as->groups.size());
+  }
+  fvce_spawn_limits limits{spec.data_limit, spec.cpu_limit_s};
   r.pid = fvce_spawn_child(spec.program.c_str(), argv.data(), envp.data(), spec.cwd.c_str(), out,
-                           err, 0, &error);
+                           err, 0, spec.run_as ? &who : nullptr, &limits, &error);
   ::close(out);
   ::close(err);
   if (r.pid < 0) r.error = "cannot start " + spec.program + ": " + std::strerror(error);

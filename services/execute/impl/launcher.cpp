@@ -186,6 +186,15 @@ void Launcher::request(std::uint64_t id, std::uint64_t after, const Spec& spec,
   for (const auto& a : spec.argv) put_str(body, a);
   put_u32(body, static_cast<std::uint32_t>(spec.env.size()));
   for (const auto& e : spec.env) put_str(body, e);
+  put_u32(body, spec.run_as ? 1 : 0);
+  if (spec.run_as) {
+    put_u32(body, static_cast<std::uint32_t>(spec.run_as->uid));
+    put_u32(body, static_cast<std::uint32_t>(spec.run_as->gid));
+    put_u32(body, static_cast<std::uint32_t>(spec.run_as->groups.size()));
+    for (gid_t g : spec.run_as->groups) put_u32(body, static_cast<std::uint32_t>(g));
+  }
+  put_u64(body, spec.data_limit);
+  put_u64(body, spec.cpu_limit_s);
   send(gen, frame(std::move(body)));
 }
 

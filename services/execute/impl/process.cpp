@@ -1,13 +1,17 @@
 #include "services/execute/impl/process.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstring>
 #include <filesystem>
 #include <map>
 
@@ -178,9 +182,115 @@ ProcessRunner::ProcessRunner(NodeContext& ctx, ProcessOptions options,
   base_env_.push_back("LC_ALL=C.UTF-8");
 }
 
+std::string AccountMap::account_of(const std::string& user) const {
+  if (auto it = accounts.find(user); it != accounts.end()) return it->second;
+  if (others == "*") return user;
+  return others;
+}
+
+Result<AccountMap> AccountMap::Parse(std::string_view text) {
+  AccountMap map;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    auto comma = text.find(',', pos);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string pair(text.substr(pos, comma - pos));
+    pos = comma + 1;
+    auto trim = [](std::string s) {
+      auto b = s.find_first_not_of(" \t\n");
+      auto e = s.find_last_not_of(" \t\n");
+      return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+    };
+    pair = trim(pair);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    std::string user = eq == std::string::npos ? "" : trim(pair.substr(0, eq));
+    std::string account = eq == std::string::npos ? "" : trim(pair.substr(eq + 1));
+    if (user.empty() || account.empty())
+      return Status::InvalidArgument("'" + pair + "' is not USER=ACCOUNT");
+    if (user == "*") {
+      map.others = account;
+    } else {
+      if (account == "*")
+        return Status::InvalidArgument("'" + pair + "': '*' as the account only for user '*'");
+      map.accounts[user] = account;
+    }
+  }
+  return map;
+}
+
+Result<std::optional<Spawner::Spec::Identity>> task_identity(const AccountMap& map,
+                                                             const std::string& owner,
+                                                             bool node_is_root) {
+  // Not root: tasks run as the node's user. Root with no map at all: as the node's user too
+  // (the node warned at start; docs/SECURITY.md, "Tasks run as the user").
+  if (!node_is_root || map.empty()) return std::optional<Spawner::Spec::Identity>();
+  std::string account = map.account_of(owner);
+  if (account.empty())
+    return Status::Forbidden("user '" + owner +
+                             "' has no local account on this node (it runs as root and runs "
+                             "tasks only as mapped accounts: the execute service's parameter "
+                             "'accounts' in deploy.xml)");
+  std::vector<char> buf(16384);
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  int rc = ::getpwnam_r(account.c_str(), &pw, buf.data(), buf.size(), &found);
+  if (rc != 0 || !found)
+    return Status::Forbidden("user '" + owner + "' maps to local account '" + account +
+                             "', which does not exist on this host");
+  if (pw.pw_uid == 0)
+    return Status::Forbidden("user '" + owner + "' maps to local account '" + account +
+                             "', which is root; tasks never run as root");
+  Spawner::Spec::Identity id;
+  id.uid = pw.pw_uid;
+  id.gid = pw.pw_gid;
+  int n = 64;
+  std::vector<gid_t> groups(static_cast<std::size_t>(n));
+  if (::getgrouplist(account.c_str(), pw.pw_gid, groups.data(), &n) < 0) {
+    groups.resize(static_cast<std::size_t>(n));
+    ::getgrouplist(account.c_str(), pw.pw_gid, groups.data(), &n);
+  }
+  groups.resize(static_cast<std::size_t>(std::max(n, 0)));
+  for (gid_t g : groups)
+    if (g == 0)
+      return Status::Forbidden("local account '" + account + "' (of user '" + owner +
+                               "') is in group root; tasks never run with it");
+  id.groups = std::move(groups);
+  return std::optional<Spawner::Spec::Identity>(std::move(id));
+}
+
+namespace {
+
+// Gives the task's directories to the account it runs as, private to it (0700): the task
+// directory and its attempt directory with the directories made for its inputs. Files are
+// left alone: staged inputs are links to the store's read-only copies, which stay the node's.
+Status hand_over_dirs(const fs::path& workdir, const Spawner::Spec::Identity& who) {
+  auto give = [&](const fs::path& p) -> Status {
+    if (::lchown(p.c_str(), who.uid, who.gid) != 0 || ::chmod(p.c_str(), 0700) != 0)
+      return Status::IOError("cannot give " + p.string() + " to uid " + std::to_string(who.uid) +
+                             ": " + std::strerror(errno));
+    return Status::Ok();
+  };
+  if (auto s = give(workdir.parent_path()); !s.ok()) return s;
+  if (auto s = give(workdir); !s.ok()) return s;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(workdir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec))
+      if (auto s = give(it->path()); !s.ok()) return s;
+  }
+  // The workflow's directory: others may pass through, not list it.
+  ::chmod(workdir.parent_path().parent_path().c_str(), 0711);
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<Spawner::Spec> ProcessRunner::make_spec(const RunRequest& request) {
   const auto& a = request.assignment;
   const auto& dir = request.dir;
+  auto who = task_identity(options_.accounts, a.owner, ::geteuid() == 0);
+  if (!who.ok()) return who.status();
   // Inputs declared executable become executable (a few stat/chmod calls).
   for (const auto& in : a.inputs) {
     if (!in.executable) continue;
@@ -195,7 +305,8 @@ Result<Spawner::Spec> ProcessRunner::make_spec(const RunRequest& request) {
     env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   env["PATH"] = base_path_;
-  if (!env.count("HOME")) env["HOME"] = dir.workdir_abs.string();
+  // A task run as a mapped account does not see the node's own home.
+  if (!env.count("HOME") || *who) env["HOME"] = dir.workdir_abs.string();
   env["TMPDIR"] = dir.workdir_abs.string();
   env["OMP_NUM_THREADS"] = std::to_string(a.cores);
   for (const auto& [k, v] : a.env) env[k] = v;
@@ -231,6 +342,18 @@ Result<Spawner::Spec> ProcessRunner::make_spec(const RunRequest& request) {
   spec.cwd = dir.workdir_abs.string();
   spec.out = dir.out_abs.string();
   spec.err = dir.err_abs.string();
+  if (*who) {
+    if (auto s = hand_over_dirs(dir.workdir_abs, **who); !s.ok()) return s;
+    spec.run_as = std::move(**who);
+  }
+  // Limits from the declared needs: memory (with a quarter's headroom for the allocator and
+  // the runtime) and CPU time (the time limit on every declared core, and a little more: the
+  // executor's own wall-clock limit normally ends the task first).
+  if (a.memory > 0) spec.data_limit = std::max(a.memory + a.memory / 4, a.memory + (64u << 20));
+  if (a.time_limit_ms > 0)
+    spec.cpu_limit_s = static_cast<std::uint64_t>((a.time_limit_ms + 999) / 1000) *
+                           static_cast<std::uint64_t>(std::max(1, a.cores)) +
+                       10;
 
   return spec;
 }

@@ -8,9 +8,12 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -20,10 +23,33 @@
 
 namespace fvce::execute {
 
+// Which local account runs a federation user's tasks when the node runs as root (as
+// computing centres map portal users to local accounts). Parsed from the execute param
+// "accounts": comma-separated USER=ACCOUNT pairs; "*=*" maps every other user to the local
+// account of the same name, "*=ACCOUNT" to that one account.
+struct AccountMap {
+  std::map<std::string, std::string> accounts;  // user → local account
+  std::string others;                           // "" = refused; "*" = same name; else one
+  bool empty() const { return accounts.empty() && others.empty(); }
+  // The local account of user; "" when unmapped.
+  std::string account_of(const std::string& user) const;
+  // Errors: invalid-argument naming the malformed pair.
+  static Result<AccountMap> Parse(std::string_view text);
+};
+
+// The identity a task of `owner` runs as on this node: nullopt when the node does not run as
+// root, or runs as root with an empty map (tasks run as the node's own user). Errors (forbidden):
+// the owner is unmapped, the account does not exist, or it is root — naming the user, the account
+// and what to change.
+Result<std::optional<Spawner::Spec::Identity>> task_identity(const AccountMap& map,
+                                                             const std::string& owner,
+                                                             bool node_is_root);
+
 struct ProcessOptions {
   bool direct_spawn = false;  // true: spawn from the node, not through fvce-exec
   std::string launcher_path;  // fvce-exec; "" = beside the running binary
   int nice = 10;              // tasks' nice level (0..19; launcher only)
+  AccountMap accounts;        // when the node runs as root
 };
 
 class ProcessRunner final : public TaskRunner {

@@ -9,8 +9,25 @@
 extern "C" {
 #endif
 
+/* Whom a task runs as: set in the child before it execs (setgroups, setgid, setuid, in that
+ * order, so it keeps no group of its starter). uid 0 is refused. */
+struct fvce_spawn_identity {
+  uid_t uid;
+  gid_t gid;
+  const gid_t* groups; /* supplementary groups */
+  int n_groups;
+};
+
+/* Limits of a task's processes from its declared needs (setrlimit in the child); 0 = none.
+ * Core dumps are always off. */
+struct fvce_spawn_limits {
+  unsigned long long data_bytes;  /* RLIMIT_DATA: heap and private mappings */
+  unsigned long long cpu_seconds; /* RLIMIT_CPU: SIGXCPU, then SIGKILL a second later */
+};
+
 /* Starts program (an absolute path) with argv and envp (NULL-terminated) in a new process
- * group of its own, in directory cwd, at nice level `nice_level` (0 = unchanged), with
+ * group of its own, as `who` (NULL: as the caller), under `limits` (NULL: none), in
+ * directory cwd (entered as `who`, so it must be theirs to enter), at nice level `nice_level` (0 = unchanged), with
  * default signal dispositions and an empty signal mask, stdin from /dev/null, stdout and
  * stderr to the descriptors out and err, no other descriptor inherited, and SIGKILL as its
  * parent-death signal (it dies with the process that started it). Returns its pid, or -1
@@ -21,7 +38,8 @@ extern "C" {
  * in a multi-threaded caller: the child only makes system calls. Blocks the calling thread
  * until the child has exec'ed (or failed to). */
 pid_t fvce_spawn_child(const char* program, char* const argv[], char* const envp[], const char* cwd,
-                       int out, int err, int nice_level, int* error);
+                       int out, int err, int nice_level, const struct fvce_spawn_identity* who,
+                       const struct fvce_spawn_limits* limits, int* error);
 
 #ifdef __cplusplus
 }

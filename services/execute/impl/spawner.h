@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,17 @@ class Spawner {
     std::vector<std::string> env;   // NAME=value
     std::string cwd;
     std::string out, err;  // capture files, created (truncated) by the spawner
+    // Whom it runs as (a node running as root runs each task as its owner's mapped local
+    // account); unset: as the spawner's own user.
+    struct Identity {
+      uid_t uid = 0;
+      gid_t gid = 0;
+      std::vector<gid_t> groups;
+    };
+    std::optional<Identity> run_as;
+    // Limits from the task's declared needs (spawn_child.h); 0 = none.
+    std::uint64_t data_limit = 0;   // bytes
+    std::uint64_t cpu_limit_s = 0;  // seconds of CPU
   };
   // Trivially destructible on purpose: it crosses co_await (see docs/architecture.md).
   struct Event {

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -34,8 +35,8 @@
 #include "services/file/register_impls.h"
 #include "services/file/resource.h"
 #include "services/info/impl/declared.h"
-#include "tests/unit/test_node.h"
 #include "tests/unit/test_auth.h"
+#include "tests/unit/test_node.h"
 
 namespace fvce::execute {
 namespace {
@@ -988,4 +989,120 @@ TEST_CASE("register_execute_impls: process with documented params, auto slots, c
   CHECK(no_files.status().message().find("needs the file service") != std::string::npos);
 }
 
+}  // namespace fvce::execute
+
+namespace fvce::execute {
+namespace {
+
+TEST_CASE("the account map: pairs, every other user, and its errors") {
+  auto m = AccountMap::Parse(" alice=alice_l , bob=lab , *=* ");
+  REQUIRE(m.ok());
+  CHECK(m->account_of("alice") == "alice_l");
+  CHECK(m->account_of("bob") == "lab");
+  CHECK(m->account_of("carol") == "carol");
+  auto one = AccountMap::Parse("alice=a,*=shared");
+  REQUIRE(one.ok());
+  CHECK(one->account_of("zed") == "shared");
+  auto none = AccountMap::Parse("alice=a");
+  REQUIRE(none.ok());
+  CHECK(none->account_of("bob").empty());
+  CHECK(AccountMap::Parse("").value().empty());
+  CHECK(AccountMap::Parse("alice").status().message().find("'alice' is not USER=ACCOUNT") !=
+        std::string::npos);
+  CHECK(AccountMap::Parse("alice=*").status().message().find("only for user '*'") !=
+        std::string::npos);
+}
+
+TEST_CASE("a task's identity: mapped, unmapped, missing, root") {
+  auto m = *AccountMap::Parse("alice=nobody,root-user=root,ghost=no-such-account-here");
+  // Not root: the node's own user, whatever the map says.
+  auto mine = task_identity(m, "alice", false);
+  REQUIRE(mine.ok());
+  CHECK_FALSE(*mine);
+  auto alice = task_identity(m, "alice", true);
+  REQUIRE(alice.ok());
+  REQUIRE(*alice);
+  CHECK((*alice)->uid == 65534);
+  auto unmapped = task_identity(m, "bob", true);
+  CHECK(unmapped.status().code() == ErrorCode::forbidden);
+  CHECK(unmapped.status().message().find("user 'bob' has no local account") != std::string::npos);
+  auto root = task_identity(m, "root-user", true);
+  CHECK(root.status().message().find("which is root; tasks never run as root") !=
+        std::string::npos);
+  auto ghost = task_identity(m, "ghost", true);
+  CHECK(ghost.status().message().find("does not exist on this host") != std::string::npos);
+}
+
+// Runs as root only: tasks become the mapped accounts (nobody and daemon, on every Debian).
+TEST_CASE("a node run as root runs each task as its owner's account, never as root") {
+  if (::geteuid() != 0) {
+    MESSAGE("skipped: needs root (the node changes user only when it runs as root)");
+    return;
+  }
+  for (bool direct : {false, true}) {
+    CAPTURE(direct);
+    auto options = Fixture::default_options();
+    options.process.direct_spawn = direct;
+    options.process.accounts = *AccountMap::Parse("alice=nobody,bob=daemon");
+    Fixture f(options);
+    ::chmod(f.dir.c_str(), 0711);  // mkdtemp made it 0700: the accounts pass through it
+    auto a = f.task("alice-writes",
+                    "id -u > uid.txt; id -G >> uid.txt; echo secret > mine.txt; "
+                    "echo $HOME > home.txt; cat /etc/shadow > shadow.txt 2>&1; true");
+    a.owner = "alice";
+    REQUIRE(f.assign(a).ok());
+    auto ra = f.wait_final("alice-writes");
+    REQUIRE(ra.back().state == TaskState::done);
+    auto alice_dir = f.work_root() / "work" / kWorkflow / "alice-writes";
+    auto uid = slurp(alice_dir / "a1" / "uid.txt");
+    CHECK(uid.rfind("65534\n", 0) == 0);
+    CHECK(uid.find(" 0 ") == std::string::npos);
+    CHECK(slurp(alice_dir / "a1" / "shadow.txt").find("Permission denied") != std::string::npos);
+    CHECK(slurp(alice_dir / "a1" / "home.txt") == (alice_dir / "a1").string() + "\n");
+    struct stat st {};
+    REQUIRE(::stat(alice_dir.c_str(), &st) == 0);
+    CHECK(st.st_uid == 65534);
+    CHECK((st.st_mode & 07777) == 0700);
+
+    // bob's task cannot read alice's work files, nor list her directory.
+    auto b = f.task("bob-reads", "cat " + (alice_dir / "a1" / "mine.txt").string() +
+                                     " > got.txt 2>&1; ls " + alice_dir.string() +
+                                     " >> got.txt 2>&1; id -u >> got.txt; true");
+    b.owner = "bob";
+    REQUIRE(f.assign(b).ok());
+    auto rb = f.wait_final("bob-reads");
+    REQUIRE(rb.back().state == TaskState::done);
+    auto got = slurp(f.work_root() / "work" / kWorkflow / "bob-reads" / "a1" / "got.txt");
+    CHECK(got.find("secret") == std::string::npos);
+    CHECK(got.find("Permission denied") != std::string::npos);
+    CHECK(got.find("\n1\n") != std::string::npos);  // daemon's uid
+
+    // An unmapped user's task is refused, with why.
+    auto c = f.task("carol", "true");
+    c.owner = "carol";
+    REQUIRE(f.assign(c).ok());
+    auto rc = f.wait_final("carol");
+    CHECK(rc.back().state == TaskState::failed);
+    CHECK(rc.back().message.find("user 'carol' has no local account") != std::string::npos);
+  }
+}
+
+TEST_CASE("a task's declared needs become its limits") {
+  auto options = Fixture::default_options();
+  Fixture f(options);
+  // 64 MiB declared: the task may not grow its heap to 256 MiB.
+  auto a =
+      f.task("greedy", "ulimit -d; ulimit -c; ulimit -t; python3 -c 'b = bytearray(256 << 20)'");
+  a.memory = 64ull << 20;
+  a.time_limit_ms = 5000;
+  REQUIRE(f.assign(a).ok());
+  auto r = f.wait_final("greedy");
+  CHECK(r.back().state == TaskState::failed);
+  CHECK(r.back().message.find("MemoryError") != std::string::npos);
+  auto out = slurp(f.work_root() / "work" / kWorkflow / "greedy" / "a1.out");
+  // ulimit -d is in KiB: 64 MiB + 64 MiB headroom = 131072; no core dumps; 5 s + 10 s of CPU.
+  CHECK(out == "131072\n0\n15\n");
+}
+
+}  // namespace
 }  // namespace fvce::execute
