@@ -219,6 +219,19 @@ def run_fvce(fvce: str, n: int, schedule: str, nodes: int, memory: bool = False,
                     k = d.get("code", "?")
                     assigns[k] = assigns.get(k, 0) + v - m0_all[name].get((metric, labels), 0)
         out["assign_by_code"] = assigns
+        # TLS handshakes (zero over the plain transport): since the nodes started, and during
+        # the workflow alone, by side; with pooled connections a peer pair handshakes once per
+        # direction, not per request.
+        hs = {"total": {}, "workflow": {}}
+        for name in m1_all:
+            for (metric, labels), v in m1_all[name].items():
+                if metric != "fvce_tls_handshakes_total":
+                    continue
+                key = "/".join(f"{k}={val}" for k, val in labels)
+                hs["total"][key] = hs["total"].get(key, 0) + v
+                hs["workflow"][key] = (hs["workflow"].get(key, 0) + v -
+                                       m0_all[name].get((metric, labels), 0))
+        out["tls_handshakes"] = hs
         out["spawns"] = (m1.get(("fvce_execute_spawns_total", ()), 0) -
                          m0.get(("fvce_execute_spawns_total", ()), 0))
         out["handovers"] = (m1.get(("fvce_execute_handovers_total", ()), 0) -
