@@ -121,7 +121,9 @@ class Hardening(unittest.TestCase):
         after = rss_mib(pid)
         print(f"20 bodies with a 7 MB attribute: {per * 1e3:.0f} ms each; node RSS "
               f"{before:.0f} MiB before, {after:.0f} MiB after")
-        self.assertLess(after, before + 64, "the memory of refused bodies was not given back")
+        # Under AddressSanitizer its allocator keeps freed memory in quarantine: no bound.
+        if not os.environ.get("FVCE_SANITIZED"):
+            self.assertLess(after, before + 64, "the memory of refused bodies was not given back")
         self.assertEqual(H.workflow_list(self.n1.address), [])
         self.serves()
 
