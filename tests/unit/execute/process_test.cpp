@@ -324,7 +324,8 @@ TEST_CASE("a task runs in its work directory: running, done, output captured") {
   CHECK(*done.finished >= *done.started);
   CHECK(rs[0].started == done.started);
   REQUIRE(done.wall_ms);
-  CHECK(*done.wall_ms >= 300);
+  // From the launcher's start message to its end message: a few ms can fall outside.
+  CHECK(*done.wall_ms >= 280);
   CHECK(*done.wall_ms < 5000);
 
   auto task_dir = f.work_root() / "work" / kWorkflow / "hello";
