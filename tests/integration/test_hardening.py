@@ -8,7 +8,8 @@ Two nodes; the users alice and bob. Checked:
   twenty of them the node's memory is back near where it was, and it still serves;
 - 300 idle connections from one client address (and 300 more from another) do not keep
   anyone out: `fvce hosts` answers, the members still talk, idle connections over the
-  client's share are closed (counted in fvce_http_connections_evicted_total);
+  client's share are closed (counted in fvce_http_connections_evicted_total); a signed-in
+  user's 30 idle connections (from a third address) are cut to their share of 16;
 - a user sending faster than <http rate> gets 429 with Retry-After and the code
   "rate-limited", while another user and the members are served; so does a client that
   proves no one; the budget refills;
@@ -159,6 +160,36 @@ class Hardening(unittest.TestCase):
             for s in held:
                 s.close()
         self.serves()
+
+    def evicted(self):
+        return sum(v for (name, _), v in self.n1.metrics().items()
+                   if name == "fvce_http_connections_evicted_total")
+
+    def test_a_signed_in_user_holds_at_most_a_share_of_connections(self):
+        time.sleep(BURST / RATE + 0.5)
+        before = self.evicted()
+        conns = []
+        try:
+            # 30 keep-alive connections from 127.0.0.3, each proving alice, then idle: they
+            # count for alice, who may hold 16.
+            for _ in range(30):
+                conn = http.client.HTTPConnection(*self.n1.address.rsplit(":", 1), timeout=5,
+                                                  source_address=("127.0.0.3", 0))
+                conn.request("GET", "/submit/workflows",
+                             headers=H.auth_headers(self.alice, "GET", "/submit/workflows", None))
+                r = conn.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+                conns.append(conn)
+            time.sleep(0.3)
+            evicted = self.evicted() - before
+            print(f"30 idle connections of alice: {evicted:.0f} of her longest-idle closed")
+            self.assertGreaterEqual(evicted, 30 - 16)
+            self.assertEqual(H.get(self.n1.address, "/submit/workflows", auth=self.bob).status,
+                             200)
+        finally:
+            for c in conns:
+                c.close()
 
     def test_requests_over_the_rate_get_429_and_others_are_served(self):
         time.sleep(BURST / RATE + 0.5)  # a full budget for everyone
