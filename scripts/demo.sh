@@ -13,6 +13,19 @@ dir=${FVCE_DEMO_DIR:-/tmp/fvce-demo}
 port=${FVCE_DEMO_PORT:-7701}
 rm -rf "$dir"
 mkdir -p "$dir"
+deploy=deploy/deploy.xml
+if [ "$(id -u)" = 0 ]; then
+  # Run as root, a node runs tasks only as mapped local accounts, never as root
+  # (docs/SECURITY.md): here every user's tasks run as "nobody", from programs installed where
+  # that account can read them, in work directories it can reach.
+  echo "== run as root: installing fvce into $dir/install; tasks run as the account 'nobody'"
+  chmod 0755 "$dir"
+  cmake --install build --prefix "$dir/install" >/dev/null
+  fvce=$dir/install/bin/fvce
+  deploy=$dir/deploy.xml
+  sed 's|^</deploy>|  <service name="execute" impl="process">\n    <param name="accounts" value="*=nobody"/>\n  </service>\n</deploy>|' \
+    deploy/deploy.xml >"$deploy"
+fi
 # Nothing runs without authentication: the federation's CA, a certificate for each node, and
 # a user to sign in as (docs/SECURITY.md).
 export FVCE_CREDENTIALS="$dir/credentials"
@@ -31,7 +44,7 @@ trap cleanup EXIT
 
 start() {  # name port [join]
   local name=$1 p=$2 join=${3:-}
-  "$fvce" node --deploy deploy/deploy.xml --name "$name" --listen "127.0.0.1:$p" \
+  "$fvce" node --deploy "$deploy" --name "$name" --listen "127.0.0.1:$p" \
     --state-dir "$dir/$name" --security "$dir/pki/$name" ${join:+--join "$join"} \
     >"$dir/$name.out" 2>"$dir/$name.log" &
   pids+=($!)

@@ -86,7 +86,8 @@ class Poller:
                 conn = self.conns[address] = http.client.HTTPConnection(host, int(port),
                                                                          timeout=5)
             try:
-                conn.request("GET", path)
+                # Signed as a member of the run's federation (docs/SECURITY.md).
+                conn.request("GET", path, headers=H.auth_headers("member", "GET", path, None))
                 r = conn.getresponse()
                 body = r.read()
                 if r.status != 200:
@@ -174,10 +175,25 @@ def count_alive(body: bytes) -> int:
     return body.count(b'state="alive"')
 
 
+def signed_deploy(path: str, secret_file: str) -> str:
+    """The deploy file as given, with the run's federation secret (plain transport on loopback:
+    requests signed, docs/SECURITY.md) and, run as root, the account tasks would run as."""
+    with open(path) as f:
+        text = f.read()
+    first = text.index("  <service")
+    text = (text[:first] + f'  <security transport="plain" secret="{secret_file}"/>\n' +
+            text[first:])
+    if H.AS_ROOT and 'name="execute"' not in re.sub(r"<!--.*?-->", "", text, flags=re.S):
+        text = text.replace("</deploy>", '  <service name="execute" impl="process"><param '
+                            f'name="accounts" value="{H.ROOT_ACCOUNTS}"/></service>\n</deploy>')
+    return text
+
+
 def run_once(fvce: str, deploy: str, n: int, steady: float, rng: random.Random,
              log) -> dict:
     res: dict = {"n": n}
     with H.Cluster(fvce, f"fvce-bench-{n}", log_level="info") as c:
+        deploy = c.write_deploy(raw=signed_deploy(deploy, c.secret_file), name="deploy.xml")
         poller = Poller(workers=8)
         try:
             nodes = []

@@ -53,6 +53,15 @@ def deploy_text(mode, secret):
         # the same machine is never joined by mistake (--join is explicit anyway).
         with open(os.path.join(ROOT, "deploy", "deploy.xml")) as f:
             text = f.read().replace('federation="lab"', 'federation="bench"')
+    if os.geteuid() == 0:
+        # Run as root, a node runs tasks only as mapped accounts (docs/SECURITY.md).
+        accounts = '<param name="accounts" value="*=nobody"/>'
+        if mode == "one-slot":
+            text = text.replace('<param name="slots" value="1"/>',
+                                '<param name="slots" value="1"/>' + accounts)
+        else:
+            text = text.replace("</deploy>", '  <service name="execute" impl="process">' +
+                                accounts + "</service>\n</deploy>")
     first = text.index("  <service")
     return text[:first] + security + text[first:]
 
@@ -160,11 +169,16 @@ def main():
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--deploy", choices=["default", "one-slot"], default="default")
     args = ap.parse_args()
-    fvce = os.path.abspath(args.fvce)
+    # Run as root, tasks run as "nobody": the programs must be where it can run them.
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    import fvce_harness as H
+
+    fvce = H.runnable_fvce(os.path.abspath(args.fvce))
     bindir = os.path.dirname(fvce)
     rows = []
     for r in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="fvce-bench-mm-") as work:
+            os.chmod(work, 0o711)
             serial = run_serial(args.preset, work, bindir)
             makespan, walls, hosts = run_fvce(fvce, args.preset, work, args.deploy)
             n = len(walls)

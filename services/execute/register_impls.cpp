@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "node/core/files.h"
 #include "services/execute/executor.h"
 #include "services/execute/impl/process.h"
 
@@ -69,14 +70,28 @@ Result<std::shared_ptr<LocalExecute>> build_process(const Params& params, Execut
   if (!accounts.ok()) return bad(params, "accounts", accounts.status().message());
   process.accounts = std::move(*accounts);
   if (::geteuid() == 0) {
-    for (const auto& [user, account] : process.accounts.accounts)
+    // Tasks never run as root: a node run as root runs them only as mapped accounts, and
+    // those must be able to reach their work directories.
+    if (process.accounts.empty())
+      return bad(params, "accounts",
+                 "the node runs as root, and tasks never run as root: map federation users to "
+                 "local accounts, e.g. value=\"*=*\" (every user as the account of the same "
+                 "name) or value=\"alice=alice,*=nobody\" (docs/SECURITY.md, \"Tasks run as "
+                 "the user\"); or run the node as an ordinary user");
+    std::vector<std::string> named;
+    for (const auto& [user, account] : process.accounts.accounts) named.push_back(user);
+    if (!process.accounts.others.empty() && process.accounts.others != "*") named.push_back("*");
+    for (const auto& user : named)
       if (auto id = task_identity(process.accounts, user, true); !id.ok())
         return bad(params, "accounts", id.status().message());
-    if (process.accounts.empty())
+    if (auto s = reachable_by_others(ctx.files->work_root() / "work"); !s.ok())
+      return bad(params, "accounts",
+                 "tasks run as mapped accounts, which cannot reach the work root: " + s.message());
+    if (auto s = reachable_by_others(program_dir()); !s.ok())
       spdlog::warn(
-          "{}: the node runs as root and parameter 'accounts' maps no user: tasks run "
-          "as root. Map users to local accounts (e.g. \"*=*\") so that they never do",
-          params.where("accounts"));
+          "{}: tasks run as mapped accounts, which cannot run the programs beside fvce: {}. "
+          "Install fvce where every account can read it (cmake --install BUILD --prefix DIR)",
+          params.where("accounts"), s.message());
   }
 
   auto runner = ProcessRunner::Create(ctx.node, process);
@@ -115,7 +130,8 @@ void register_execute_impls(ExecuteRegistry& registry) {
        "node spawns them itself (max RSS then includes the node's own size)",
        false},
       {"accounts", "",
-       "when the node runs as root, the local account each federation user's tasks run as: "
+       "when the node runs as root (then it is required: tasks never run as root), the local "
+       "account each federation user's tasks run as: "
        "comma-separated USER=ACCOUNT pairs, '*=*' for every other user's account of the same "
        "name, '*=ACCOUNT' for one account; an unmapped user's task is refused, and so is an "
        "account that is root. Not running as root, tasks run as the node's own user",

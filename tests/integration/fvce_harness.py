@@ -64,6 +64,47 @@ def q(tag: str) -> str:
 
 _LIVE_PROCS: set[subprocess.Popen] = set()
 
+# Run as root, a node runs tasks only as mapped local accounts (never as root): the harness
+# maps every user to "nobody" unless a test gives the execute service its own "accounts", and
+# makes what the tasks need reachable by that account: the cluster's directory (0711) and the
+# programs (installed with `cmake --install` outside the build tree when that lies in a
+# directory others cannot enter, such as /root).
+AS_ROOT = os.geteuid() == 0
+ROOT_ACCOUNTS = "*=nobody"
+_INSTALLED: dict[str, str] = {}
+
+
+def _reachable_by_others(path: str) -> bool:
+    at = "/"
+    for part in os.path.abspath(path).split("/"):
+        at = os.path.join(at, part)
+        if not os.stat(at).st_mode & 0o001:
+            return False
+    return True
+
+
+def runnable_fvce(fvce: str) -> str:
+    """fvce itself, or — run as root, with fvce's directory closed to other accounts — a copy
+    installed by `cmake --install` into a temporary prefix (once per process)."""
+    build = os.path.dirname(fvce)
+    if not AS_ROOT or _reachable_by_others(build):
+        return fvce
+    if build not in _INSTALLED:
+        prefix = tempfile.mkdtemp(prefix="fvce-it-prefix-")
+        os.chmod(prefix, 0o755)
+        atexit.register(shutil.rmtree, prefix, True)
+        if os.path.exists(os.path.join(build, "cmake_install.cmake")):
+            subprocess.run(["cmake", "--install", build, "--prefix", prefix], check=True,
+                           capture_output=True)
+        else:  # not a CMake build tree: copy the programs beside fvce
+            os.makedirs(os.path.join(prefix, "bin"))
+            for name in os.listdir(build):
+                src = os.path.join(build, name)
+                if os.path.isfile(src) and os.access(src, os.X_OK):
+                    shutil.copy2(src, os.path.join(prefix, "bin", name))
+        _INSTALLED[build] = os.path.join(prefix, "bin", os.path.basename(fvce))
+    return _INSTALLED[build]
+
 
 def _kill_all_live() -> None:
     for p in list(_LIVE_PROCS):
@@ -425,7 +466,10 @@ class Cluster:
         self.log_level = log_level
         if not os.access(self.fvce, os.X_OK):
             raise FileNotFoundError(f"fvce binary not found or not executable: {self.fvce}")
+        self.fvce = runnable_fvce(self.fvce)
         self.tmp = tempfile.mkdtemp(prefix=label + "-")
+        if AS_ROOT:
+            os.chmod(self.tmp, 0o711)  # tasks run as a mapped account pass through it
         self.federation = federation
         self.nodes: dict[str, Node] = {}
         self._deploys = 0
@@ -759,6 +803,11 @@ def deploy_text(register: dict | None = None, info: tuple | None = None,
         lines.append(f"  <http {attrs}/>")
     if secret:
         lines.append(f'  <security transport="plain" secret="{secret}" accounts-sync="1s"/>')
+    if AS_ROOT:
+        services = dict(services or {})
+        impl_, params_ = services.get("execute", ("process", {}))
+        if impl_ == "process" and "accounts" not in (params_ or {}):
+            services["execute"] = (impl_, {**(params_ or {}), "accounts": ROOT_ACCOUNTS})
     lines.append('  <service name="register" impl="introducer">')
     for k, v in (register or {}).items():
         lines.append(f'    <param name="{k}" value="{v}"/>')

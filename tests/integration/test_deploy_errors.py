@@ -23,6 +23,11 @@ HEAD = HEAD0 + SECURITY
 REGISTER_PARAMS = ["probe-interval", "probes-per-round", "probe-timeout", "suspect-after",
                    "remove-after", "suspect-timeout", "tombstone", "sync-interval", "gossip-repeat"]
 INFO_OK = '  <service name="info" impl="statgrab"><param name="calibrate" value="false"/></service>\n'
+# Run as root, a node needs the local accounts its tasks run as (tasks never run as root).
+EXECUTE_OK = ('  <service name="execute" impl="process">'
+              f'<param name="accounts" value="{H.ROOT_ACCOUNTS}"/></service>\n')
+if H.AS_ROOT:
+    INFO_OK += EXECUTE_OK
 
 # name: (deploy text with the faulty element on a line marked "<!--HERE-->", fragments the
 # message must contain)
@@ -93,6 +98,21 @@ CASES = {
         HEAD + INFO_OK + '  <service name="register" impl="introducer"\n'
         '</deploy><!--HERE-->\n', []),
 }
+if H.AS_ROOT:
+    INFO_ONLY = INFO_OK.replace(EXECUTE_OK, "")
+    CASES["run as root with no accounts"] = (
+        HEAD + INFO_ONLY + '  <service name="execute" impl="process"/><!--HERE-->\n</deploy>\n',
+        ["parameter 'accounts'", "tasks never run as root", "*=*"])
+    CASES["run as root, an account that is root"] = (
+        HEAD + INFO_ONLY + '  <service name="execute" impl="process">\n'
+        '    <param name="accounts" value="alice=nobody,*=root"/><!--HERE-->\n'
+        '  </service>\n</deploy>\n',
+        ["'*' maps to local account 'root'", "tasks never run as root"])
+    CASES["run as root, an account that does not exist"] = (
+        HEAD + INFO_ONLY + '  <service name="execute" impl="process">\n'
+        '    <param name="accounts" value="alice=no-such-account-here"/><!--HERE-->\n'
+        '  </service>\n</deploy>\n',
+        ["'no-such-account-here', which does not exist"])
 
 
 # A home directory that is no system directory (Debian's base accounts have several, e.g.

@@ -15,7 +15,10 @@ users, alice and bob, made with `fvce user add`. Checked:
   nothing happened;
 - a token issued at one node works at the other; a removed user, a password change and a
   logout stop it working at the other node within the stated bound (the time is printed);
-- `fvce login` stores the token with mode 0600 and every command sends it.
+- `fvce login` stores the token with mode 0600 and every command sends it;
+- run as root (TasksAsUsers): each user's tasks run as the local account mapped to them, never
+  as root, on whichever member they land; bob's task cannot read alice's work files; an
+  unmapped user's workflow fails with the reason.
 """
 
 import glob
@@ -303,6 +306,92 @@ class Security(unittest.TestCase):
         r = c.cli("logout", "--node", self.n1.address, env=env)
         self.assertEqual(r.code, 0, r.stderr)
         self.assertFalse(os.path.exists(creds))
+
+
+WHOAMI = """<workflow xmlns="urn:fvce:1" name="whoami">
+  <array id="w" range="0..{n}">
+    <task id="id" cmd="sh">
+      <arg>-c</arg>
+      <arg>id -u &gt; uid{{i}}.txt; echo secret-of-$(id -un) &gt; secret.txt; sleep {nap}</arg>
+      <out file="uid{{i}}.txt" result="true"/>
+    </task>
+  </array>
+</workflow>
+"""
+
+
+class TasksAsUsers(unittest.TestCase):
+    """A node run as root runs tasks only as mapped accounts (Debian's daemon and bin stand in
+    for alice's and bob's own accounts)."""
+
+    def test_tasks_run_as_the_users_accounts_never_as_root(self):
+        if not H.AS_ROOT:
+            self.skipTest("needs root: only a node run as root changes the tasks' user")
+        import pwd
+
+        accounts = {"alice": pwd.getpwnam("daemon"), "bob": pwd.getpwnam("bin")}
+        with H.Cluster(H.fvce_path(), "fvce-tasks-as-users") as c:
+            nodes = H.start_federation(c, slots=(3, 3), names=["u1", "u2"],
+                                       execute={"accounts": "alice=daemon,bob=bin"})
+            a = nodes[0].address
+            tokens = {}
+            for user in ("alice", "bob", "carol"):
+                r = c.cli("user", "add", user, "--password-stdin", "--node", a,
+                          input=f"{user}-password\n")
+                self.assertEqual(r.code, 0, r.stderr)
+                tokens[user] = c.token_of(c.login(nodes[0], user, f"{user}-password"))
+
+            def submit(user, text):
+                r = H.post(a, "/submit/workflows", text, auth=tokens[user])
+                self.assertEqual(r.status, 201, r.text)
+                return r.xml().get("id")
+
+            def run(user, text):
+                wf = submit(user, text)
+                return wf, H.wait_workflow(a, wf, 60)
+
+            # alice's tasks keep their work files while they run (an attempt's directory
+            # goes when it ends): hers alone, on both members.
+            wf = submit("alice", WHOAMI.format(n=3, nap=30))
+            pattern = os.path.join(c.tmp, "nodes", "*", "work", "work", wf, "*", "a1",
+                                   "secret.txt")
+            H.wait_until(lambda: len(glob.glob(pattern)) == 4, 20, "alice's 4 tasks to run")
+            secrets_ = sorted(glob.glob(pattern))
+            self.assertEqual({p.split(os.sep)[-7] for p in secrets_}, {"u1", "u2"})
+            for path in secrets_:
+                st_ = os.stat(os.path.dirname(os.path.dirname(path)))
+                self.assertEqual((st_.st_uid, stat.S_IMODE(st_.st_mode)),
+                                 (accounts["alice"].pw_uid, 0o700), path)
+                self.assertEqual(os.stat(path).st_uid, accounts["alice"].pw_uid)
+
+            # bob's task, told exactly where alice's secret is, cannot read it.
+            steal = ("<workflow xmlns='urn:fvce:1' name='steal'><task id='cat' cmd='sh'>"
+                     "<arg>-c</arg><arg>id -u; cat " + " ".join(secrets_) +
+                     " 2&gt;&amp;1; ls " + os.path.dirname(os.path.dirname(secrets_[0])) +
+                     " 2&gt;&amp;1; true</arg></task></workflow>")
+            wf_b, st_b = run("bob", steal)
+            self.assertEqual(st_b.state, "done")
+            out = H.get(a, f"/submit/logs?workflow={wf_b}&task=cat&stream=stdout",
+                        auth=tokens["bob"]).text
+            self.assertTrue(out.startswith(f"{accounts['bob'].pw_uid}\n"), out)
+            self.assertNotIn("secret-of", out)
+            self.assertEqual(out.count("Permission denied"), 5, out)
+            r = H.post(a, f"/submit/cancel?workflow={wf}", b"", auth=tokens["alice"])
+            self.assertIn(r.status, (200, 202, 204), r.text)
+
+            # Her next workflow's results say which account ran it.
+            wf, st = run("alice", WHOAMI.format(n=3, nap=0))
+            self.assertEqual(st.state, "done")
+            res = H.get_xml(a, f"/submit/results?workflow={wf}", auth=tokens["alice"])
+            uids = [H.get(a, "/file/content?path=store/" + r.get("sha256"),
+                          auth=tokens["alice"]).body for r in res.findall(H.q("result"))]
+            self.assertEqual(uids, [f"{accounts['alice'].pw_uid}\n".encode()] * 4)
+
+            # carol has no account on these nodes: her workflow fails, saying so.
+            wf_c, st_c = run("carol", WHOAMI.format(n=0, nap=0))
+            self.assertEqual(st_c.state, "failed")
+            msg = " ".join(t.get("message", "") for t in st_c.tasks.values())
+            self.assertIn("user 'carol' has no local account", msg)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ class Suspect(unittest.TestCase):
         with H.Cluster(H.fvce_path(), "fvce-wf-suspect") as c:
             runs = os.path.join(c.tmp, "runs")
             os.makedirs(runs)
+            os.chmod(runs, 0o1777)  # the tasks may run as a mapped account (harness: AS_ROOT)
             tasks = "\n".join(
                 f'  <task id="t{i}" cmd="sh"><arg>-c</arg>'
                 f'<arg>echo "$FVCE_ATTEMPT $$" >> {runs}/t{i}; sleep 4</arg></task>'

@@ -11,6 +11,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -222,8 +223,8 @@ Result<AccountMap> AccountMap::Parse(std::string_view text) {
 Result<std::optional<Spawner::Spec::Identity>> task_identity(const AccountMap& map,
                                                              const std::string& owner,
                                                              bool node_is_root) {
-  // Not root: tasks run as the node's user. Root with no map at all: as the node's user too
-  // (the node warned at start; docs/SECURITY.md, "Tasks run as the user").
+  // Not root: tasks run as the node's user. A node run as root with no map at all refuses to
+  // start (register_impls.cpp); a runner built directly that way runs as the node's user.
   if (!node_is_root || map.empty()) return std::optional<Spawner::Spec::Identity>();
   std::string account = map.account_of(owner);
   if (account.empty())
@@ -257,6 +258,27 @@ Result<std::optional<Spawner::Spec::Identity>> task_identity(const AccountMap& m
                                "') is in group root; tasks never run with it");
   id.groups = std::move(groups);
   return std::optional<Spawner::Spec::Identity>(std::move(id));
+}
+
+Status reachable_by_others(const fs::path& dir) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(dir, ec).lexically_normal();
+  fs::path at;
+  for (const auto& part : abs) {
+    at /= part;
+    struct stat st {};
+    if (::stat(at.c_str(), &st) != 0)
+      return Status::IOError("cannot stat " + at.string() + ": " + std::strerror(errno));
+    if (!(st.st_mode & S_IXOTH)) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      return Status::Forbidden(at.string() + " is mode " + mode +
+                               ": other accounts cannot pass through it to " + abs.string() +
+                               " (let them: chmod o+x " + at.string() +
+                               ", or choose a directory they can reach)");
+    }
+  }
+  return Status::Ok();
 }
 
 namespace {

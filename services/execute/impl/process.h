@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,12 +39,18 @@ struct AccountMap {
 };
 
 // The identity a task of `owner` runs as on this node: nullopt when the node does not run as
-// root, or runs as root with an empty map (tasks run as the node's own user). Errors (forbidden):
+// root, or runs as root with an empty map (tasks run as the node's own user; a node refuses to
+// start that way: the deploy builder requires a map when it runs as root). Errors (forbidden):
 // the owner is unmapped, the account does not exist, or it is root — naming the user, the account
 // and what to change.
 Result<std::optional<Spawner::Spec::Identity>> task_identity(const AccountMap& map,
                                                              const std::string& owner,
                                                              bool node_is_root);
+
+// Whether accounts other than the node's can reach dir: every directory from / down to dir must
+// let others search it (mode o+x). Errors (forbidden) name the first that does not, with its
+// mode, and what to change.
+Status reachable_by_others(const std::filesystem::path& dir);
 
 struct ProcessOptions {
   bool direct_spawn = false;  // true: spawn from the node, not through fvce-exec

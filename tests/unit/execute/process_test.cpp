@@ -957,18 +957,38 @@ TEST_CASE("register_execute_impls: process with documented params, auto slots, c
                                  deploy::Location{"deploy.xml", 9, 3}};
   };
   ExecuteContext ectx{f.ctx, f.files, f.info};
+  std::vector<deploy::Param> base;
+  auto with = [&](std::vector<deploy::Param> more) {
+    more.insert(more.end(), base.begin(), base.end());
+    return config(std::move(more));
+  };
+  std::vector<deploy::Param> direct = {
+      {"launcher", "direct", deploy::Location{"deploy.xml", 10, 5}}};
+  if (::geteuid() == 0) {
+    // As root, tasks never run as root: without a map the node does not start.
+    auto unmapped = registry.build(config(direct), ectx);
+    REQUIRE_FALSE(unmapped.ok());
+    CHECK(unmapped.status().message().find("tasks never run as root") != std::string::npos);
+    base.push_back({"accounts", "*=nobody", deploy::Location{"deploy.xml", 11, 5}});
+    // The accounts must reach the work root: mkdtemp made its parent 0700.
+    auto unreachable = registry.build(with(direct), ectx);
+    REQUIRE_FALSE(unreachable.ok());
+    CHECK(unreachable.status().message().find("deploy.xml:11") != std::string::npos);
+    CHECK(unreachable.status().message().find(f.dir.string() + " is mode 0700") !=
+          std::string::npos);
+    ::chmod(f.dir.c_str(), 0711);
+  }
   // This test binary has no fvce-exec beside it: the default launcher is missing.
-  auto missing = registry.build(config({}), ectx);
+  auto missing = registry.build(with({}), ectx);
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().message().find("fvce-exec") != std::string::npos);
   CHECK(missing.status().message().find("launcher=\"direct\"") != std::string::npos);
   auto bad_nice =
-      registry.build(config({{"nice", "25", deploy::Location{"deploy.xml", 11, 5}}}), ectx);
+      registry.build(with({{"nice", "25", deploy::Location{"deploy.xml", 12, 5}}}), ectx);
   REQUIRE_FALSE(bad_nice.ok());
-  CHECK(bad_nice.status().message().find("deploy.xml:11") != std::string::npos);
+  CHECK(bad_nice.status().message().find("deploy.xml:12") != std::string::npos);
 
-  auto built =
-      registry.build(config({{"launcher", "direct", deploy::Location{"deploy.xml", 10, 5}}}), ectx);
+  auto built = registry.build(with(direct), ectx);
   REQUIRE(built.ok());
   CHECK((*built)->slots() == 4);  // auto: the declared cores
   CHECK((*built)->occupancy() == std::pair<int, int>{4, 0});
@@ -980,7 +1000,7 @@ TEST_CASE("register_execute_impls: process with documented params, auto slots, c
   CHECK(process.options().nice == 10);
   CHECK(process.options().direct_spawn);
 
-  auto zero = registry.build(config({{"slots", "0", deploy::Location{"deploy.xml", 10, 5}}}), ectx);
+  auto zero = registry.build(with({{"slots", "0", deploy::Location{"deploy.xml", 10, 5}}}), ectx);
   REQUIRE_FALSE(zero.ok());
   CHECK(zero.status().message().find("deploy.xml:10") != std::string::npos);
 
