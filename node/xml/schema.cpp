@@ -226,10 +226,46 @@ bool prescan(std::string_view t, ValidationError& where) {
 
 }  // namespace
 
-struct SchemaSet::Impl {
+// Everything Xerces-C needs to validate, for one thread: Xerces compiles each pattern facet
+// into a regular expression whose character maps it builds lazily, on first use, without a
+// lock — two threads matching with the same compiled grammar race there (and abort in
+// RangeToken::doCreateMap). So each thread that validates compiles the grammar once for
+// itself, and nothing compiled is shared between threads.
+struct ThreadGrammar {
   x::XMLGrammarPool* pool = nullptr;
   EmbeddedResolver resolver;
   x::SecurityManager security;
+  std::unique_ptr<x::SAX2XMLReader> readers[2];  // validating, shape only
+  Collector collectors[2];
+
+  ThreadGrammar() {
+    pool = new x::XMLGrammarPoolImpl(x::XMLPlatformUtils::fgMemoryManager);
+    security.setEntityExpansionLimit(100);
+    auto loader = make_reader();
+    loader->setFeature(x::XMLUni::fgXercesSchemaFullChecking, true);
+    Collector collector;
+    loader->setErrorHandler(&collector);
+    const EmbeddedFile* main = nullptr;
+    for (const auto& f : embedded_schemas())
+      if (f.name == "fvce.xsd") main = &f;
+    if (!main) throw std::logic_error("fvce.xsd is not embedded in this binary");
+    XStr sys(main->name);
+    x::MemBufInputSource src(reinterpret_cast<const XMLByte*>(main->text.data()), main->text.size(),
+                             sys.get(), false);
+    loader->loadGrammar(src, x::Grammar::SchemaGrammarType, true);
+    if (collector.failed)
+      throw std::logic_error(
+          "xsd/fvce.xsd does not compile: " + std::to_string(collector.where.line) + ":" +
+          std::to_string(collector.where.column) + ": " + collector.where.reason);
+    loader.reset();
+    pool->lockPool();
+  }
+  ~ThreadGrammar() {
+    for (auto& r : readers) r.reset();
+    delete pool;
+  }
+  ThreadGrammar(const ThreadGrammar&) = delete;
+  ThreadGrammar& operator=(const ThreadGrammar&) = delete;
 
   std::unique_ptr<x::SAX2XMLReader> make_reader(bool validate = true) {
     std::unique_ptr<x::SAX2XMLReader> r(
@@ -248,30 +284,30 @@ struct SchemaSet::Impl {
     r->setEntityResolver(&resolver);
     return r;
   }
+
+  // The reader (validating or not) and its collector, made on first use.
+  std::pair<x::SAX2XMLReader&, Collector&> reader(bool validate) {
+    int i = validate ? 0 : 1;
+    if (!readers[i]) {
+      readers[i] = make_reader(validate);
+      readers[i]->setContentHandler(&collectors[i]);
+      readers[i]->setErrorHandler(&collectors[i]);
+      readers[i]->setLexicalHandler(&collectors[i]);
+    }
+    return {*readers[i], collectors[i]};
+  }
+
+  static ThreadGrammar& mine() {
+    thread_local ThreadGrammar grammar;
+    return grammar;
+  }
 };
+
+struct SchemaSet::Impl {};
 
 SchemaSet::SchemaSet() : impl_(new Impl) {
   x::XMLPlatformUtils::Initialize();
-  impl_->pool = new x::XMLGrammarPoolImpl(x::XMLPlatformUtils::fgMemoryManager);
-  impl_->security.setEntityExpansionLimit(100);
-
-  auto loader = impl_->make_reader();
-  loader->setFeature(x::XMLUni::fgXercesSchemaFullChecking, true);
-  Collector collector;
-  loader->setErrorHandler(&collector);
-  const EmbeddedFile* main = nullptr;
-  for (const auto& f : embedded_schemas())
-    if (f.name == "fvce.xsd") main = &f;
-  if (!main) throw std::logic_error("fvce.xsd is not embedded in this binary");
-  XStr sys(main->name);
-  x::MemBufInputSource src(reinterpret_cast<const XMLByte*>(main->text.data()), main->text.size(),
-                           sys.get(), false);
-  loader->loadGrammar(src, x::Grammar::SchemaGrammarType, true);
-  if (collector.failed)
-    throw std::logic_error(
-        "xsd/fvce.xsd does not compile: " + std::to_string(collector.where.line) + ":" +
-        std::to_string(collector.where.column) + ": " + collector.where.reason);
-  impl_->pool->lockPool();
+  ThreadGrammar::mine();  // the schema compiles, or the process stops here
 }
 
 const SchemaSet& SchemaSet::instance() {
@@ -290,18 +326,7 @@ Status SchemaSet::check_shape(std::string_view text, ValidationError* where) con
 
 Status SchemaSet::parse(std::string_view text, std::string_view source, ValidationError* where,
                         bool validate) const {
-  struct Reader {
-    std::unique_ptr<x::SAX2XMLReader> reader;
-    Collector collector;
-  };
-  thread_local Reader readers[2];
-  auto& [reader, collector] = readers[validate ? 0 : 1];
-  if (!reader) {
-    reader = impl_->make_reader(validate);
-    reader->setContentHandler(&collector);
-    reader->setErrorHandler(&collector);
-    reader->setLexicalHandler(&collector);
-  }
+  auto [reader, collector] = ThreadGrammar::mine().reader(validate);
   collector.reset();
   if (!prescan(text, collector.where)) collector.failed = true;
   XStr sys(source.empty() ? "body" : source);
@@ -309,7 +334,7 @@ Status SchemaSet::parse(std::string_view text, std::string_view source, Validati
                            false);
   if (!collector.failed) {
     try {
-      reader->parse(src);
+      reader.parse(src);
     } catch (const x::OutOfMemoryException&) {
       return Status::TooLarge("the document is too large to validate");
     } catch (const std::bad_alloc&) {
