@@ -54,6 +54,7 @@ DISK = "random-adaptive, work root on disk"  # the run with --work-base ''
 SECTION = "## Workflows (submit, schedule, execute, file)"
 LAUNCHER = "fvce-exec"  # the execute service's launcher param (--launcher)
 NICE = None  # the execute service's nice param (--nice); None: its default
+CGROUPS = None  # the execute service's cgroups param (--cgroups); None: its default (auto)
 TARGETS = {
     "vs_xargs": 0.5,      # fvce ≥ 50% of xargs' rate
     "vs_parallel": 2.0,   # fvce ≥ 2× GNU parallel's rate
@@ -136,6 +137,8 @@ def start_cluster(c: H.Cluster, schedule: str, nodes: int):
         execute["launcher"] = LAUNCHER
     if NICE is not None:
         execute["nice"] = str(NICE)
+    if CGROUPS is not None:
+        execute["cgroups"] = CGROUPS
     execute = execute or None
     return H.start_federation(c, slots=[None] * nodes, schedule=sched, register={},
                               execute=execute)
@@ -473,6 +476,8 @@ def main() -> int:
                     help="the execute service's launcher (direct: no fvce-exec, faster for "
                          "empty tasks, max RSS then includes the node's)")
     ap.add_argument("--nice", type=int, help="the execute service's nice param (default: its own)")
+    ap.add_argument("--cgroups", choices=["auto", "required", "off"],
+                    help="the execute service's cgroups param (default: its own, auto)")
     ap.add_argument("--work-base", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
                     help="directory under which the nodes' state and work roots go (default "
                          "/dev/shm, a tmpfs, as a job scratch; '' for the system's temporary "
@@ -487,9 +492,10 @@ def main() -> int:
     ap.add_argument("--analysis-file", help="Markdown text appended to the section")
     ap.add_argument("--from-json", help="only print (and write) the report of an earlier --json")
     args = ap.parse_args()
-    global LAUNCHER, NICE
+    global LAUNCHER, NICE, CGROUPS
     LAUNCHER = args.launcher
     NICE = args.nice
+    CGROUPS = args.cgroups
     disk_base = tempfile.gettempdir()
     if args.work_base:
         tempfile.tempdir = args.work_base

@@ -663,6 +663,7 @@ asio::awaitable<void> PoolExecutor::finish(std::shared_ptr<Task> task, model::Ta
     std::string text = tail.ok() ? message_tail(std::move(*tail)) : std::string();
     std::string what = r.signal ? "killed by " + signal_name(*r.signal)
                                 : "exited with code " + std::to_string(*r.exit_code);
+    if (!ended.message.empty()) what += " (" + sanitize_text(ended.message) + ")";
     r.message = text.empty() ? what + " (stderr is empty)" : what + ": " + text;
     report(*task, std::move(r));
     co_return;

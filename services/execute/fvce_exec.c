@@ -248,12 +248,14 @@ static void spawn_task(uint64_t id, struct reader* r) {
       r->bad = 1;
     }
   }
-  struct fvce_spawn_limits limits = {0, 0};
+  struct fvce_spawn_limits limits = {0, 0, NULL};
   limits.data_bytes = next_u64(r);
   limits.cpu_seconds = next_u64(r);
+  char** cgroups = r->bad ? NULL : next_strings(r);
+  limits.cgroup_procs = (const char* const*)cgroups;
   int out = -1, err = -1;
   pid_t pid = -1;
-  if (!envp || r->bad || !argv[0]) {
+  if (!envp || !cgroups || r->bad || !argv[0]) {
     refuse(id, EINVAL, "malformed request for", program);
     goto done;
   }
@@ -279,6 +281,7 @@ done:
   free(argv);
   free(envp);
   free(groups);
+  free(cgroups);
   if (pid <= 0) return;
   add_child(id, pid);
   char body[12];

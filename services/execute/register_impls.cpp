@@ -94,6 +94,18 @@ Result<std::shared_ptr<LocalExecute>> build_process(const Params& params, Execut
           params.where("accounts"), s.message());
   }
 
+  std::string no_cgroups;
+  auto cgroups = TaskCgroups::Open(params.text("cgroups"), &no_cgroups);
+  if (!cgroups.ok()) return bad(params, "cgroups", cgroups.status().message());
+  process.cgroups = std::move(*cgroups);
+  if (process.cgroups)
+    spdlog::info("tasks run in control groups of their own: {}", process.cgroups->describe());
+  else
+    spdlog::info(
+        "tasks run without control groups of their own ({}); their limits are "
+        "rlimits per process",
+        no_cgroups);
+
   auto runner = ProcessRunner::Create(ctx.node, process);
   if (!runner.ok())
     return Status::InvalidArgument(params.where("launcher") + ": " + runner.status().message());
@@ -135,6 +147,13 @@ void register_execute_impls(ExecuteRegistry& registry) {
        "comma-separated USER=ACCOUNT pairs, '*=*' for every other user's account of the same "
        "name, '*=ACCOUNT' for one account; an unmapped user's task is refused, and so is an "
        "account that is root. Not running as root, tasks run as the node's own user",
+       false},
+      {"cgroups", "auto",
+       "a control group per task, holding its whole process tree to its declared memory and "
+       "cores, and killing what it leaves behind: auto = where the host permits (cgroup v2 "
+       "with the memory or cpu controller delegated to the node, else cgroup v1's memory and "
+       "cpu hierarchies; the node says at start which, or why not), required = the node does "
+       "not start without them, off = none (rlimits per process only)",
        false},
       {"nice", "10",
        "nice level of the tasks (0 to 19; with the fvce-exec launcher). Above 0 the node's own "

@@ -67,7 +67,10 @@ Started start(const Spawner::Spec& spec) {
     who.groups = spec.run_as->groups.data();
     who.n_groups = static_cast<int>(spec.run_as->groups.size());
   }
-  fvce_spawn_limits limits{spec.data_limit, spec.cpu_limit_s};
+  std::vector<const char*> cgroups;
+  for (const auto& g : spec.cgroup_procs) cgroups.push_back(g.c_str());
+  cgroups.push_back(nullptr);
+  fvce_spawn_limits limits{spec.data_limit, spec.cpu_limit_s, cgroups.data()};
   r.pid = fvce_spawn_child(spec.program.c_str(), argv.data(), envp.data(), spec.cwd.c_str(), out,
                            err, 0, spec.run_as ? &who : nullptr, &limits, &error);
   ::close(out);

@@ -195,6 +195,8 @@ void Launcher::request(std::uint64_t id, std::uint64_t after, const Spec& spec,
   }
   put_u64(body, spec.data_limit);
   put_u64(body, spec.cpu_limit_s);
+  put_u32(body, static_cast<std::uint32_t>(spec.cgroup_procs.size()));
+  for (const auto& g : spec.cgroup_procs) put_str(body, g);
   send(gen, frame(std::move(body)));
 }
 

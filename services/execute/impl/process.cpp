@@ -17,6 +17,7 @@
 #include <map>
 
 #include "node/core/files.h"
+#include "node/core/units.h"
 #include "services/execute/impl/direct_spawner.h"
 #include "services/execute/impl/launcher.h"
 
@@ -61,17 +62,21 @@ class ProcessRun final : public TaskRun {
  public:
   // A process that has started (at `started`, unix ms).
   ProcessRun(std::shared_ptr<Spawner> spawner, std::uint64_t id,
-             std::shared_ptr<Spawner::Channel> events, const Clock& clock, std::int64_t started)
+             std::shared_ptr<Spawner::Channel> events, const Clock& clock, std::int64_t started,
+             std::shared_ptr<TaskCgroup> group)
       : spawner_(std::move(spawner)),
         id_(id),
         events_(std::move(events)),
         clock_(clock),
-        started_(started) {}
+        started_(started),
+        group_(std::move(group)) {}
   // One queued behind another (Spawner::spawn_after): its first event is still to come. The
   // spec is kept to start it on a new launcher if the old one dies with its predecessor.
   ProcessRun(std::shared_ptr<Spawner> spawner, std::uint64_t id,
-             std::shared_ptr<Spawner::Channel> events, const Clock& clock, Spawner::Spec spec)
-      : ProcessRun(std::move(spawner), id, std::move(events), clock, std::int64_t{0}) {
+             std::shared_ptr<Spawner::Channel> events, const Clock& clock, Spawner::Spec spec,
+             std::shared_ptr<TaskCgroup> group)
+      : ProcessRun(std::move(spawner), id, std::move(events), clock, std::int64_t{0},
+                   std::move(group)) {
     awaiting_start_ = true;
     spec_ = std::move(spec);
   }
@@ -103,6 +108,14 @@ class ProcessRun final : public TaskRun {
     if (WIFSIGNALED(ev.wait_status)) e.signal = WTERMSIG(ev.wait_status);
     e.cpu_ms = static_cast<std::uint64_t>((ev.utime_us + ev.stime_us) / 1000);
     e.max_rss = static_cast<std::uint64_t>(ev.max_rss_kib) * 1024;
+    if (group_) {
+      if (auto kills = group_->oom_kills(); kills > 0)
+        e.message = "the kernel killed " + std::to_string(kills) +
+                    " of its processes, which together reached their control group's memory "
+                    "limit of " +
+                    format_bytes(group_->memory_limit()) + ", the declared memory with headroom";
+      group_.reset();  // whatever is left in it is killed, and it is removed
+    }
     co_return e;
   }
 
@@ -145,6 +158,7 @@ class ProcessRun final : public TaskRun {
   bool told_started_ = false;
   bool awaiting_start_ = false;
   Spawner::Spec spec_;
+  std::shared_ptr<TaskCgroup> group_;
 };
 
 }  // namespace
@@ -308,7 +322,8 @@ Status hand_over_dirs(const fs::path& workdir, const Spawner::Spec::Identity& wh
 
 }  // namespace
 
-Result<Spawner::Spec> ProcessRunner::make_spec(const RunRequest& request) {
+Result<Spawner::Spec> ProcessRunner::make_spec(const RunRequest& request,
+                                               std::shared_ptr<TaskCgroup>* group) {
   const auto& a = request.assignment;
   const auto& dir = request.dir;
   auto who = task_identity(options_.accounts, a.owner, ::geteuid() == 0);
@@ -376,12 +391,21 @@ Result<Spawner::Spec> ProcessRunner::make_spec(const RunRequest& request) {
     spec.cpu_limit_s = static_cast<std::uint64_t>((a.time_limit_ms + 999) / 1000) *
                            static_cast<std::uint64_t>(std::max(1, a.cores)) +
                        10;
+  // Its control group holds the whole process tree to the same memory and to its cores.
+  if (options_.cgroups) {
+    auto made = options_.cgroups->make(a.workflow + "." + a.task + ".a" + std::to_string(a.attempt),
+                                       spec.data_limit, a.cores);
+    if (!made.ok()) return made.status();
+    for (const auto& p : (*made)->procs()) spec.cgroup_procs.push_back(p);
+    *group = std::move(*made);
+  }
 
   return spec;
 }
 
 asio::awaitable<Result<std::unique_ptr<TaskRun>>> ProcessRunner::start(RunRequest request) {
-  auto spec = make_spec(request);
+  std::shared_ptr<TaskCgroup> group;
+  auto spec = make_spec(request, &group);
   if (!spec.ok()) co_return spec.status();
   std::uint64_t id = ++next_id_;
   auto events = std::make_shared<Spawner::Channel>(co_await asio::this_coro::executor, 2);
@@ -392,7 +416,7 @@ asio::awaitable<Result<std::unique_ptr<TaskRun>>> ProcessRunner::start(RunReques
     co_return Status::Unavailable("the task launcher ended before the task started");
   if (ev.kind == Spawner::Event::failed) co_return Status::IOError(ev.message);
   co_return std::unique_ptr<TaskRun>(std::make_unique<ProcessRun>(
-      spawner_, id, std::move(events), ctx_.clock, ctx_.clock.unix_ms()));
+      spawner_, id, std::move(events), ctx_.clock, ctx_.clock.unix_ms(), std::move(group)));
 }
 
 Result<std::unique_ptr<TaskRun>> ProcessRunner::start_after(const RunRequest& request,
@@ -400,13 +424,14 @@ Result<std::unique_ptr<TaskRun>> ProcessRunner::start_after(const RunRequest& re
   auto* before = dynamic_cast<ProcessRun*>(&after);
   if (!before || !spawner_->spawns_after())
     return Status::Internal("start_after: not a run of this runner's launcher");
-  auto spec = make_spec(request);
+  std::shared_ptr<TaskCgroup> group;
+  auto spec = make_spec(request, &group);
   if (!spec.ok()) return spec.status();
   std::uint64_t id = ++next_id_;
   auto events = std::make_shared<Spawner::Channel>(ctx_.ioc.get_executor(), 2);
   spawner_->spawn_after(id, before->id(), *spec, events);
-  return std::unique_ptr<TaskRun>(
-      std::make_unique<ProcessRun>(spawner_, id, std::move(events), ctx_.clock, std::move(*spec)));
+  return std::unique_ptr<TaskRun>(std::make_unique<ProcessRun>(
+      spawner_, id, std::move(events), ctx_.clock, std::move(*spec), std::move(group)));
 }
 
 void ProcessRunner::stop() {

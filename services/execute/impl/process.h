@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "node/node_context.h"
+#include "services/execute/impl/cgroup.h"
 #include "services/execute/impl/spawner.h"
 #include "services/execute/runner.h"
 
@@ -57,6 +58,8 @@ struct ProcessOptions {
   std::string launcher_path;  // fvce-exec; "" = beside the running binary
   int nice = 10;              // tasks' nice level (0..19; launcher only)
   AccountMap accounts;        // when the node runs as root
+  // A control group per task (cgroup.h); null: none (the rlimits still apply).
+  std::shared_ptr<TaskCgroups> cgroups;
 };
 
 class ProcessRunner final : public TaskRunner {
@@ -78,7 +81,8 @@ class ProcessRunner final : public TaskRunner {
  private:
   ProcessRunner(NodeContext& ctx, ProcessOptions options, std::shared_ptr<Spawner> spawner);
   // The process a staged task becomes: program, argv, environment, cwd, capture files.
-  Result<Spawner::Spec> make_spec(const RunRequest& request);
+  // The spec of a task's process, and its control group in *group when there are any.
+  Result<Spawner::Spec> make_spec(const RunRequest& request, std::shared_ptr<TaskCgroup>* group);
 
   NodeContext& ctx_;
   const ProcessOptions options_;

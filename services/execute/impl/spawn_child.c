@@ -14,6 +14,18 @@
 /* Kept apart (noinline) so that no caller's variable lives across the vfork. */
 /* In the child: limits, then identity. Nonzero (errno set) on failure. */
 static int become(const struct fvce_spawn_identity* who, const struct fvce_spawn_limits* limits) {
+  /* Into the task's control groups first, while still allowed to write there. */
+  for (const char* const* g = limits ? limits->cgroup_procs : NULL; g && *g; ++g) {
+    int fd = open(*g, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = write(fd, "0", 1); /* 0: the writing process itself */
+    int saved = errno;
+    close(fd);
+    if (n != 1) {
+      errno = n < 0 ? saved : EIO;
+      return -1;
+    }
+  }
   struct rlimit none = {0, 0};
   if (setrlimit(RLIMIT_CORE, &none) != 0) return -1;
   if (limits && limits->data_bytes > 0) {

@@ -23,6 +23,9 @@ struct fvce_spawn_identity {
 struct fvce_spawn_limits {
   unsigned long long data_bytes;  /* RLIMIT_DATA: heap and private mappings */
   unsigned long long cpu_seconds; /* RLIMIT_CPU: SIGXCPU, then SIGKILL a second later */
+  /* The task's control groups (cgroup.h): the cgroup.procs files the child joins, before it
+   * drops to `who` (NULL-terminated; NULL: none). */
+  const char* const* cgroup_procs;
 };
 
 /* Starts program (an absolute path) with argv and envp (NULL-terminated) in a new process

@@ -42,6 +42,8 @@ class Spawner {
     // Limits from the task's declared needs (spawn_child.h); 0 = none.
     std::uint64_t data_limit = 0;   // bytes
     std::uint64_t cpu_limit_s = 0;  // seconds of CPU
+    // The cgroup.procs files of the task's control groups (cgroup.h), joined in the child.
+    std::vector<std::string> cgroup_procs;
   };
   // Trivially destructible on purpose: it crosses co_await (see docs/architecture.md).
   struct Event {

@@ -1127,3 +1127,97 @@ TEST_CASE("a task's declared needs become its limits") {
 
 }  // namespace
 }  // namespace fvce::execute
+
+namespace fvce::execute {
+namespace {
+
+// Whether process pid is gone (or a zombie no one has reaped yet).
+bool gone(pid_t pid) {
+  std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  if (stat.empty()) return true;
+  auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+}
+
+TEST_CASE("a task's control group holds its process tree to its memory and cores, and ends it") {
+  std::string why;
+  auto probe = TaskCgroups::Open("auto", &why);
+  REQUIRE(probe.ok());
+  if (!*probe) {
+    MESSAGE("skipped: no per-task control groups on this host: " << why);
+    return;
+  }
+  probe->reset();
+  for (bool direct : {false, true}) {
+    CAPTURE(direct);
+    auto options = Fixture::default_options();
+    options.process.direct_spawn = direct;
+    std::vector<fs::path> bases;
+    {
+      auto cg = TaskCgroups::Open("required", &why);
+      REQUIRE(cg.ok());
+      options.process.cgroups = *cg;
+      bases = (*cg)->bases();
+      const bool v2 = (*cg)->version() == TaskCgroups::Version::v2;
+      Fixture f(options);
+      options.process.cgroups.reset();
+
+      // Three processes of 60 MiB each: every one is under its rlimit (64 MiB declared + 64
+      // MiB), together they are over the group's 128 MiB, and the kernel kills one.
+      auto a = f.task("tree",
+                      "cat /proc/self/cgroup > cg.txt; "
+                      "p='import time; b = b\"x\" * (60 << 20); time.sleep(3)'; "
+                      "python3 -c \"$p\" & x=$!; python3 -c \"$p\" & y=$!; "
+                      "python3 -c \"$p\" & z=$!; wait $x && wait $y && wait $z");
+      a.memory = 64ull << 20;
+      REQUIRE(f.assign(a).ok());
+      auto r = f.wait_final("tree");
+      CHECK(r.back().state == TaskState::failed);
+      CAPTURE(r.back().message);
+      CHECK(r.back().message.find("exited with code 137 (the kernel killed ") == 0);
+      CHECK(r.back().message.find("of its processes, which together reached their control "
+                                  "group's memory limit of 128 MiB") != std::string::npos);
+      auto cg_txt = slurp(f.work_root() / "work" / kWorkflow / "tree" / "a1" / "cg.txt");
+      CHECK(cg_txt.find(bases[0].filename().string() + "/" + kWorkflow + ".tree.a1-") !=
+            std::string::npos);
+
+      // A task of 1 core gets one core's quota; a daemon it leaves behind in a session of its
+      // own (out of reach of its process group) ends with it.
+      auto b = f.task("spin",
+                      "setsid sleep 300 & echo $! > daemon.txt; "
+                      "(while :; do :; done) & s1=$!; (while :; do :; done) & s2=$!; "
+                      "sleep 1.5; kill $s1 $s2; wait $s1 $s2; true");
+      b.cores = 1;
+      REQUIRE(f.assign(b).ok());
+      fs::path cpu_base = bases.back();
+      fs::path group;
+      for (int i = 0; i < 500 && group.empty(); ++i) {
+        std::error_code ec;
+        for (auto it = fs::directory_iterator(cpu_base, ec); !ec && it != fs::directory_iterator();
+             it.increment(ec))
+          if (it->path().filename().string().find(".spin.a1-") != std::string::npos)
+            group = it->path();
+        if (group.empty()) std::this_thread::sleep_for(10ms);
+      }
+      REQUIRE_FALSE(group.empty());
+      CHECK(slurp(group / (v2 ? "cpu.max" : "cpu.cfs_quota_us")) ==
+            (v2 ? "100000 100000\n" : "100000\n"));
+      auto rs = f.wait_final("spin");
+      CHECK(rs.back().state == TaskState::done);
+      // Two spinning processes for 1.5 s, held to one core: about 1.5 s of CPU, not 3.
+      REQUIRE(rs.back().cpu_ms.has_value());
+      MESSAGE("two spinning processes held to one core: " << *rs.back().cpu_ms << " ms of CPU");
+      CHECK(*rs.back().cpu_ms < 2400);
+      auto daemon = slurp(f.work_root() / "work" / kWorkflow / "spin" / "a1" / "daemon.txt");
+      pid_t pid = static_cast<pid_t>(std::atol(daemon.c_str()));
+      REQUIRE(pid > 1);
+      for (int i = 0; i < 500 && !gone(pid); ++i) std::this_thread::sleep_for(10ms);
+      CHECK(gone(pid));
+    }
+    // The executor gone, so are its groups.
+    for (const auto& b : bases) CHECK_FALSE(fs::exists(b));
+  }
+}
+
+}  // namespace
+}  // namespace fvce::execute

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""A control group per task against none, in the same run: the workflow benchmark
+(bench_workflow.run_fvce: a fresh loopback federation of --nodes `fvce node` processes, one
+workflow of --tasks empty tasks submitted with `fvce submit --watch`, timed from its start to
+its exit) with the execute service's cgroups="required" and cgroups="off", alternating which
+goes first, run by run. What it costs to make, limit, join and remove a group per task.
+
+Needs a host where the node may make control groups (root, or a delegated cgroup v2 group).
+
+Usage: bench_cgroups.py --fvce build/fvce [--runs 5] [--tasks 2000] [--nodes 3]
+"""
+
+import argparse
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_workflow as W  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--fvce", default=os.environ.get("FVCE", os.path.join(W.REPO, "build",
+                                                                          "fvce")))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--tasks", type=int, default=2000)
+    ap.add_argument("--nodes", type=int, default=3)
+    args = ap.parse_args()
+    rates = {"required": [], "off": []}
+    for i in range(args.runs):
+        order = ("off", "required") if i % 2 == 0 else ("required", "off")
+        for mode in order:
+            W.CGROUPS = mode
+            res = W.run_fvce(args.fvce, args.tasks, "random-adaptive", args.nodes)
+            rates[mode].append(res["rate"])
+            print(f"run {i + 1} cgroups={mode:8s}: {res['rate']:7.1f} tasks/s "
+                  f"(submit → done {res['submit_to_done_s']:.2f} s)", flush=True)
+    ratio = [g / o for o, g in zip(rates["off"], rates["required"])]
+    print()
+    print(f"{args.tasks} empty tasks, {args.nodes} nodes, {args.runs} runs, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    for k in ("off", "required"):
+        v = rates[k]
+        print(f"  cgroups={k:8s} tasks/s  median {statistics.median(v):7.1f}  "
+              f"min {min(v):7.1f}  max {max(v):7.1f}")
+    print(f"  with/without pair by pair: median {statistics.median(ratio):.3f}  "
+          f"min {min(ratio):.3f}  max {max(ratio):.3f}  (fewer tasks/s with a group per task: "
+          f"{(1 - statistics.median(ratio)) * 100:.1f} %)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
