@@ -228,9 +228,11 @@ def run_fvce(fvce: str, n: int, schedule: str, nodes: int, memory: bool = False,
         hs = {"total": {}, "workflow": {}}
         for name in m1_all:
             for (metric, labels), v in m1_all[name].items():
-                if metric != "fvce_tls_handshakes_total":
+                if metric not in ("fvce_tls_handshakes_total", "fvce_tls_resumed_total"):
                     continue
                 key = "/".join(f"{k}={val}" for k, val in labels)
+                if metric == "fvce_tls_resumed_total":
+                    key = "resumed/" + key
                 hs["total"][key] = hs["total"].get(key, 0) + v
                 hs["workflow"][key] = (hs["workflow"].get(key, 0) + v -
                                        m0_all[name].get((metric, labels), 0))

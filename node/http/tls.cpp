@@ -11,7 +11,10 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <ctime>
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 namespace fvce::http {
 
@@ -48,6 +51,78 @@ std::string peer_common_name(SSL* ssl) {
   X509_free(cert);
   return name;
 }
+
+// Client sessions to resume, by the address they were made with: a later connection to the
+// same peer resumes (an abbreviated handshake: no certificates sent or checked again, the
+// peer's verified certificate is the session's). Owned by the client context (freed with it);
+// sessions expire after kSessionLifetime.
+constexpr long kSessionLifetime = 300;  // seconds; also the server's ticket lifetime
+
+class SessionCache {
+ public:
+  ~SessionCache() {
+    for (auto& [address, session] : sessions_) SSL_SESSION_free(session);
+  }
+  // A new session of a connection to address (takes the reference).
+  void put(const std::string& address, SSL_SESSION* session) {
+    std::lock_guard lock(mu_);
+    auto& slot = sessions_[address];
+    if (slot) SSL_SESSION_free(slot);
+    slot = session;
+  }
+  // Sets a session to resume on ssl, if one for address is still good.
+  void offer(const std::string& address, SSL* ssl) {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(address);
+    if (it == sessions_.end()) return;
+
+    if (!SSL_SESSION_is_resumable(it->second) ||
+        SSL_SESSION_get_time(it->second) + SSL_SESSION_get_timeout(it->second) <
+            static_cast<long>(::time(nullptr))) {
+      SSL_SESSION_free(it->second);
+      sessions_.erase(it);
+      return;
+    }
+    SSL_set_session(ssl, it->second);
+  }
+
+  // The cache of a client context, and the address a connection was opened to.
+  static int cache_index() {
+    static int index = SSL_CTX_get_ex_new_index(
+        0, nullptr, nullptr, nullptr, [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+          delete static_cast<SessionCache*>(ptr);
+        });
+    return index;
+  }
+  static int address_index() {
+    static int index = SSL_get_ex_new_index(
+        0, nullptr, nullptr, nullptr, [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+          delete static_cast<std::string*>(ptr);
+        });
+    return index;
+  }
+  static void install(SSL_CTX* ctx) {
+    SSL_CTX_set_ex_data(ctx, cache_index(), new SessionCache());
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, [](SSL* ssl, SSL_SESSION* session) -> int {
+      auto* cache =
+          static_cast<SessionCache*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), cache_index()));
+      auto* address = static_cast<std::string*>(SSL_get_ex_data(ssl, address_index()));
+      // A copy: OpenSSL marks the connection's own session unusable when the connection is
+      // closed without a TLS shutdown, as pooled connections are.
+      if (cache && address)
+        if (SSL_SESSION* copy = SSL_SESSION_dup(session)) cache->put(*address, copy);
+      return 0;
+    });
+  }
+  static SessionCache* of(SSL_CTX* ctx) {
+    return static_cast<SessionCache*>(SSL_CTX_get_ex_data(ctx, cache_index()));
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, SSL_SESSION*> sessions_;
+};
 
 Status load_files(ssl::context& ctx, const TlsFiles& f) {
   boost::system::error_code ec;
@@ -92,6 +167,10 @@ class TlsTransport final : public Transport {
     if (metrics_)
       metrics_->describe("fvce_tls_handshakes_total", "counter",
                          "TLS handshakes by side (client, server) and result (ok, failed).");
+    if (metrics_)
+      metrics_->describe("fvce_tls_resumed_total", "counter",
+                         "TLS handshakes that resumed an earlier session (abbreviated: no "
+                         "certificates), by side; included in fvce_tls_handshakes_total.");
   }
 
   asio::awaitable<Result<std::unique_ptr<Stream>>> connect(
@@ -118,8 +197,14 @@ class TlsTransport final : public Transport {
         why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(v.native_handle()));
       return ok;
     });
+    SSL* native = tls->native_handle();
+    if (auto* cache = SessionCache::of(SSL_get_SSL_CTX(native))) {
+      SSL_set_ex_data(native, SessionCache::address_index(), new std::string(address));
+      cache->offer(address, native);
+    }
     auto [hec] = co_await tls->async_handshake(ssl::stream_base::client, use_tuple);
     count("client", !hec);
+    if (!hec && SSL_session_reused(native)) resumed("client");
     if (hec) {
       std::string reason = why.empty() ? hec.message() : why;
       spdlog::warn("TLS handshake with {} failed: {}", address, reason);
@@ -148,6 +233,7 @@ class TlsTransport final : public Transport {
     tls->next_layer().expires_after(timeout);
     auto [hec] = co_await tls->async_handshake(ssl::stream_base::server, use_tuple);
     count("server", !hec);
+    if (!hec && SSL_session_reused(tls->native_handle())) resumed("server");
     if (hec) {
       std::string reason = why.empty() ? hec.message() : "certificate refused: " + why;
       spdlog::warn("TLS handshake from {}:{} refused: {}", remote.address().to_string(),
@@ -167,6 +253,9 @@ class TlsTransport final : public Transport {
     if (metrics_)
       metrics_->add("fvce_tls_handshakes_total",
                     {{"side", side}, {"result", ok ? "ok" : "failed"}});
+  }
+  void resumed(const char* side) {
+    if (metrics_) metrics_->add("fvce_tls_resumed_total", {{"side", side}});
   }
 
   std::shared_ptr<ssl::context> server_;
@@ -193,6 +282,14 @@ Result<std::shared_ptr<Transport>> tls_transport(const TlsFiles& files, Metrics*
   // Ask for a certificate; refuse a bad one; let a client without one through (users).
   server->set_verify_mode(ssl::verify_peer);
   client->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  // Resumption: the server's tickets and cached sessions last kSessionLifetime, so a
+  // certificate that expires or is replaced stops being honoured within that; the client
+  // resumes its last session with a peer for each further connection it opens there.
+  static const unsigned char kContext[] = "fvce";
+  SSL_CTX_set_session_id_context(server->native_handle(), kContext, sizeof kContext - 1);
+  SSL_CTX_set_timeout(server->native_handle(), kSessionLifetime);
+  SSL_CTX_set_timeout(client->native_handle(), kSessionLifetime);
+  SessionCache::install(client->native_handle());
   return std::shared_ptr<Transport>(std::make_shared<TlsTransport>(server, client, metrics));
 }
 

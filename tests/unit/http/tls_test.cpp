@@ -189,6 +189,33 @@ TEST_CASE("tls: a pooled client pays the handshake once for many requests") {
   CHECK(s.handshakes("server", "ok") == 1);
 }
 
+TEST_CASE("tls: a further connection to a peer resumes its session, the peer still known") {
+  Pki pki;
+  TlsServer s(pki.files("n1"));
+  RunningIo io;
+  Metrics client_metrics;
+  auto t = tls_transport(pki.files("n2"), &client_metrics);
+  REQUIRE(t.ok());
+  // Three clients (three pools, as after connections were closed or while requests overlap)
+  // through one transport: one full handshake, then two resumed ones.
+  for (int i = 0; i < 3; ++i) {
+    auto r = ask(io, **t, s.address);
+    REQUIRE_MESSAGE(r.ok(), r.status().message());
+    CHECK(r->body() == "[n2]");  // the name comes from the resumed session's certificate
+  }
+  CHECK(client_metrics.value("fvce_tls_handshakes_total", {{"side", "client"}, {"result", "ok"}}) ==
+        3);
+  CHECK(client_metrics.value("fvce_tls_resumed_total", {{"side", "client"}}) == 2);
+  CHECK(s.metrics.value("fvce_tls_resumed_total", {{"side", "server"}}) == 2);
+  // Another node's transport has no session of n2's to offer: a full handshake, its own name.
+  auto other = tls_transport(pki.files("n3"));
+  REQUIRE(other.ok());
+  auto r = ask(io, **other, s.address);
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->body() == "[n3]");
+  CHECK(s.metrics.value("fvce_tls_resumed_total", {{"side", "server"}}) == 2);
+}
+
 TEST_CASE("tls: files that do not fit are named") {
   Pki pki;
   auto good = pki.files("n1");
