@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -183,6 +184,32 @@ void sweep(const fs::path& parent) {
   }
 }
 
+// Whether a child process can join the groups: forks one that writes itself into each
+// cgroup.procs and exits (a host may let the node make groups and set limits, yet refuse
+// the move, e.g. across a delegation boundary).
+Status can_join(const std::vector<std::string>& procs) {
+  pid_t pid = ::fork();
+  if (pid < 0) return Status::IOError(std::string("fork: ") + errno_text(errno));
+  if (pid == 0) {
+    int code = 0;
+    for (std::size_t i = 0; i < procs.size() && code == 0; ++i) {
+      int fd = ::open(procs[i].c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || ::write(fd, "0", 1) != 1) code = 10 + static_cast<int>(i);
+      if (fd >= 0) ::close(fd);
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
+  int which = WIFEXITED(status) ? WEXITSTATUS(status) - 10 : -1;
+  return Status::IOError("a process cannot join " +
+                         (which >= 0 && which < static_cast<int>(procs.size())
+                              ? procs[static_cast<std::size_t>(which)]
+                              : std::string("its control group")));
+}
+
 }  // namespace
 
 // ---- TaskCgroup
@@ -273,7 +300,10 @@ Result<std::shared_ptr<TaskCgroups>> TaskCgroups::Open(std::string_view mode,
         made->memory_ = mem;
         made->cpu_ = cpu;
         made->memory_base_ = made->cpu_base_ = base;
-        return made;
+        s = made->probe();
+        if (s.ok()) return made;
+        made->bases_.clear();
+        made->memory_ = made->cpu_ = false;
       }
       ::rmdir(base.c_str());
       why.push_back("cgroup v2: " + s.message());
@@ -312,7 +342,12 @@ Result<std::shared_ptr<TaskCgroups>> TaskCgroups::Open(std::string_view mode,
   }
   if (made->memory_ || made->cpu_) {
     made->version_ = Version::v1;
-    return made;
+    auto s = made->probe();
+    if (s.ok()) return made;
+    why.push_back("cgroup v1: " + s.message());
+    for (const auto& b : made->bases_) ::rmdir(b.c_str());
+    made->bases_.clear();
+    made->memory_ = made->cpu_ = false;
   }
   std::string text;
   for (const auto& w : why) text += (text.empty() ? "" : "; ") + w;
@@ -320,6 +355,12 @@ Result<std::shared_ptr<TaskCgroups>> TaskCgroups::Open(std::string_view mode,
   if (mode == "required")
     return Status::InvalidArgument("per-task cgroups are required but not available: " + text);
   return std::shared_ptr<TaskCgroups>();
+}
+
+Status TaskCgroups::probe() {
+  auto g = make("probe", 64ull << 20, 1);
+  if (!g.ok()) return g.status();
+  return can_join((*g)->procs());
 }
 
 TaskCgroups::~TaskCgroups() {

@@ -84,6 +84,8 @@ class TaskCgroups : public std::enable_shared_from_this<TaskCgroups> {
   friend class TaskCgroup;
   TaskCgroups() = default;
   void release(const std::vector<std::filesystem::path>& dirs);
+  // Makes a group with limits and has a child process join it (Open's last check).
+  Status probe();
   void retry_pending();
 
   Version version_ = Version::v2;
