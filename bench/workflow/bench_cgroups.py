@@ -10,7 +10,6 @@ Needs a host where the node may make control groups (root, or a delegated cgroup
 Usage: bench_cgroups.py --fvce build/fvce [--runs 5] [--tasks 2000] [--nodes 3]
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -20,22 +19,9 @@ import bench_workflow as W  # noqa: E402
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--fvce", default=os.environ.get("FVCE", os.path.join(W.REPO, "build",
-                                                                          "fvce")))
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--tasks", type=int, default=2000)
-    ap.add_argument("--nodes", type=int, default=3)
-    args = ap.parse_args()
-    rates = {"required": [], "off": []}
-    for i in range(args.runs):
-        order = ("off", "required") if i % 2 == 0 else ("required", "off")
-        for mode in order:
-            W.CGROUPS = mode
-            res = W.run_fvce(args.fvce, args.tasks, "random-adaptive", args.nodes)
-            rates[mode].append(res["rate"])
-            print(f"run {i + 1} cgroups={mode:8s}: {res['rate']:7.1f} tasks/s "
-                  f"(submit → done {res['submit_to_done_s']:.2f} s)", flush=True)
+    args = W.ab_args(__doc__)
+    results = W.ab_runs(args, ("off", "required"), lambda mode: setattr(W, "CGROUPS", mode))
+    rates = {m: [r["rate"] for r in results[m]] for m in results}
     ratio = [g / o for o, g in zip(rates["off"], rates["required"])]
     print()
     print(f"{args.tasks} empty tasks, {args.nodes} nodes, {args.runs} runs, "

@@ -16,7 +16,6 @@ direction, however many requests the workflow makes (requests are listed too).
 Usage: bench_tls.py --fvce build/fvce [--runs 5] [--tasks 2000] [--nodes 3]
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -26,27 +25,12 @@ import bench_workflow as W  # noqa: E402
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--fvce", default=os.environ.get("FVCE", os.path.join(W.REPO, "build",
-                                                                          "fvce")))
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--tasks", type=int, default=2000)
-    ap.add_argument("--nodes", type=int, default=3)
-    args = ap.parse_args()
-    rates = {"plain": [], "tls": []}
-    shakes = []
-    requests = []
-    for i in range(args.runs):
-        order = ("plain", "tls") if i % 2 == 0 else ("tls", "plain")
-        for transport in order:
-            os.environ["FVCE_TEST_TRANSPORT"] = transport
-            res = W.run_fvce(args.fvce, args.tasks, "random-adaptive", args.nodes)
-            rates[transport].append(res["rate"])
-            if transport == "tls":
-                shakes.append(res["tls_handshakes"])
-                requests.append(sum(res["requests"].values()))
-            print(f"run {i + 1} {transport:5s}: {res['rate']:7.1f} tasks/s "
-                  f"(submit → done {res['submit_to_done_s']:.2f} s)", flush=True)
+    args = W.ab_args(__doc__)
+    results = W.ab_runs(args, ("plain", "tls"),
+                        lambda mode: os.environ.__setitem__("FVCE_TEST_TRANSPORT", mode))
+    rates = {m: [r["rate"] for r in results[m]] for m in results}
+    shakes = [r["tls_handshakes"] for r in results["tls"]]
+    requests = [sum(r["requests"].values()) for r in results["tls"]]
     ratio = [t / p for p, t in zip(rates["plain"], rates["tls"])]
     pairs = args.nodes * (args.nodes - 1)
     print()

@@ -252,6 +252,31 @@ def run_fvce(fvce: str, n: int, schedule: str, nodes: int, memory: bool = False,
         return out
 
 
+def ab_args(doc: str):
+    """The arguments of an A-against-B benchmark of the workflow (bench_tls.py,
+    bench_cgroups.py): --fvce, --runs, --tasks, --nodes."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--fvce", default=os.environ.get("FVCE", os.path.join(REPO, "build", "fvce")))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--tasks", type=int, default=2000)
+    ap.add_argument("--nodes", type=int, default=3)
+    return ap.parse_args()
+
+
+def ab_runs(args, modes: tuple, apply) -> dict:
+    """Runs run_fvce once per mode per run, alternating which mode goes first, with
+    apply(mode) called before each; returns {mode: [result, ...]} and prints each rate."""
+    out = {m: [] for m in modes}
+    for i in range(args.runs):
+        for mode in (modes if i % 2 == 0 else tuple(reversed(modes))):
+            apply(mode)
+            res = run_fvce(args.fvce, args.tasks, "random-adaptive", args.nodes)
+            out[mode].append(res)
+            print(f"run {i + 1} {mode:9s}: {res['rate']:7.1f} tasks/s "
+                  f"(submit → done {res['submit_to_done_s']:.2f} s)", flush=True)
+    return out
+
+
 def run_baseline(tool: str, n: int, jobs: int) -> dict:
     seq = "\n".join(str(i) for i in range(n)) + "\n"
     if tool == "xargs":
