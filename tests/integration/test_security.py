@@ -307,6 +307,29 @@ class Security(unittest.TestCase):
         self.assertEqual(r.code, 0, r.stderr)
         self.assertFalse(os.path.exists(creds))
 
+    def test_zz_no_secret_in_any_log(self):
+        # Last (unittest runs a class's tests in name order): after every login, token and
+        # refused request above, the nodes' logs (at debug level) and the command line's
+        # output name no password, no token and not the federation secret.
+        secrets_ = {"federation secret": self.c.secret.hex(),
+                    "admin password": self.c.admin_password,
+                    "admin token": self.c.admin_token or "",
+                    "alice's token": self.alice, "bob's token": self.bob}
+        for password in ("alice-password", "bob-password", "carol-password", "carol-password-2",
+                         "wrong-password", "eve-password"):
+            secrets_[password] = password
+        logs = glob.glob(os.path.join(self.c.tmp, "logs", "*"))
+        self.assertGreaterEqual(len(logs), 4)
+        text = {p: open(p, errors="replace").read() for p in logs}
+        self.assertGreater(sum(len(t) for t in text.values()), 10000, "the logs are empty?")
+        for what, value in secrets_.items():
+            self.assertTrue(value, what)
+            for path, t in text.items():
+                self.assertNotIn(value, t, f"{what} in {path}")
+                # Nor a usable part of a token (its secret half).
+                if "token" in what:
+                    self.assertNotIn(value[-20:], t, f"the end of {what} in {path}")
+
 
 WHOAMI = """<workflow xmlns="urn:fvce:1" name="whoami">
   <array id="w" range="0..{n}">
