@@ -11,7 +11,6 @@ Usage: bench_cgroups.py --fvce build/fvce [--runs 5] [--tasks 2000] [--nodes 3]
 """
 
 import os
-import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -22,17 +21,10 @@ def main() -> int:
     args = W.ab_args(__doc__)
     results = W.ab_runs(args, ("off", "required"), lambda mode: setattr(W, "CGROUPS", mode))
     rates = {m: [r["rate"] for r in results[m]] for m in results}
-    ratio = [g / o for o, g in zip(rates["off"], rates["required"])]
     print()
     print(f"{args.tasks} empty tasks, {args.nodes} nodes, {args.runs} runs, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
-    for k in ("off", "required"):
-        v = rates[k]
-        print(f"  cgroups={k:8s} tasks/s  median {statistics.median(v):7.1f}  "
-              f"min {min(v):7.1f}  max {max(v):7.1f}")
-    print(f"  with/without pair by pair: median {statistics.median(ratio):.3f}  "
-          f"min {min(ratio):.3f}  max {max(ratio):.3f}  (fewer tasks/s with a group per task: "
-          f"{(1 - statistics.median(ratio)) * 100:.1f} %)")
+    W.ab_report(rates, "off", "required", lambda k: f"cgroups={k:8s}")
     return 0
 
 

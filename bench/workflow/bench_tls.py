@@ -17,7 +17,6 @@ Usage: bench_tls.py --fvce build/fvce [--runs 5] [--tasks 2000] [--nodes 3]
 """
 
 import os
-import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -31,17 +30,10 @@ def main() -> int:
     rates = {m: [r["rate"] for r in results[m]] for m in results}
     shakes = [r["tls_handshakes"] for r in results["tls"]]
     requests = [sum(r["requests"].values()) for r in results["tls"]]
-    ratio = [t / p for p, t in zip(rates["plain"], rates["tls"])]
     pairs = args.nodes * (args.nodes - 1)
     print()
     print(f"{args.tasks} empty tasks, {args.nodes} nodes, {args.runs} runs")
-    for k in ("plain", "tls"):
-        v = rates[k]
-        print(f"  {k:5s} tasks/s  median {statistics.median(v):7.1f}  min {min(v):7.1f}  "
-              f"max {max(v):7.1f}")
-    print(f"  TLS/plain pair by pair: median {statistics.median(ratio):.3f}  min {min(ratio):.3f}"
-          f"  max {max(ratio):.3f}  (fewer tasks/s with TLS: "
-          f"{(1 - statistics.median(ratio)) * 100:.1f} %)")
+    W.ab_report(rates, "plain", "tls", lambda k: f"{k:5s}")
     for i, hs in enumerate(shakes):
         def full(part):
             d = hs[part]

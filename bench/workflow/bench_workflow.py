@@ -277,6 +277,20 @@ def ab_runs(args, modes: tuple, apply) -> dict:
     return out
 
 
+def ab_report(rates: dict, a: str, b: str, label) -> list:
+    """Prints each mode's tasks/s (median, min, max), label(mode) naming it, and the b/a ratio
+    run by run; returns the ratios."""
+    ratio = [y / x for x, y in zip(rates[a], rates[b])]
+    for k in (a, b):
+        v = rates[k]
+        print(f"  {label(k)} tasks/s  median {statistics.median(v):7.1f}  min {min(v):7.1f}  "
+              f"max {max(v):7.1f}")
+    print(f"  {label(b).strip()} / {label(a).strip()} pair by pair: median "
+          f"{statistics.median(ratio):.3f}  min {min(ratio):.3f}  max {max(ratio):.3f}  "
+          f"(fewer tasks/s: {(1 - statistics.median(ratio)) * 100:.1f} %)")
+    return ratio
+
+
 def run_baseline(tool: str, n: int, jobs: int) -> dict:
     seq = "\n".join(str(i) for i in range(n)) + "\n"
     if tool == "xargs":
