@@ -94,6 +94,12 @@ CASES = {
         '    <param name="work-root" value="/usr/share/../share/fvce"/><!--HERE-->\n'
         '  </service>\n</deploy>\n',
         ["/usr/share/fvce", "lies inside the system directory /usr"]),
+    "bad cgroups value": (
+        HEAD + INFO_OK.replace(EXECUTE_OK, "") + '  <service name="execute" impl="process">\n'
+        '    <param name="cgroups" value="sometimes"/><!--HERE-->\n'
+        + (f'    <param name="accounts" value="{H.ROOT_ACCOUNTS}"/>\n' if H.AS_ROOT else "") +
+        '  </service>\n</deploy>\n',
+        ["parameter 'cgroups'", "'sometimes' is not auto, required or off"]),
     "malformed xml": (
         HEAD + INFO_OK + '  <service name="register" impl="introducer"\n'
         '</deploy><!--HERE-->\n', []),
