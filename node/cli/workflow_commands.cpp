@@ -279,7 +279,10 @@ int workflows(const ClientOptions& o, bool all, std::uint64_t offset, std::uint6
       Session session(ioc, o);
       auto& client = session.client();
       auto r = remote(client, o);
-      submit::WorkflowQuery query{all ? std::string() : current_user(), offset, limit};
+      submit::WorkflowQuery query;
+      query.owner = all ? std::string() : current_user();
+      query.offset = offset;
+      query.limit = limit;
       co_return co_await r.workflows(std::move(query));
     }(ioc, o, all, offset, limit);
   });

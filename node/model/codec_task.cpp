@@ -1,5 +1,7 @@
 // Codecs of the task documents (xsd/task.xsd): assignments, reports, workflow lists and
 // status, results.
+#include <charconv>
+
 #include "node/model/codec.h"
 #include "node/model/codec_util.h"
 
@@ -34,6 +36,7 @@ void encode_summary(pugi::xml_node& n, const WorkflowSummary& s) {
   n.append_attribute("name") = s.name.c_str();
   n.append_attribute("owner") = s.owner.c_str();
   n.append_attribute("node") = s.node.c_str();
+  if (!s.app.empty()) n.append_attribute("app") = s.app.c_str();
   n.append_attribute("state") = std::string(to_string(s.state)).c_str();
   n.append_attribute("submitted") = static_cast<long long>(s.submitted);
   write_opt(n, "finished", s.finished);
@@ -52,6 +55,7 @@ Result<WorkflowSummary> decode_summary(const pugi::xml_node& n) {
   FVCE_TRY(read_string(n, "name", s.name));
   FVCE_TRY(read_string(n, "owner", s.owner));
   FVCE_TRY(read_string(n, "node", s.node));
+  FVCE_TRY(read_string(n, "app", s.app, false));
   auto state = workflow_state_from_string(n.attribute("state").value());
   if (!state) return bad(n, "state", "a workflow state");
   s.state = *state;
@@ -287,22 +291,85 @@ Result<WorkflowList> Codec<WorkflowList>::decode(const pugi::xml_node& n) {
   return l;
 }
 
+namespace {
+
+void encode_task_status(pugi::xml_node& c, const TaskStatus& t) {
+  c.append_attribute("id") = t.id.c_str();
+  c.append_attribute("state") = std::string(to_string(t.state)).c_str();
+  if (!t.host.empty()) c.append_attribute("host") = t.host.c_str();
+  c.append_attribute("attempts") = t.attempts;
+  write_opt(c, "exit-code", t.exit_code);
+  write_opt(c, "wall", t.wall_ms);
+  write_opt(c, "cpu", t.cpu_ms);
+  write_opt(c, "max-rss", t.max_rss);
+  write_opt(c, "started", t.started);
+  write_opt(c, "finished", t.finished);
+  if (!t.message.empty()) c.append_attribute("message") = t.message.c_str();
+}
+
+Result<TaskStatus> decode_task_status(const pugi::xml_node& c) {
+  TaskStatus t;
+  FVCE_TRY(read_string(c, "id", t.id));
+  auto state = task_state_from_string(c.attribute("state").value());
+  if (!state) return bad(c, "state", "a task state");
+  t.state = *state;
+  FVCE_TRY(read_string(c, "host", t.host, false));
+  FVCE_TRY(read_int(c, "attempts", t.attempts));
+  FVCE_TRY(read_opt(c, "exit-code", t.exit_code));
+  FVCE_TRY(read_opt(c, "wall", t.wall_ms));
+  FVCE_TRY(read_opt(c, "cpu", t.cpu_ms));
+  FVCE_TRY(read_opt(c, "max-rss", t.max_rss));
+  FVCE_TRY(read_opt(c, "started", t.started));
+  FVCE_TRY(read_opt(c, "finished", t.finished));
+  FVCE_TRY(read_string(c, "message", t.message, false));
+  return t;
+}
+
+// A list of values as the text of one element, separated by single spaces.
+template <typename T, typename F>
+void encode_list(pugi::xml_node& parent, const char* name, const std::vector<T>& values, F format) {
+  std::string text;
+  for (const auto& v : values) {
+    if (!text.empty()) text += ' ';
+    text += format(v);
+  }
+  parent.append_child(name).text() = text.c_str();
+}
+
+std::vector<std::string_view> split_list(std::string_view text) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && text[i] == ' ') ++i;
+    std::size_t j = i;
+    while (j < text.size() && text[j] != ' ') ++j;
+    if (j > i) out.push_back(text.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+Result<std::vector<std::int64_t>> decode_numbers(const pugi::xml_node& parent, const char* name) {
+  std::vector<std::int64_t> out;
+  for (auto word : split_list(parent.child(name).text().get())) {
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
+    if (ec != std::errc() || p != word.data() + word.size())
+      return Status::InvalidArgument(std::string("<") + name + "> holds '" + std::string(word) +
+                                     "', which is not an integer");
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace
+
 void Codec<WorkflowStatus>::encode(pugi::xml_node& n, const WorkflowStatus& w) {
   auto s = n.append_child("summary");
   encode_summary(s, w.summary);
   for (const auto& t : w.tasks) {
     auto c = n.append_child("task");
-    c.append_attribute("id") = t.id.c_str();
-    c.append_attribute("state") = std::string(to_string(t.state)).c_str();
-    if (!t.host.empty()) c.append_attribute("host") = t.host.c_str();
-    c.append_attribute("attempts") = t.attempts;
-    write_opt(c, "exit-code", t.exit_code);
-    write_opt(c, "wall", t.wall_ms);
-    write_opt(c, "cpu", t.cpu_ms);
-    write_opt(c, "max-rss", t.max_rss);
-    write_opt(c, "started", t.started);
-    write_opt(c, "finished", t.finished);
-    if (!t.message.empty()) c.append_attribute("message") = t.message.c_str();
+    encode_task_status(c, t);
   }
 }
 Result<WorkflowStatus> Codec<WorkflowStatus>::decode(const pugi::xml_node& n) {
@@ -311,21 +378,120 @@ Result<WorkflowStatus> Codec<WorkflowStatus>::decode(const pugi::xml_node& n) {
   if (!s.ok()) return s.status();
   w.summary = std::move(*s);
   for (auto c : n.children("task")) {
-    TaskStatus t;
-    FVCE_TRY(read_string(c, "id", t.id));
-    auto state = task_state_from_string(c.attribute("state").value());
-    if (!state) return bad(c, "state", "a task state");
-    t.state = *state;
-    FVCE_TRY(read_string(c, "host", t.host, false));
-    FVCE_TRY(read_int(c, "attempts", t.attempts));
-    FVCE_TRY(read_opt(c, "exit-code", t.exit_code));
-    FVCE_TRY(read_opt(c, "wall", t.wall_ms));
-    FVCE_TRY(read_opt(c, "cpu", t.cpu_ms));
-    FVCE_TRY(read_opt(c, "max-rss", t.max_rss));
-    FVCE_TRY(read_opt(c, "started", t.started));
-    FVCE_TRY(read_opt(c, "finished", t.finished));
-    FVCE_TRY(read_string(c, "message", t.message, false));
-    w.tasks.push_back(std::move(t));
+    auto t = decode_task_status(c);
+    if (!t.ok()) return t.status();
+    w.tasks.push_back(std::move(*t));
+  }
+  return w;
+}
+
+void Codec<WorkflowView>::encode(pugi::xml_node& n, const WorkflowView& w) {
+  n.append_attribute("total") = std::to_string(w.total).c_str();
+  n.append_attribute("offset") = std::to_string(w.offset).c_str();
+  auto s = n.append_child("summary");
+  encode_summary(s, w.summary);
+  for (const auto& t : w.tasks) {
+    auto c = n.append_child("task");
+    encode_task_status(c, t);
+  }
+  for (const auto& g : w.groups) {
+    auto c = n.append_child("group");
+    c.append_attribute("id") = g.id.c_str();
+    if (g.array) {
+      c.append_attribute("first") = g.first;
+      c.append_attribute("last") = g.last;
+    }
+    c.append_attribute("tasks") = g.tasks;
+    c.append_attribute("pending") = g.pending;
+    c.append_attribute("ready") = g.ready;
+    c.append_attribute("running") = g.running;
+    c.append_attribute("done") = g.done;
+    c.append_attribute("failed") = g.failed;
+    c.append_attribute("cancelled") = g.cancelled;
+  }
+  for (const auto& [from, to] : w.edges) {
+    auto c = n.append_child("edge");
+    c.append_attribute("from") = from.c_str();
+    c.append_attribute("to") = to.c_str();
+  }
+  if (w.timeline) {
+    const auto& t = *w.timeline;
+    auto c = n.append_child("timeline");
+    c.append_attribute("t0") = static_cast<long long>(t.t0);
+    auto str = [](const std::string& v) { return v; };
+    auto num = [](auto v) { return std::to_string(v); };
+    encode_list(c, "hosts", t.hosts, str);
+    encode_list(c, "tasks", t.task, str);
+    encode_list(c, "host", t.host, num);
+    encode_list(c, "start", t.start, num);
+    encode_list(c, "end", t.end, num);
+    encode_list(c, "state", t.state, [](TaskState v) { return std::string(to_string(v)); });
+  }
+}
+Result<WorkflowView> Codec<WorkflowView>::decode(const pugi::xml_node& n) {
+  WorkflowView w;
+  FVCE_TRY(read_int(n, "total", w.total));
+  FVCE_TRY(read_int(n, "offset", w.offset));
+  auto s = decode_summary(n.child("summary"));
+  if (!s.ok()) return s.status();
+  w.summary = std::move(*s);
+  for (auto c : n.children("task")) {
+    auto t = decode_task_status(c);
+    if (!t.ok()) return t.status();
+    w.tasks.push_back(std::move(*t));
+  }
+  for (auto c : n.children("group")) {
+    TaskGroup g;
+    FVCE_TRY(read_string(c, "id", g.id));
+    g.array = bool(c.attribute("first"));
+    FVCE_TRY(read_int(c, "first", g.first, false));
+    FVCE_TRY(read_int(c, "last", g.last, false));
+    FVCE_TRY(read_int(c, "tasks", g.tasks));
+    FVCE_TRY(read_int(c, "pending", g.pending));
+    FVCE_TRY(read_int(c, "ready", g.ready));
+    FVCE_TRY(read_int(c, "running", g.running));
+    FVCE_TRY(read_int(c, "done", g.done));
+    FVCE_TRY(read_int(c, "failed", g.failed));
+    FVCE_TRY(read_int(c, "cancelled", g.cancelled));
+    w.groups.push_back(std::move(g));
+  }
+  for (auto c : n.children("edge")) {
+    std::string from, to;
+    FVCE_TRY(read_string(c, "from", from));
+    FVCE_TRY(read_string(c, "to", to));
+    w.edges.emplace_back(std::move(from), std::move(to));
+  }
+  if (auto c = n.child("timeline")) {
+    Timeline t;
+    FVCE_TRY(read_int(c, "t0", t.t0));
+    for (auto h : split_list(c.child("hosts").text().get())) t.hosts.emplace_back(h);
+    for (auto id : split_list(c.child("tasks").text().get())) t.task.emplace_back(id);
+    auto host = decode_numbers(c, "host");
+    if (!host.ok()) return host.status();
+    for (auto h : *host) {
+      if (h < 0 || h >= static_cast<std::int64_t>(t.hosts.size()))
+        return Status::InvalidArgument("<timeline> names host " + std::to_string(h) + " of " +
+                                       std::to_string(t.hosts.size()));
+      t.host.push_back(static_cast<int>(h));
+    }
+    auto start = decode_numbers(c, "start");
+    if (!start.ok()) return start.status();
+    t.start = std::move(*start);
+    auto end = decode_numbers(c, "end");
+    if (!end.ok()) return end.status();
+    t.end = std::move(*end);
+    for (auto word : split_list(c.child("state").text().get())) {
+      auto st = task_state_from_string(word);
+      if (!st)
+        return Status::InvalidArgument("<timeline> holds an unknown task state '" +
+                                       std::string(word) + "'");
+      t.state.push_back(*st);
+    }
+    auto n_tasks = t.task.size();
+    if (t.host.size() != n_tasks || t.start.size() != n_tasks || t.end.size() != n_tasks ||
+        t.state.size() != n_tasks)
+      return Status::InvalidArgument("<timeline>'s lists differ in length");
+    w.timeline = std::move(t);
   }
   return w;
 }

@@ -94,6 +94,7 @@ Result<TaskTemplate> decode_template(const pugi::xml_node& n) {
 
 void Codec<WorkflowDoc>::encode(pugi::xml_node& n, const WorkflowDoc& w) {
   n.append_attribute("name") = w.name.c_str();
+  if (!w.app.empty()) n.append_attribute("app") = w.app.c_str();
   for (const auto& f : w.files) {
     auto c = n.append_child("file");
     c.append_attribute("name") = f.name.c_str();
@@ -120,6 +121,7 @@ void Codec<WorkflowDoc>::encode(pugi::xml_node& n, const WorkflowDoc& w) {
 Result<WorkflowDoc> Codec<WorkflowDoc>::decode(const pugi::xml_node& n) {
   WorkflowDoc w;
   FVCE_TRY(read_string(n, "name", w.name));
+  FVCE_TRY(read_string(n, "app", w.app, false));
   for (auto c : n.children()) {
     std::string_view name = c.name();
     if (name == "file") {

@@ -84,6 +84,8 @@ struct CancelRequest {
 
 struct WorkflowSummary {
   std::string id, name, owner, node;
+  std::string app;  // the application it was made from, or ""
+
   WorkflowState state = WorkflowState::running;
   std::int64_t submitted = 0;
   std::optional<std::int64_t> finished;
@@ -129,6 +131,39 @@ struct WorkflowStatus {
   WorkflowSummary summary;
   std::vector<TaskStatus> tasks;
   bool operator==(const WorkflowStatus&) const = default;
+};
+
+// What the user port draws of a workflow (GET /submit/view): the DAG with every task array
+// collapsed into one group, and the timeline of its tasks.
+struct TaskGroup {
+  std::string id;      // a task's id, or an array task's id without its index ("model")
+  bool array = false;  // one node per index of an array
+  int first = 0, last = 0;
+  int tasks = 0, pending = 0, ready = 0, running = 0, done = 0, failed = 0, cancelled = 0;
+  bool operator==(const TaskGroup&) const = default;
+};
+
+// One bar per task that started: its latest attempt, on the host it ran on. Parallel
+// arrays (a 100,000-task workflow stays a few MB); times are ms after t0.
+struct Timeline {
+  std::int64_t t0 = 0;
+  std::vector<std::string> hosts;
+  std::vector<std::string> task;
+  std::vector<int> host;
+  std::vector<std::int64_t> start, end;  // end -1: still running
+  std::vector<TaskState> state;
+  bool operator==(const Timeline&) const = default;
+};
+
+struct WorkflowView {
+  WorkflowSummary summary;
+  // The page of tasks that match the query, of `total`, from `offset`.
+  std::uint64_t total = 0, offset = 0;
+  std::vector<TaskStatus> tasks;
+  std::vector<TaskGroup> groups;                           // when asked for the graph
+  std::vector<std::pair<std::string, std::string>> edges;  // group → group that waits for it
+  std::optional<Timeline> timeline;
+  bool operator==(const WorkflowView&) const = default;
 };
 
 struct ResultList {

@@ -68,6 +68,7 @@ struct TaskArray {
 
 struct WorkflowDoc {
   std::string name;
+  std::string app;  // the published application it was made from ("" = none)
   std::vector<InputFile> files;
   std::vector<TaskTemplate> tasks;
   std::vector<TaskArray> arrays;

@@ -75,13 +75,16 @@ asio::awaitable<Status> FederatedSubmit::reports(model::TaskReports reports) {
 asio::awaitable<Result<model::WorkflowList>> FederatedSubmit::workflows(WorkflowQuery query) {
   auto limit = std::clamp<std::uint64_t>(query.limit, 1, kMaxPage);
   // Each member sends its newest offset + limit; the page is cut from the merge.
-  WorkflowQuery each{query.owner, 0, std::min<std::uint64_t>(kMaxPage, query.offset + limit)};
+  WorkflowQuery each = query;
+  each.offset = 0;
+  each.limit = std::min<std::uint64_t>(kMaxPage, query.offset + limit);
   auto live = membership_->live_members();
   auto self = membership_->self();
   std::vector<model::Member> members;
-  members.push_back(self);
+  // Filtered by owning node: only that member is asked.
+  if (query.node.empty() || query.node == self.name) members.push_back(self);
   for (const auto& m : live)
-    if (m.id != self.id) members.push_back(m);
+    if (m.id != self.id && (query.node.empty() || query.node == m.name)) members.push_back(m);
 
   auto ex = co_await asio::this_coro::executor;
   auto g = std::make_shared<Gather<model::WorkflowList>>(ex, members.size());
@@ -107,7 +110,8 @@ asio::awaitable<Result<model::WorkflowList>> FederatedSubmit::workflows(Workflow
   auto everyone = co_await membership_->members(true);
   if (everyone.ok())
     for (const auto& m : everyone->members)
-      if (m.state == MemberState::dead || m.state == MemberState::left)
+      if ((m.state == MemberState::dead || m.state == MemberState::left) &&
+          (query.node.empty() || query.node == m.name))
         out.unreachable.push_back({m.name, m.address, std::string(model::to_string(m.state))});
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
     return a.submitted != b.submitted ? a.submitted > b.submitted : a.id < b.id;
@@ -184,6 +188,15 @@ asio::awaitable<Result<model::WorkflowStatus>> FederatedSubmit::status(
   auto owner = co_await locate(id);
   if (!owner.ok()) co_return owner.status();
   auto out = co_await owner->logic->status(id, detail, wait);
+  if (!out.ok()) co_return about_owner(out.status(), id, *owner);
+  co_return out;
+}
+
+asio::awaitable<Result<model::WorkflowView>> FederatedSubmit::view(std::string id,
+                                                                   ViewQuery query) {
+  auto owner = co_await locate(id);
+  if (!owner.ok()) co_return owner.status();
+  auto out = co_await owner->logic->view(id, std::move(query));
   if (!out.ok()) co_return about_owner(out.status(), id, *owner);
   co_return out;
 }

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "node/core/status.h"
 #include "node/model/task.h"
@@ -41,6 +42,24 @@ struct WorkflowQuery {
   std::string owner;          // only this user's; "" = everyone's
   std::uint64_t offset = 0;   // skip this many (newest first)
   std::uint64_t limit = 100;  // at most this many (1..kMaxPage)
+  // Filters; empty or zero = any.
+  std::vector<model::WorkflowState> states;
+  std::string name;               // a part of the name
+  std::string app;                // made from this application
+  std::string node;               // owned by this member (its name)
+  std::string search;             // a part of the id or the name
+  std::int64_t from = 0, to = 0;  // submitted in [from, to] (unix ms; 0 = open)
+};
+// Whether summary s passes query's filters (its owner, states, name, app, search, times).
+bool matches(const WorkflowQuery& query, const model::WorkflowSummary& s);
+
+// Which parts of a workflow a view holds, and which tasks its page lists.
+struct ViewQuery {
+  bool tasks = true, graph = false, timeline = false;
+  std::uint64_t offset = 0, limit = 100;  // the page of tasks (limit 0..kMaxPage)
+  std::vector<model::TaskState> states;   // only tasks in these states; empty = all
+  std::string search;                     // only tasks whose id holds this
+  std::string group;                      // only the tasks of this group (an array's id)
 };
 inline constexpr std::uint64_t kMaxPage = 10'000;
 // The longest a status call may wait for its workflow to end.
@@ -68,6 +87,11 @@ class SubmitLogic {
   // owner); invalid-argument for a wait beyond the bound.
   virtual boost::asio::awaitable<Result<model::WorkflowStatus>> status(
       std::string id, TaskDetail detail, std::chrono::milliseconds wait) = 0;
+  // What the user port draws of a workflow: a page of its tasks as query filters them, and
+  // as asked its graph (task arrays collapsed into groups) and timeline. Errors as status(),
+  // and invalid-argument for a limit beyond kMaxPage.
+  virtual boost::asio::awaitable<Result<model::WorkflowView>> view(std::string id,
+                                                                   ViewQuery query) = 0;
   // The user who submitted the workflow (for authorization). Errors as status().
   virtual boost::asio::awaitable<Result<std::string>> owner_of(std::string id) = 0;
   // Cancels the workflow: no new task starts, running ones are stopped. Errors: conflict

@@ -39,6 +39,11 @@ asio::awaitable<Result<model::WorkflowStatus>> OwnedSubmit::status(std::string i
   co_return co_await inner_->status(std::move(id), detail, wait);
 }
 
+asio::awaitable<Result<model::WorkflowView>> OwnedSubmit::view(std::string id, ViewQuery query) {
+  if (auto s = co_await may_use(id); !s.ok()) co_return s;
+  co_return co_await inner_->view(std::move(id), std::move(query));
+}
+
 asio::awaitable<Result<std::string>> OwnedSubmit::owner_of(std::string id) {
   co_return co_await inner_->owner_of(std::move(id));
 }

@@ -28,6 +28,8 @@ class OwnedSubmit final : public SubmitLogic {
   boost::asio::awaitable<Result<model::WorkflowList>> workflows(WorkflowQuery query) override;
   boost::asio::awaitable<Result<model::WorkflowStatus>> status(
       std::string id, TaskDetail detail, std::chrono::milliseconds wait) override;
+  boost::asio::awaitable<Result<model::WorkflowView>> view(std::string id,
+                                                           ViewQuery query) override;
   boost::asio::awaitable<Result<std::string>> owner_of(std::string id) override;
   boost::asio::awaitable<Status> cancel(std::string id) override;
   boost::asio::awaitable<Status> reports(model::TaskReports reports) override;

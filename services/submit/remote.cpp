@@ -1,12 +1,12 @@
 #include "services/submit/remote.h"
 
 #include "node/http/url.h"
+#include "services/submit/query.h"
 
 namespace fvce::submit {
 
 using http::Verb;
 namespace asio = boost::asio;
-
 
 SubmitRemote::SubmitRemote(http::Client& client, std::string address, Scope scope,
                            CallOptions options)
@@ -33,14 +33,18 @@ asio::awaitable<Status> SubmitRemote::check_text(std::string xml) {
 }
 
 asio::awaitable<Result<model::WorkflowList>> SubmitRemote::workflows(WorkflowQuery query) {
-  std::string offset = query.offset ? std::to_string(query.offset) : "";
-  std::string limit = std::to_string(query.limit);
-  return client_.call<model::WorkflowList>(
-      address_, Verb::get,
-      http::target(
-          "/submit/workflows",
-          {{"owner", query.owner}, {"offset", offset}, {"limit", limit}, {"scope", scope_}}),
-      {}, options_);
+  auto params = workflow_query_params(query);
+  params.emplace_back("scope", scope_);
+  return client_.call<model::WorkflowList>(address_, Verb::get,
+                                           target_with("/submit/workflows", params), {}, options_);
+}
+
+asio::awaitable<Result<model::WorkflowView>> SubmitRemote::view(std::string id, ViewQuery query) {
+  auto params = view_query_params(query);
+  params.emplace_back("workflow", id);
+  params.emplace_back("scope", scope_);
+  return client_.call<model::WorkflowView>(address_, Verb::get, target_with("/submit/view", params),
+                                           {}, options_);
 }
 
 asio::awaitable<Result<model::WorkflowStatus>> SubmitRemote::status(

@@ -6,6 +6,7 @@
 #include "node/http/handlers.h"
 #include "services/submit/owned.h"
 #include "services/submit/plan.h"
+#include "services/submit/query.h"
 
 namespace fvce::submit {
 
@@ -20,17 +21,6 @@ Result<std::string> required(const RequestView& v, const char* name) {
   if (value.empty())
     return Status::InvalidArgument(std::string("the query parameter '") + name + "' is missing");
   return value;
-}
-
-Result<std::uint64_t> number(const RequestView& v, const char* name, std::uint64_t fallback) {
-  auto text = v.param(name);
-  if (text.empty()) return fallback;
-  std::uint64_t out = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  if (ec != std::errc() || p != text.data() + text.size())
-    return Status::InvalidArgument(std::string("query parameter '") + name + "': '" + text +
-                                   "' is not a whole number");
-  return out;
 }
 
 }  // namespace
@@ -73,16 +63,9 @@ void add_routes(http::Router& router, FederationView federation, std::shared_ptr
                  [pick](const RequestView& v) -> asio::awaitable<Result<model::WorkflowList>> {
                    auto logic = pick(v);
                    if (!logic.ok()) co_return logic.status();
-                   auto offset = number(v, "offset", 0);
-                   if (!offset.ok()) co_return offset.status();
-                   auto limit = number(v, "limit", 100);
-                   if (!limit.ok()) co_return limit.status();
-                   if (*limit < 1 || *limit > kMaxPage)
-                     co_return Status::InvalidArgument("limit=" + std::to_string(*limit) +
-                                                       " is not between 1 and " +
-                                                       std::to_string(kMaxPage));
-                   WorkflowQuery q{v.param("owner"), *offset, *limit};
-                   co_return co_await (*logic)->workflows(std::move(q));
+                   auto q = read_workflow_query(v);
+                   if (!q.ok()) co_return q.status();
+                   co_return co_await (*logic)->workflows(std::move(*q));
                  }));
   router.add(Verb::get, "/submit/status", auth::Access::user,
              http::without_body(
@@ -106,6 +89,17 @@ void add_routes(http::Router& router, FederationView federation, std::shared_ptr
                      wait = *d;
                    }
                    co_return co_await (*logic)->status(*id, *detail, wait);
+                 }));
+  router.add(Verb::get, "/submit/view", auth::Access::user,
+             http::without_body(
+                 [pick](const RequestView& v) -> asio::awaitable<Result<model::WorkflowView>> {
+                   auto logic = pick(v);
+                   if (!logic.ok()) co_return logic.status();
+                   auto id = required(v, "workflow");
+                   if (!id.ok()) co_return id.status();
+                   auto q = read_view_query(v);
+                   if (!q.ok()) co_return q.status();
+                   co_return co_await (*logic)->view(*id, std::move(*q));
                  }));
   router.add(Verb::post, "/submit/cancel", auth::Access::user,
              [pick](const RequestView& v) -> asio::awaitable<http::Response> {

@@ -32,7 +32,7 @@ using FederationView = std::function<std::shared_ptr<SubmitLogic>(const auth::Ca
 
 // Every call goes through OwnedSubmit (owned.h) for the request's caller; reports are taken
 // only from the member each report says ran the task.
-void add_routes(http::Router& router, FederationView federation,
-                std::shared_ptr<LocalSubmit> node, std::shared_ptr<reg::MembershipView> members);
+void add_routes(http::Router& router, FederationView federation, std::shared_ptr<LocalSubmit> node,
+                std::shared_ptr<reg::MembershipView> members);
 
 }  // namespace fvce::submit

@@ -34,6 +34,10 @@ class AbsentSubmit : public submit::SubmitLogic {
                                                                std::chrono::milliseconds) override {
     co_return nobody<model::WorkflowStatus>();
   }
+  boost::asio::awaitable<Result<model::WorkflowView>> view(std::string,
+                                                           submit::ViewQuery) override {
+    co_return nobody<model::WorkflowView>();
+  }
   boost::asio::awaitable<Result<std::string>> owner_of(std::string) override {
     co_return nobody<std::string>();
   }

@@ -9,8 +9,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <charconv>
 #include <filesystem>
 
+#include "node/core/workers.h"
 #include "node/model/codec.h"
 #include "services/execute/logic.h"
 
@@ -180,6 +182,7 @@ Status DagSubmit::open() {
       spdlog::error("workflow {}: stored plan invalid: {}", w.id, plan.status().message());
       continue;
     }
+    wf->app = doc->app;
     wf->plan = std::move(*plan);
     wf->runs.resize(wf->plan.tasks.size());
     for (const auto& in : wf->plan.inputs)
@@ -415,6 +418,7 @@ model::WorkflowSummary DagSubmit::summary(const Workflow& wf) const {
   s.id = wf.id;
   s.name = wf.name;
   s.owner = wf.owner;
+  s.app = wf.app;
   s.node = ctx_.self.name;
   s.state = wf.state;
   s.submitted = wf.submitted;
@@ -479,6 +483,7 @@ asio::awaitable<Result<model::Submitted>> DagSubmit::submit(model::WorkflowDoc d
     wf->id = slug(doc.name) + "-" + tag + random_suffix(ctx_.random, 4);
   } while (owns(wf->id));
   wf->name = doc.name;
+  wf->app = doc.app;
   wf->owner = owner;
   wf->doc = model::to_xml(doc);
   wf->submitted = ctx_.clock.unix_ms();
@@ -518,8 +523,11 @@ asio::awaitable<Result<model::WorkflowList>> DagSubmit::workflows(WorkflowQuery 
   std::vector<model::WorkflowSummary> all;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [id, wf] : workflows_)
-      if (query.owner.empty() || wf->owner == query.owner) all.push_back(summary(*wf));
+    for (const auto& [id, wf] : workflows_) {
+      if (!query.owner.empty() && wf->owner != query.owner) continue;
+      auto s = summary(*wf);
+      if (matches(query, s)) all.push_back(std::move(s));
+    }
   }
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
     return a.submitted != b.submitted ? a.submitted > b.submitted : a.id < b.id;
@@ -579,6 +587,143 @@ asio::awaitable<Result<model::WorkflowStatus>> DagSubmit::status(std::string id,
                                          r.finished, r.message});
   }
   co_return st;
+}
+
+namespace {
+
+// The group a task belongs to: an array task's id without its index, else its own id.
+std::string_view group_of(std::string_view task) {
+  if (task.ends_with(']'))
+    if (auto open = task.rfind('['); open != std::string_view::npos) return task.substr(0, open);
+  return task;
+}
+
+int index_of(std::string_view task) {
+  auto open = task.rfind('[');
+  int i = 0;
+  std::from_chars(task.data() + open + 1, task.data() + task.size() - 1, i);
+  return i;
+}
+
+void count(model::TaskGroup& g, TaskState s) {
+  ++g.tasks;
+  switch (s) {
+    case TaskState::pending:
+      ++g.pending;
+      break;
+    case TaskState::ready:
+    case TaskState::placed:
+      ++g.ready;
+      break;
+    case TaskState::staging:
+    case TaskState::running:
+      ++g.running;
+      break;
+    case TaskState::done:
+      ++g.done;
+      break;
+    case TaskState::failed:
+      ++g.failed;
+      break;
+    case TaskState::cancelled:
+      ++g.cancelled;
+      break;
+  }
+}
+
+}  // namespace
+
+asio::awaitable<Result<model::WorkflowView>> DagSubmit::view(std::string id, ViewQuery query) {
+  if (query.limit > kMaxPage)
+    co_return Status::InvalidArgument("limit=" + std::to_string(query.limit) + " is more than " +
+                                      std::to_string(kMaxPage));
+  // Copy what the view needs under the lock, then build it outside: a 100,000-task
+  // workflow's timeline takes milliseconds, which dispatching should not wait for.
+  model::WorkflowView out;
+  std::vector<std::string> ids;
+  std::vector<std::vector<int>> deps;
+  std::vector<Run> runs;
+  {
+    std::lock_guard lock(mu_);
+    auto it = workflows_.find(id);
+    if (it == workflows_.end()) co_return Status::NotFound("no workflow '" + id + "' on this node");
+    const auto& wf = *it->second;
+    out.summary = summary(wf);
+    out.offset = query.offset;
+    for (std::size_t i = 0; i < wf.runs.size(); ++i) {
+      const auto& r = wf.runs[i];
+      const auto& task = wf.plan.tasks[i].id;
+      if (!query.states.empty() &&
+          std::find(query.states.begin(), query.states.end(), r.state) == query.states.end())
+        continue;
+      if (!query.group.empty() && group_of(task) != query.group) continue;
+      if (!query.search.empty() && task.find(query.search) == std::string::npos) continue;
+      if (out.total++ < query.offset || !query.tasks || out.tasks.size() >= query.limit) continue;
+      out.tasks.push_back(model::TaskStatus{task, r.state, r.host_name, r.attempts, r.exit_code,
+                                            r.wall_ms, r.cpu_ms, r.max_rss, r.started, r.finished,
+                                            r.message});
+    }
+    if (query.graph || query.timeline) {
+      ids.reserve(wf.runs.size());
+      for (const auto& t : wf.plan.tasks) ids.push_back(t.id);
+      runs = wf.runs;
+    }
+    if (query.graph) {
+      deps.reserve(wf.runs.size());
+      for (const auto& t : wf.plan.tasks) deps.push_back(t.deps);
+    }
+  }
+  auto build = [&] {
+    if (query.graph) {
+      std::map<std::string_view, std::size_t> group_index;
+      std::vector<std::size_t> group_of_task(ids.size());
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        auto name = group_of(ids[i]);
+        auto [it, added] = group_index.emplace(name, out.groups.size());
+        if (added) {
+          model::TaskGroup g;
+          g.id = std::string(name);
+          g.array = name.size() != ids[i].size();
+          if (g.array) g.first = g.last = index_of(ids[i]);
+          out.groups.push_back(std::move(g));
+        }
+        auto& g = out.groups[it->second];
+        if (g.array) {
+          int index = index_of(ids[i]);
+          g.first = std::min(g.first, index);
+          g.last = std::max(g.last, index);
+        }
+        count(g, runs[i].state);
+        group_of_task[i] = it->second;
+      }
+      std::set<std::pair<std::size_t, std::size_t>> edges;
+      for (std::size_t i = 0; i < ids.size(); ++i)
+        for (int d : deps[i])
+          if (group_of_task[d] != group_of_task[i])
+            edges.emplace(group_of_task[d], group_of_task[i]);
+      for (auto [from, to] : edges) out.edges.emplace_back(out.groups[from].id, out.groups[to].id);
+    }
+    if (query.timeline) {
+      model::Timeline t;
+      t.t0 = out.summary.submitted;
+      std::map<std::string, int> host_index;
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        const auto& r = runs[i];
+        if (!r.started || r.host_name.empty()) continue;
+        auto [h, added] = host_index.emplace(r.host_name, static_cast<int>(t.hosts.size()));
+        if (added) t.hosts.push_back(r.host_name);
+        t.task.push_back(ids[i]);
+        t.host.push_back(h->second);
+        t.start.push_back(*r.started - t.t0);
+        t.end.push_back(r.finished && model::is_final(r.state) ? *r.finished - t.t0 : -1);
+        t.state.push_back(r.state);
+      }
+      out.timeline = std::move(t);
+    }
+    return true;
+  };
+  if (query.graph || query.timeline) co_await on_workers(ctx_.workers, build);
+  co_return out;
 }
 
 asio::awaitable<Result<std::string>> DagSubmit::owner_of(std::string id) {

@@ -73,6 +73,8 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
   boost::asio::awaitable<Result<model::WorkflowList>> workflows(WorkflowQuery query) override;
   boost::asio::awaitable<Result<model::WorkflowStatus>> status(
       std::string id, TaskDetail detail, std::chrono::milliseconds wait) override;
+  boost::asio::awaitable<Result<model::WorkflowView>> view(std::string id,
+                                                           ViewQuery query) override;
   boost::asio::awaitable<Result<std::string>> owner_of(std::string id) override;
   boost::asio::awaitable<Status> cancel(std::string id) override;
   boost::asio::awaitable<Status> reports(model::TaskReports reports) override;
@@ -109,6 +111,7 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
   };
   struct Workflow {
     std::string id, name, owner, doc;
+    std::string app;  // the application it was made from
     model::WorkflowState state = model::WorkflowState::running;
     bool cancel_requested = false;
     bool finalizing = false;

@@ -141,3 +141,62 @@ TEST_CASE("from_xml refuses a document of another type") {
 
 }  // namespace
 }  // namespace fvce::model
+
+namespace fvce::model {
+namespace {
+
+TEST_CASE("WorkflowView round-trips with its graph and timeline") {
+  WorkflowView v;
+  v.summary = WorkflowSummary{"shots-0d6fab12",
+                              "shots",
+                              "alice",
+                              "n1",
+                              "marmousi",
+                              WorkflowState::running,
+                              1'763'700'000'000,
+                              std::nullopt,
+                              3,
+                              0,
+                              0,
+                              1,
+                              2,
+                              0,
+                              0};
+  v.total = 3;
+  v.offset = 1;
+  v.tasks.push_back(TaskStatus{"model[1]", TaskState::running, "n2", 1, std::nullopt, std::nullopt,
+                               std::nullopt, std::nullopt, 1'763'700'000'500, std::nullopt, ""});
+  TaskGroup split{"split", false, 0, 0, 1, 0, 0, 0, 1, 0, 0};
+  TaskGroup model{"model", true, 0, 1, 2, 0, 0, 1, 1, 0, 0};
+  v.groups = {split, model};
+  v.edges = {{"split", "model"}};
+  Timeline t;
+  t.t0 = 1'763'700'000'000;
+  t.hosts = {"n1", "n2"};
+  t.task = {"split", "model[0]", "model[1]"};
+  t.host = {0, 1, 1};
+  t.start = {10, 400, 500};
+  t.end = {300, 900, -1};
+  t.state = {TaskState::done, TaskState::done, TaskState::running};
+  v.timeline = t;
+  round_trip(v);
+  // Without graph and timeline too.
+  WorkflowView bare;
+  bare.summary = v.summary;
+  round_trip(bare);
+}
+
+TEST_CASE("a WorkflowView whose timeline lists differ in length is refused") {
+  std::string xml =
+      R"(<workflow-view xmlns="urn:fvce:1" total="0" offset="0"><summary id="a-0d6f1234" )"
+      R"(name="a" owner="u" node="n1" state="running" submitted="1" tasks="0" pending="0" )"
+      R"(ready="0" running="0" done="0" failed="0" cancelled="0"/><timeline t0="0">)"
+      R"(<hosts>n1</hosts><tasks>a b</tasks><host>0</host><start>1 2</start><end>3 4</end>)"
+      R"(<state>done done</state></timeline></workflow-view>)";
+  auto back = from_xml<WorkflowView>(xml);
+  REQUIRE_FALSE(back.ok());
+  CHECK(back.status().message().find("differ in length") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace fvce::model
