@@ -85,6 +85,8 @@ class FileLogic {
   virtual boost::asio::awaitable<Result<std::string>> read(std::string path, std::uint64_t offset,
                                                            std::uint64_t length) = 0;
   // Lines first..last (1-based, inclusive; capped at 100,000 lines and 8 MiB).
+  // How many lines a file has (a last line without a newline counts). Errors as read().
+  virtual boost::asio::awaitable<Result<std::uint64_t>> count_lines(std::string path) = 0;
   virtual boost::asio::awaitable<Result<std::string>> read_lines(std::string path,
                                                                  std::uint64_t first,
                                                                  std::uint64_t last) = 0;

@@ -32,6 +32,7 @@ class FileRemote final : public FileLogic {
                                                         bool with_sha256) override;
   boost::asio::awaitable<Result<std::string>> read(std::string path, std::uint64_t offset,
                                                    std::uint64_t length) override;
+  boost::asio::awaitable<Result<std::uint64_t>> count_lines(std::string path) override;
   boost::asio::awaitable<Result<std::string>> read_lines(std::string path, std::uint64_t first,
                                                          std::uint64_t last) override;
   // PUT /file/content with the content in one body (open_write for files of any size).

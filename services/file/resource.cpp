@@ -382,6 +382,15 @@ void add_routes(http::Router& router, std::shared_ptr<LocalFile> logic) {
                if (!text.ok()) co_return http::error_response(text.status());
                co_return http::text_response(std::move(*text), "text/plain; charset=utf-8");
              });
+  router.add(Verb::get, "/file/line-count", auth::Access::member_or_admin,
+             [logic](const RequestView& v) -> asio::awaitable<Response> {
+               auto path = required(v, "path");
+               if (!path.ok()) co_return http::error_response(path.status());
+               auto n = co_await logic->count_lines(std::move(*path));
+               if (!n.ok()) co_return http::error_response(n.status());
+               co_return http::text_response(std::to_string(*n) + "\n",
+                                             "text/plain; charset=utf-8");
+             });
   router.add(Verb::post, "/file/mkdir", auth::Access::member_or_admin,
              [logic](const RequestView& v) -> asio::awaitable<Response> {
                auto path = required(v, "path");

@@ -330,6 +330,28 @@ asio::awaitable<Result<std::string>> LocalFileService::read_lines(std::string pa
   });
 }
 
+asio::awaitable<Result<std::uint64_t>> LocalFileService::count_lines(std::string path) {
+  auto self = shared_from_this();
+  auto where = resolve_path(path);
+  if (!where.ok()) co_return where.status();
+  co_return co_await on_workers(ctx_.workers, [&]() -> Result<std::uint64_t> {
+    auto fd = open_confined(*where, nullptr);
+    if (!fd.ok()) return prefixed(fd.status(), "reading '" + where->relative + "'");
+    std::vector<char> buf(256u << 10);
+    std::uint64_t lines = 0, offset = 0;
+    char last = '\n';
+    for (;;) {
+      auto n = read_at(fd->get(), buf.data(), buf.size(), offset);
+      if (!n.ok()) return prefixed(n.status(), "reading '" + where->relative + "'");
+      if (*n == 0) break;
+      offset += *n;
+      lines += static_cast<std::uint64_t>(std::count(buf.data(), buf.data() + *n, '\n'));
+      last = buf[*n - 1];
+    }
+    return lines + (last != '\n' ? 1 : 0);
+  });
+}
+
 asio::awaitable<Status> LocalFileService::write(std::string path, std::string content) {
   auto self = shared_from_this();
   auto where = resolve_path(path);

@@ -62,6 +62,7 @@ class LocalFileService final : public LocalFile,
                                                         bool with_sha256) override;
   boost::asio::awaitable<Result<std::string>> read(std::string path, std::uint64_t offset,
                                                    std::uint64_t length) override;
+  boost::asio::awaitable<Result<std::uint64_t>> count_lines(std::string path) override;
   boost::asio::awaitable<Result<std::string>> read_lines(std::string path, std::uint64_t first,
                                                          std::uint64_t last) override;
   boost::asio::awaitable<Status> write(std::string path, std::string content) override;
