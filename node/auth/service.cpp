@@ -8,6 +8,7 @@
 #include "node/core/timer.h"
 #include "node/core/workers.h"
 #include "node/http/handlers.h"
+#include "node/http/json.h"
 
 namespace fvce::auth {
 
@@ -51,6 +52,39 @@ bool AccountsService::take_hashing() {
   return true;
 }
 
+asio::awaitable<Result<AccountsService::SignIn>> AccountsService::sign_in(std::string user,
+                                                                          std::string password,
+                                                                          std::uint64_t ttl_s,
+                                                                          const std::string& from) {
+  auto ttl = options_.token_ttl;
+  if (ttl_s)
+    ttl =
+        std::min(options_.max_token_ttl, std::chrono::seconds(static_cast<std::int64_t>(
+                                             std::min<std::uint64_t>(ttl_s, 10ull * 365 * 86400))));
+  if (!take_hashing())
+    co_return Status::Unavailable("too many sign-ins at once: try again in a moment");
+  auto token =
+      co_await on_workers(ctx_.workers, [&] { return accounts_->login(user, password, ttl); });
+  give_hashing();
+  if (!token.ok()) {
+    spdlog::warn("sign-in as '{}' from {} refused", user, from);
+    co_return token.status();
+  }
+  auto who = accounts_->verify(token->text);
+  if (!who.ok()) co_return who.status();
+  spdlog::info("user '{}' signed in from {}", user, from);
+  co_return SignIn{std::move(*token), std::move(*who)};
+}
+
+Result<Response> AccountsService::sign_out(const Caller& who, Response res) {
+  if (!who.is_user()) return Status::InvalidArgument("the request carries no user's token");
+  auto s = accounts_->revoke(who.token);
+  if (!s.ok()) return s;
+  if (on_logout_) on_logout_(who.token);
+  res.set(http::bhttp::field::set_cookie, Accounts::clear_session_cookie(secure_cookies_));
+  return res;
+}
+
 void AccountsService::add_routes(http::Router& router) {
   auto self = shared_from_this();
   auto busy = [] {
@@ -64,51 +98,68 @@ void AccountsService::add_routes(http::Router& router) {
              [self, busy](const RequestView& v) -> asio::awaitable<Response> {
                auto in = http::parse_body<model::LoginRequest>(v.body());
                if (!in.ok()) co_return http::error_response(in.status());
-               auto ttl = self->options_.token_ttl;
-               if (in->ttl_s)
-                 ttl = std::min(self->options_.max_token_ttl,
-                                std::chrono::seconds(static_cast<std::int64_t>(
-                                    std::min<std::uint64_t>(*in->ttl_s, 10ull * 365 * 86400))));
-               if (!self->take_hashing()) co_return busy();
-               auto token = co_await on_workers(self->ctx_.workers, [&] {
-                 return self->accounts_->login(in->user, in->password, ttl);
-               });
-               self->give_hashing();
-               if (!token.ok()) {
-                 spdlog::warn("sign-in as '{}' from {} refused", in->user, v.remote);
-                 co_return http::error_response(token.status());
+               auto in_user = in->user;
+               auto in_password = in->password;
+               auto signed_in = co_await self->sign_in(std::move(in_user), std::move(in_password),
+                                                       in->ttl_s.value_or(0), v.remote);
+               if (!signed_in.ok()) {
+                 if (signed_in.status().code() == ErrorCode::unavailable) co_return busy();
+                 co_return http::error_response(signed_in.status());
                }
-               auto who = self->accounts_->verify(token->text);
-               if (!who.ok()) co_return http::error_response(who.status());
-               auto doc = token_doc(*who);
-               doc.value = token->text;
-               doc.expires = token->expires_ms;
+               auto doc = token_doc(signed_in->who);
+               doc.value = signed_in->token.text;
+               doc.expires = signed_in->token.expires_ms;
                auto res = http::document(doc);
                if (v.param("session") == "true") {
                  // A browser keeps the token in an HttpOnly cookie and sends the CSRF token
                  // with each change; the token itself is not given to its scripts.
                  doc.value.clear();
-                 doc.csrf = self->accounts_->csrf_token(token->text);
+                 doc.csrf = self->accounts_->csrf_token(signed_in->token.text);
                  res = http::document(doc);
                  res.set(http::bhttp::field::set_cookie,
-                         Accounts::session_cookie(*token, self->secure_cookies_));
+                         Accounts::session_cookie(signed_in->token, self->secure_cookies_));
                }
-               spdlog::info("user '{}' signed in from {}", in->user, v.remote);
                co_return res;
              });
 
   router.add(Verb::post, "/auth/logout", Access::user,
              [self](const RequestView& v) -> asio::awaitable<Response> {
-               const auto& who = v.caller();
-               if (!who.is_user())
-                 co_return http::error_response(
-                     Status::InvalidArgument("the request carries no user's token"));
-               auto s = self->accounts_->revoke(who.token);
-               if (!s.ok()) co_return http::error_response(s);
-               auto res = http::no_content();
+               auto res = self->sign_out(v.caller(), http::no_content());
+               co_return res.ok() ? std::move(*res) : http::error_response(res.status());
+             });
+
+  // The same for the browser, in JSON (docs/web.md): the session is always a cookie.
+  router.add(Verb::post, "/api/login", Access::open,
+             [self](const RequestView& v) -> asio::awaitable<Response> {
+               auto body = http::json_body(v.body());
+               if (!body.ok()) co_return http::json_error(body.status());
+               auto user = http::string_field(*body, "user", true);
+               if (!user.ok()) co_return http::json_error(user.status(), "user");
+               auto password = http::string_field(*body, "password", true);
+               if (!password.ok()) co_return http::json_error(password.status(), "password");
+               auto signed_in =
+                   co_await self->sign_in(std::move(*user), std::move(*password), 0, v.remote);
+               if (!signed_in.ok()) {
+                 if (signed_in.status().code() == ErrorCode::unavailable) {
+                   auto res = http::json_error(signed_in.status());
+                   res.set(http::bhttp::field::retry_after, "1");
+                   co_return res;
+                 }
+                 co_return http::json_error(signed_in.status());
+               }
+               http::json::object o{{"user", signed_in->who.user},
+                                    {"role", std::string(to_string(signed_in->who.role))},
+                                    {"csrf", self->accounts_->csrf_token(signed_in->token.text)},
+                                    {"expires_ms", signed_in->token.expires_ms}};
+               auto res = http::json_response(o);
                res.set(http::bhttp::field::set_cookie,
-                       Accounts::clear_session_cookie(self->secure_cookies_));
+                       Accounts::session_cookie(signed_in->token, self->secure_cookies_));
                co_return res;
+             });
+  router.add(Verb::post, "/api/logout", Access::user,
+             [self](const RequestView& v) -> asio::awaitable<Response> {
+               auto res = self->sign_out(v.caller(), http::no_content());
+               co_return res.ok() ? std::move(*res) : http::json_error(res.status());
              });
 
   router.add(

@@ -33,6 +33,8 @@
 
 namespace fvce::auth {
 
+using http::Response;
+
 struct AccountsOptions {
   std::chrono::seconds token_ttl{12 * 3600};      // default lifetime of a login's token
   std::chrono::seconds max_token_ttl{7 * 86400};  // the longest a login may ask for
@@ -53,8 +55,24 @@ class AccountsService : public std::enable_shared_from_this<AccountsService> {
 
   Accounts& accounts() { return *accounts_; }
   std::shared_ptr<AccountsPeer> local_peer() { return local_; }
+  // Called with the token of every session that signs out (its terminals close). Set
+  // before the server starts.
+  void on_logout(std::function<void(const std::string& token)> callback) {
+    on_logout_ = std::move(callback);
+  }
 
  private:
+  struct SignIn {
+    Token token;
+    Caller who;
+  };
+  // Checks user and password (hashing on the worker pool, at most max_hashing at once) and
+  // issues a token for ttl_s seconds (0: the default). Errors: unauthenticated, unavailable
+  // (too many sign-ins at once).
+  boost::asio::awaitable<Result<SignIn>> sign_in(std::string user, std::string password,
+                                                 std::uint64_t ttl_s, const std::string& from);
+  // Revokes the caller's token and clears the cookie; the answer to a sign-out.
+  Result<Response> sign_out(const Caller& who, Response res);
   boost::asio::awaitable<void> exchange_loop();
   boost::asio::awaitable<void> push(AccountSet delta);
   // Hashing passwords on the worker pool, at most max_hashing at once: false when busy.
@@ -69,6 +87,7 @@ class AccountsService : public std::enable_shared_from_this<AccountsService> {
   std::shared_ptr<LocalAccountsPeer> local_;
   std::atomic<int> hashing_{0};
   std::atomic<bool> stopped_{false};
+  std::function<void(const std::string&)> on_logout_;
 };
 
 }  // namespace fvce::auth

@@ -38,8 +38,10 @@ void set_security_headers(bhttp::fields& header, bool tls) {
   header.set(bhttp::field::server, "fvce");
   header.set("X-Content-Type-Options", "nosniff");
   header.set("X-Frame-Options", "DENY");
-  header.set("Content-Security-Policy",
-             "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+  // The user port's pages set a policy of their own.
+  if (header.find("Content-Security-Policy") == header.end())
+    header.set("Content-Security-Policy",
+               "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
   header.set("Referrer-Policy", "no-referrer");
   header.set("Cross-Origin-Opener-Policy", "same-origin");
   header.set("Cross-Origin-Resource-Policy", "same-origin");

@@ -16,6 +16,12 @@ void Router::add_stream(Verb method, std::string path, auth::Access access, Stre
   if (!inserted) throw std::logic_error("route registered twice: " + it->first.first);
 }
 
+void Router::add_prefix(Verb method, std::string prefix, auth::Access access, Handler handler) {
+  auto [it, inserted] = prefixes_.emplace(std::make_pair(std::move(prefix), method),
+                                          std::make_pair(access, std::move(handler)));
+  if (!inserted) throw std::logic_error("route registered twice: " + it->first.first);
+}
+
 Router::Match Router::find(Verb method, std::string_view path) const {
   Match m;
   auto st = streams_.find(std::make_pair(std::string(path), method));
@@ -32,6 +38,19 @@ Router::Match Router::find(Verb method, std::string_view path) const {
     m.access = it->second.first;
     m.path_known = true;
     m.route = it->first.first;
+    return m;
+  }
+  const std::pair<const std::pair<std::string, Verb>, std::pair<auth::Access, Handler>>* best =
+      nullptr;
+  for (const auto& entry : prefixes_)
+    if (entry.first.second == method && path.starts_with(entry.first.first) &&
+        (!best || entry.first.first.size() > best->first.first.size()))
+      best = &entry;
+  if (best) {
+    m.handler = &best->second.second;
+    m.access = best->second.first;
+    m.path_known = true;
+    m.route = best->first.first + "*";
     return m;
   }
   for (const auto& [key, h] : routes_) {

@@ -1,6 +1,6 @@
-// Maps (method, path) to a handler. Routes are exact paths; query strings are parsed for
-// the handler. Registration happens at start-up, before the server runs; lookups are
-// read-only and so thread-safe afterwards.
+// Maps (method, path) to a handler. Routes are exact paths or prefixes; query strings are parsed
+// for the handler. Registration happens at start-up, before the server runs; lookups are read-only
+// and so thread-safe afterwards.
 #pragma once
 
 #include <map>
@@ -19,6 +19,9 @@ class Router {
   void add(Verb method, std::string path, auth::Access access, Handler handler);
   // Registers a handler that reads the body and writes the answer itself (large files).
   void add_stream(Verb method, std::string path, auth::Access access, StreamHandler handler);
+  // Registers handler for every path that starts with prefix (and matches no exact route);
+  // the longest prefix wins.
+  void add_prefix(Verb method, std::string prefix, auth::Access access, Handler handler);
 
   struct Match {
     const Handler* handler = nullptr;  // null when nothing matched (or a stream handler did)
@@ -32,6 +35,7 @@ class Router {
  private:
   std::map<std::pair<std::string, Verb>, std::pair<auth::Access, Handler>> routes_;
   std::map<std::pair<std::string, Verb>, std::pair<auth::Access, StreamHandler>> streams_;
+  std::map<std::pair<std::string, Verb>, std::pair<auth::Access, Handler>> prefixes_;
 };
 
 }  // namespace fvce::http

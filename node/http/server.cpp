@@ -13,6 +13,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/url/parse.hpp>
 
+#include "node/http/json.h"
+
 namespace fvce::http {
 
 using tcp = asio::ip::tcp;
@@ -385,6 +387,16 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
   conn->stream->close();
 }
 
+namespace {
+
+// The answer to a request refused before its handler ran: JSON for the browser's API
+// (docs/web.md), the <error> document elsewhere.
+Response refusal(std::string_view path, const Status& status) {
+  return path.starts_with("/api/") ? json_error(status) : error_response(status);
+}
+
+}  // namespace
+
 asio::awaitable<std::optional<bool>> Server::try_stream(
     Connection& conn, beast::flat_buffer& buffer, bhttp::request_parser<bhttp::string_body>& parser,
     const std::string& remote) {
@@ -403,7 +415,7 @@ asio::awaitable<std::optional<bool>> Server::try_stream(
   StreamExchange ex{*conn.stream, buffer, parser, view, options_.read_timeout};
   if (!caller.ok()) {
     // The body was not read: answer, and close the connection after it.
-    auto res = error_response(caller.status());
+    auto res = refusal(path, caller.status());
     if (caller.status().code() == ErrorCode::unauthenticated)
       res.set(bhttp::field::www_authenticate, "Bearer realm=\"fvce\"");
     if (caller.status().code() == ErrorCode::rate_limited) res.set(bhttp::field::retry_after, "1");
@@ -491,13 +503,13 @@ asio::awaitable<Response> Server::dispatch(const Request& req, Connection& conn,
       res.result(bhttp::status::method_not_allowed);
       co_return res;
     }
-    co_return error_response(Status::NotFound("no such resource: " + path));
+    co_return refusal(path, Status::NotFound("no such resource: " + path));
   }
   route = match.route;
   auto caller = authenticate(req.base(), req.method(), req.target(), &req.body(), stream, remote,
                              match.access, match.route);
   if (!caller.ok()) {
-    auto res = error_response(caller.status());
+    auto res = refusal(path, caller.status());
     if (caller.status().code() == ErrorCode::unauthenticated)
       res.set(bhttp::field::www_authenticate, "Bearer realm=\"fvce\"");
     if (caller.status().code() == ErrorCode::rate_limited) res.set(bhttp::field::retry_after, "1");
