@@ -39,8 +39,10 @@
 #include "services/register/resource.h"
 #include "services/schedule/register_impls.h"
 #include "services/submit/federated.h"
+#include "services/submit/owned.h"
 #include "services/submit/register_impls.h"
 #include "services/submit/resource.h"
+#include "services/userport/register_impls.h"
 
 namespace fvce {
 
@@ -60,7 +62,8 @@ constexpr ServiceDefault kServices[] = {{"info", "statgrab"},
                                         {"execute", "process"},
                                         {"register", "introducer"},
                                         {"schedule", "random-adaptive"},
-                                        {"submit", "dag"}};
+                                        {"submit", "dag"},
+                                        {"userport", "web"}};
 
 std::string host_name() {
   char buf[256] = {};
@@ -180,7 +183,7 @@ int run_node(const NodeOptions& options) {
     if (!known) {
       spdlog::error(
           "{}: service '{}' is not available in this build (available: info, file, "
-          "execute, register, schedule, submit)",
+          "execute, register, schedule, submit, userport)",
           s.where.str(), s.name);
       return 1;
     }
@@ -315,6 +318,8 @@ int run_node(const NodeOptions& options) {
   schedule::register_schedule_impls(schedule_registry);
   submit::SubmitRegistry submit_registry("submit");
   submit::register_submit_impls(submit_registry);
+  userport::UserportRegistry userport_registry("userport");
+  userport::register_userport_impls(userport_registry);
 
   auto build = [&](auto& registry, auto& context) {
     const auto* sc = cfg->find(registry.service());
@@ -359,17 +364,24 @@ int run_node(const NodeOptions& options) {
 
   auto federation_info =
       std::make_shared<info::FederationInfo>(peers, *membership, cfg->federation);
+  auto federated_submit = [&ctx, local = *submitter, m = *membership](const auth::Caller& caller) {
+    return std::make_shared<submit::FederatedSubmit>(ctx, local, m, caller.token);
+  };
+  userport::WebContext web_ctx{
+      ctx,
+      [federated_submit](const auth::Caller& caller) -> std::shared_ptr<submit::SubmitLogic> {
+        return std::make_shared<submit::OwnedSubmit>(federated_submit(caller), caller);
+      },
+      *membership, federation_info, accounts_ptr};
+  auto web = build(userport_registry, web_ctx);
+  if (!web.ok()) return fail(web.status());
   reg::add_routes(router, *membership);
   info::add_routes(router, *info, *membership, federation_info);
   file::add_routes(router, *files);
   execute::add_routes(router, *executor);
-  submit::add_routes(
-      router,
-      [&ctx, local = *submitter, m = *membership](const auth::Caller& caller) {
-        return std::make_shared<submit::FederatedSubmit>(ctx, local, m, caller.token);
-      },
-      *submitter, *membership);
+  submit::add_routes(router, federated_submit, *submitter, *membership);
   accounts_service->add_routes(router);
+  (*web)->add_routes(router);
   router.add(http::Verb::get, "/metrics", auth::Access::user,
              [&metrics](const http::RequestView&) -> asio::awaitable<http::Response> {
                co_return http::text_response(metrics.render(),
@@ -384,10 +396,12 @@ int run_node(const NodeOptions& options) {
   auto submitter_ptr = *submitter;
   auto executor_ptr = *executor;
   auto info_ptr = *info;
+  auto web_ptr = *web;
   auto shutdown = [&](bool leave) {
     if (shutting_down.exchange(true)) return;
     executor_ptr->stop();
     submitter_ptr->stop();
+    web_ptr->stop();
     asio::co_spawn(
         ioc,
         [&, leave]() -> asio::awaitable<void> {
