@@ -331,6 +331,32 @@ TEST_CASE("marmousi through the app makes the generator's workflow") {
   CHECK(doc->arrays[0].tasks[0].args.find("--shot-spacing 750 ") != std::string::npos);
 }
 
+TEST_CASE("a bundled description may take its template from a file beside it") {
+  auto dir = std::filesystem::temp_directory_path() / "fvce-apps-src-test";
+  std::filesystem::create_directories(dir);
+  REQUIRE(write_file_atomic(dir / "t.xml",
+                            "<workflow xmlns=\"urn:fvce:1\" name=\"t\">\n"
+                            "  <task id=\"a\" cmd=\"echo\" cores=\"{{n}}\"/>\n</workflow>\n")
+              .ok());
+  std::string desc =
+      "<application xmlns=\"urn:fvce:1\" name=\"t\" kind=\"workflow\"><title>T</title>\n"
+      "<param name=\"n\" type=\"integer\" default=\"2\"/>\n"
+      "<workflow-template src=\"t.xml\"/></application>";
+  ParseOptions o;
+  o.template_dir = dir;
+  auto app = parse_app(desc, o);
+  REQUIRE_MESSAGE(app.ok(), app.status().message());
+  CHECK(app->template_is_file);
+  auto doc = instantiate(*app, check_values(*app, json::object{{"n", 3}}));
+  REQUIRE_MESSAGE(doc.ok(), doc.status().message());
+  CHECK(doc->tasks[0].cores == 3);
+  // A value the workflow schema refuses names the template file's line.
+  doc = instantiate(*app, check_values(*app, json::object{{"n", 0}}));
+  REQUIRE_FALSE(doc.ok());
+  CHECK(doc.status().message().find("line 2 of the template file: ") == 0);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("the first example of docs/applications.md is a valid description") {
   auto doc = read_file(std::string(FVCE_SOURCE_DIR) + "/docs/applications.md");
   REQUIRE(doc.ok());
