@@ -42,6 +42,8 @@
 #include "services/submit/owned.h"
 #include "services/submit/register_impls.h"
 #include "services/submit/resource.h"
+#include "services/userport/app_store.h"
+#include "services/userport/apps_routes.h"
 #include "services/userport/register_impls.h"
 
 namespace fvce {
@@ -382,6 +384,16 @@ int run_node(const NodeOptions& options) {
   submit::add_routes(router, federated_submit, *submitter, *membership);
   accounts_service->add_routes(router);
   (*web)->add_routes(router);
+  // Published applications, replicated among the members (services/userport/app_store.h).
+  userport::AppStore::Options apps_options;
+  apps_options.state_dir = std::filesystem::path(settings.state_dir) / "apps";
+  apps_options.bundled_dirs = userport::bundled_app_dirs();
+  auto apps = userport::AppStore::Create(
+      ctx, apps_options, [m = *membership] { return m->live_members(); },
+      userport::sync_over_http(peers.client()));
+  if (!apps.ok()) return fail(apps.status());
+  (*apps)->add_peer_routes(router);
+  userport::add_app_routes(router, *apps, federated_submit);
   router.add(http::Verb::get, "/metrics", auth::Access::user,
              [&metrics](const http::RequestView&) -> asio::awaitable<http::Response> {
                co_return http::text_response(metrics.render(),
@@ -397,6 +409,7 @@ int run_node(const NodeOptions& options) {
   auto executor_ptr = *executor;
   auto info_ptr = *info;
   auto web_ptr = *web;
+  auto apps_ptr = *apps;
   auto shutdown = [&](bool leave) {
     if (shutting_down.exchange(true)) return;
     executor_ptr->stop();
@@ -408,6 +421,7 @@ int run_node(const NodeOptions& options) {
           if (leave) co_await membership_ptr->leave();
           membership_ptr->stop();
           accounts_service->stop();
+          apps_ptr->stop();
           info_ptr->stop();
           co_await server.stop(std::chrono::milliseconds(3000));
           ioc.stop();
@@ -432,6 +446,7 @@ int run_node(const NodeOptions& options) {
 
   info_ptr->start();
   accounts_service->start();
+  apps_ptr->start();
   executor_ptr->start();
   server.start();
   membership_ptr->start(settings.join);

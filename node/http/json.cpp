@@ -25,19 +25,16 @@ bhttp::status code_of(const Status& status) {
 
 }  // namespace
 
-Response json_error(const Status& status, std::string_view field) {
+Response json_error(const Status& status, std::string_view field,
+                    const std::vector<FieldError>& errors) {
   json::object o;
   o["error"] = error_object(status, field);
-  return json_response(o, code_of(status));
-}
-
-Response json_errors(const Status& status, const std::vector<FieldError>& errors) {
-  json::object o;
-  o["error"] = error_object(status, errors.size() == 1 ? errors[0].field : "");
-  json::array list;
-  for (const auto& e : errors)
-    list.push_back(json::object{{"field", e.field}, {"message", e.message}});
-  o["errors"] = std::move(list);
+  if (!errors.empty()) {
+    json::array list;
+    for (const auto& e : errors)
+      list.push_back(json::object{{"field", e.field}, {"message", e.message}});
+    o["errors"] = std::move(list);
+  }
   return json_response(o, code_of(status));
 }
 

@@ -17,15 +17,15 @@ inline constexpr std::string_view kJsonType = "application/json; charset=utf-8";
 
 // One input of a form that is wrong, and why.
 struct FieldError {
-  std::string field;
-  std::string message;
+  std::string field, message;
+  bool operator==(const FieldError&) const = default;
 };
 
 Response json_response(const json::value& value, bhttp::status status = bhttp::status::ok);
-// {"error":{"code","message"[,"field"]}} with the status's HTTP code; with several field
-// errors, "errors":[{"field","message"}...] beside it.
-Response json_error(const Status& status, std::string_view field = {});
-Response json_errors(const Status& status, const std::vector<FieldError>& errors);
+// {"error":{"code","message"[,"field"]}} with the status's HTTP code; with field errors,
+// "errors":[{"field","message"}...] beside it.
+Response json_error(const Status& status, std::string_view field = {},
+                    const std::vector<FieldError>& errors = {});
 
 // The request body as a JSON object. Errors: invalid-argument naming the position.
 Result<json::object> json_body(std::string_view body);

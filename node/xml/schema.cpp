@@ -1,5 +1,6 @@
 #include "node/xml/schema.h"
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -238,7 +239,7 @@ struct ThreadGrammar {
   std::unique_ptr<x::SAX2XMLReader> readers[2];  // validating, shape only
   Collector collectors[2];
 
-  ThreadGrammar() {
+  explicit ThreadGrammar(std::string_view main_name = "fvce.xsd") {
     pool = new x::XMLGrammarPoolImpl(x::XMLPlatformUtils::fgMemoryManager);
     security.setEntityExpansionLimit(100);
     auto loader = make_reader();
@@ -247,16 +248,17 @@ struct ThreadGrammar {
     loader->setErrorHandler(&collector);
     const EmbeddedFile* main = nullptr;
     for (const auto& f : embedded_schemas())
-      if (f.name == "fvce.xsd") main = &f;
-    if (!main) throw std::logic_error("fvce.xsd is not embedded in this binary");
+      if (f.name == main_name) main = &f;
+    if (!main) throw std::logic_error(std::string(main_name) + " is not embedded in this binary");
     XStr sys(main->name);
     x::MemBufInputSource src(reinterpret_cast<const XMLByte*>(main->text.data()), main->text.size(),
                              sys.get(), false);
     loader->loadGrammar(src, x::Grammar::SchemaGrammarType, true);
     if (collector.failed)
-      throw std::logic_error(
-          "xsd/fvce.xsd does not compile: " + std::to_string(collector.where.line) + ":" +
-          std::to_string(collector.where.column) + ": " + collector.where.reason);
+      throw std::logic_error("xsd/" + std::string(main_name) +
+                             " does not compile: " + std::to_string(collector.where.line) + ":" +
+                             std::to_string(collector.where.column) + ": " +
+                             collector.where.reason);
     loader.reset();
     pool->lockPool();
   }
@@ -301,6 +303,19 @@ struct ThreadGrammar {
     thread_local ThreadGrammar grammar;
     return grammar;
   }
+  // This thread's grammar of another embedded schema (e.g. jsdl.xsd), compiled on first use.
+  static ThreadGrammar* of(std::string_view main_name) {
+    if (main_name == "fvce.xsd") return &mine();
+    thread_local std::map<std::string, std::unique_ptr<ThreadGrammar>, std::less<>> others;
+    auto it = others.find(main_name);
+    if (it == others.end()) {
+      bool known = false;
+      for (const auto& f : embedded_schemas()) known = known || f.name == main_name;
+      if (!known) return nullptr;
+      it = others.emplace(std::string(main_name), std::make_unique<ThreadGrammar>(main_name)).first;
+    }
+    return it->second.get();
+  }
 };
 
 struct SchemaSet::Impl {};
@@ -320,13 +335,25 @@ Status SchemaSet::validate(std::string_view text, std::string_view source,
   return parse(text, source, where, true);
 }
 
+Status SchemaSet::validate_with(std::string_view schema, std::string_view text,
+                                std::string_view source, ValidationError* where) const {
+  auto* grammar = ThreadGrammar::of(schema);
+  if (!grammar) return Status::Internal(std::string(schema) + " is not embedded in this binary");
+  return parse(*grammar, text, source, where, true);
+}
+
 Status SchemaSet::check_shape(std::string_view text, ValidationError* where) const {
   return parse(text, {}, where, false);
 }
 
 Status SchemaSet::parse(std::string_view text, std::string_view source, ValidationError* where,
                         bool validate) const {
-  auto [reader, collector] = ThreadGrammar::mine().reader(validate);
+  return parse(ThreadGrammar::mine(), text, source, where, validate);
+}
+
+Status SchemaSet::parse(ThreadGrammar& grammar, std::string_view text, std::string_view source,
+                        ValidationError* where, bool validate) const {
+  auto [reader, collector] = grammar.reader(validate);
   collector.reset();
   if (!prescan(text, collector.where)) collector.failed = true;
   XStr sys(source.empty() ? "body" : source);

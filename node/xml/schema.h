@@ -25,6 +25,8 @@ struct ValidationError {
   std::string reason;
 };
 
+struct ThreadGrammar;  // schema.cpp: one thread's compiled grammar
+
 class SchemaSet {
  public:
   // The process-wide schema set. The first call loads and compiles the grammar (and
@@ -38,6 +40,12 @@ class SchemaSet {
   Status validate(std::string_view text, std::string_view source = {},
                   ValidationError* where = nullptr) const;
 
+  // As validate(), against another schema embedded from xsd/ (named by its file name, e.g.
+  // "jsdl.xsd"): a document format fvce reads but that is not part of its own wire. Each
+  // thread compiles that schema once, on first use. internal when no such file is embedded.
+  Status validate_with(std::string_view schema, std::string_view text, std::string_view source = {},
+                       ValidationError* where = nullptr) const;
+
   // Checks only that text is well-formed XML within the shape limits (limits.h: depth,
   // element count, attribute and text length), with the same refusals of DOCTYPE and
   // entities, but not against the schema. validate() applies the same limits; this is the
@@ -48,6 +56,8 @@ class SchemaSet {
   SchemaSet();
   Status parse(std::string_view text, std::string_view source, ValidationError* where,
                bool validate) const;
+  Status parse(ThreadGrammar& grammar, std::string_view text, std::string_view source,
+               ValidationError* where, bool validate) const;
   struct Impl;
   Impl* impl_;  // lives for the whole process
 };
