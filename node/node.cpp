@@ -41,6 +41,7 @@
 #include "services/submit/federated.h"
 #include "services/submit/register_impls.h"
 #include "services/submit/resource.h"
+#include "services/userport/terminal.h"
 
 namespace fvce {
 
@@ -60,7 +61,8 @@ constexpr ServiceDefault kServices[] = {{"info", "statgrab"},
                                         {"execute", "process"},
                                         {"register", "introducer"},
                                         {"schedule", "random-adaptive"},
-                                        {"submit", "dag"}};
+                                        {"submit", "dag"},
+                                        {"userport", "web"}};
 
 std::string host_name() {
   char buf[256] = {};
@@ -180,7 +182,7 @@ int run_node(const NodeOptions& options) {
     if (!known) {
       spdlog::error(
           "{}: service '{}' is not available in this build (available: info, file, "
-          "execute, register, schedule, submit)",
+          "execute, register, schedule, submit, userport)",
           s.where.str(), s.name);
       return 1;
     }
@@ -370,6 +372,29 @@ int run_node(const NodeOptions& options) {
       },
       *submitter, *membership);
   accounts_service->add_routes(router);
+
+  // The web user port's terminal: shells as the users' mapped accounts, like their tasks.
+  userport::TerminalOptions terminal_options;
+  terminal_options.node_is_root = ::geteuid() == 0;
+  terminal_options.work_root = (*files)->work_root();
+  if (const auto* ex = cfg->find("execute"))
+    for (const auto& p : ex->params)
+      if (auto map = execute::AccountMap::Parse(p.value); p.name == "accounts" && map.ok())
+        terminal_options.accounts = std::move(*map);
+  if (const auto* up = cfg->find("userport")) {
+    auto specs = userport::terminal_param_specs();
+    if (auto s = userport::read_terminal_params(deploy::Params(up, &specs), terminal_options);
+        !s.ok())
+      return fail(s);
+  }
+  userport::TerminalLinks terminal_links;
+  terminal_links.client = &peers.client();
+  terminal_links.find_member = [m = *membership](std::string_view name) { return m->find(name); };
+  terminal_links.token_valid = [accounts_ptr](std::string_view token) {
+    return accounts_ptr->verify(token).ok();
+  };
+  auto terminals = userport::Terminals::Create(ctx, terminal_options, terminal_links);
+  terminals->add_routes(router);
   router.add(http::Verb::get, "/metrics", auth::Access::user,
              [&metrics](const http::RequestView&) -> asio::awaitable<http::Response> {
                co_return http::text_response(metrics.render(),
@@ -386,6 +411,7 @@ int run_node(const NodeOptions& options) {
   auto info_ptr = *info;
   auto shutdown = [&](bool leave) {
     if (shutting_down.exchange(true)) return;
+    terminals->stop();
     executor_ptr->stop();
     submitter_ptr->stop();
     asio::co_spawn(
