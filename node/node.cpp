@@ -45,6 +45,7 @@
 #include "services/userport/app_store.h"
 #include "services/userport/apps_routes.h"
 #include "services/userport/register_impls.h"
+#include "services/userport/terminal.h"
 
 namespace fvce {
 
@@ -394,6 +395,31 @@ int run_node(const NodeOptions& options) {
   if (!apps.ok()) return fail(apps.status());
   (*apps)->add_peer_routes(router);
   userport::add_app_routes(router, *apps, federated_submit);
+
+  // The web user port's terminal: shells as the users' mapped accounts, like their tasks.
+  userport::TerminalOptions terminal_options;
+  terminal_options.node_is_root = ::geteuid() == 0;
+  terminal_options.work_root = (*files)->work_root();
+  if (const auto* ex = cfg->find("execute"))
+    for (const auto& p : ex->params)
+      if (auto map = execute::AccountMap::Parse(p.value); p.name == "accounts" && map.ok())
+        terminal_options.accounts = std::move(*map);
+  if (const auto* up = cfg->find("userport")) {
+    auto specs = userport::terminal_param_specs();
+    if (auto s = userport::read_terminal_params(deploy::Params(up, &specs), terminal_options);
+        !s.ok())
+      return fail(s);
+  }
+  userport::TerminalLinks terminal_links;
+  terminal_links.client = &peers.client();
+  terminal_links.find_member = [m = *membership](std::string_view name) { return m->find(name); };
+  terminal_links.token_valid = [accounts_ptr](std::string_view token) {
+    return accounts_ptr->verify(token).ok();
+  };
+  auto terminals = userport::Terminals::Create(ctx, terminal_options, terminal_links);
+  terminals->add_routes(router);
+  accounts_service->on_logout(
+      [terminals](const std::string& token) { terminals->close_for_token(token); });
   router.add(http::Verb::get, "/metrics", auth::Access::user,
              [&metrics](const http::RequestView&) -> asio::awaitable<http::Response> {
                co_return http::text_response(metrics.render(),
@@ -412,6 +438,7 @@ int run_node(const NodeOptions& options) {
   auto apps_ptr = *apps;
   auto shutdown = [&](bool leave) {
     if (shutting_down.exchange(true)) return;
+    terminals->stop();
     executor_ptr->stop();
     submitter_ptr->stop();
     web_ptr->stop();

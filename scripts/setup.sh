@@ -12,7 +12,7 @@ packages=(
   # the Marmousi example
   libfftw3-dev libsegyio-dev libpng-dev zlib1g-dev
   # tests and benchmarks
-  doctest-dev python3 python3-segyio python3-numpy procps parallel findutils
+  doctest-dev python3 python3-segyio python3-numpy python3-websocket procps parallel findutils
 )
 
 missing=()

@@ -8,8 +8,6 @@
 // besides reading a bundled template file at parse time; every function is thread-safe.
 #pragma once
 
-#include "node/http/json.h"
-
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cstdint>
@@ -22,6 +20,7 @@
 #include <vector>
 
 #include "node/core/status.h"
+#include "node/http/json.h"
 #include "node/model/workflow.h"
 
 namespace fvce::userport {

@@ -1,11 +1,10 @@
 #include "services/userport/apps_routes.h"
 
-#include "node/http/json.h"
-
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
 
+#include "node/http/json.h"
 #include "services/submit/owned.h"
 
 namespace fvce::userport {
@@ -62,7 +61,8 @@ void add_app_routes(http::Router& router, std::shared_ptr<AppStore> store, Submi
               Status::InvalidArgument("\"app\" (the application's name) is missing"), "app");
         const auto* values = o.if_contains("values");
         if (values && !values->is_object() && !values->is_null())
-          co_return http::json_error(Status::InvalidArgument("\"values\" must be an object"), "values");
+          co_return http::json_error(Status::InvalidArgument("\"values\" must be an object"),
+                                     "values");
         auto app = store->find(name->as_string());
         if (!app)
           co_return http::json_error(

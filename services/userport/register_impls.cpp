@@ -2,19 +2,23 @@
 
 #include <spdlog/spdlog.h>
 
+#include "services/userport/terminal.h"
+
 namespace fvce::userport {
 
 void register_userport_impls(UserportRegistry& registry) {
+  // The terminal's parameters are read where the terminal is built (node.cpp).
+  std::vector<deploy::ParamSpec> specs = {
+      {"assets", "",
+       "directory of the built application (index.html, assets/); empty: beside the "
+       "program (web/dist, ../share/fvce/web)"},
+      {"events-members", "2s", "how often an event stream looks at the federation"},
+      {"events-workflows", "500ms", "how often an event stream looks at the user's workflows"},
+      {"max-event-streams", "256", "event streams open at once"},
+  };
+  for (auto& spec : terminal_param_specs()) specs.push_back(std::move(spec));
   registry.add(
-      "web", "the browser application and its JSON API (docs/web.md)",
-      {
-          {"assets", "",
-           "directory of the built application (index.html, assets/); empty: beside the "
-           "program (web/dist, ../share/fvce/web)"},
-          {"events-members", "2s", "how often an event stream looks at the federation"},
-          {"events-workflows", "500ms", "how often an event stream looks at the user's workflows"},
-          {"max-event-streams", "256", "event streams open at once"},
-      },
+      "web", "the browser application and its JSON API (docs/web.md)", std::move(specs),
       [](const deploy::Params& p, WebContext& ctx) -> Result<std::shared_ptr<WebPort>> {
         WebOptions o;
         o.assets = p.text("assets");

@@ -210,7 +210,8 @@ class Reply:
 _SECRET: bytes | None = None       # the current cluster's federation secret (raw bytes)
 _TLS: dict | None = None           # over TLS: {"ca": path, "member": (cert, key)}
 _ADMIN_TOKEN: str | None = None    # its admin's token, once the first node is up
-STREAMED = {("GET", "/file/content"), ("PUT", "/file/content"), ("PUT", "/file/store")}
+STREAMED = {("GET", "/file/content"), ("PUT", "/file/content"), ("PUT", "/file/store"),
+            ("GET", "/userport/terminal")}
 
 
 def _b64url(data: bytes) -> str:

@@ -33,6 +33,7 @@ import fvce_harness as H
 ROUTE_RE = re.compile(r'router\.(add|add_stream)\(\s*(?:http::)?Verb::(\w+),\s*"([^"]+)",\s*'
                       r'(?:auth::)?Access::(\w+)', re.S)
 SOURCES = (glob.glob(os.path.join(H.REPO, "services", "*", "resource.cpp")) +
+           [os.path.join(H.REPO, "services", "userport", "terminal.cpp")] +
            [os.path.join(H.REPO, "node", "auth", "service.cpp"),
             os.path.join(H.REPO, "services", "userport", "web.cpp"),
             os.path.join(H.REPO, "node", "node.cpp")])

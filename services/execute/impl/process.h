@@ -19,25 +19,12 @@
 #include <vector>
 
 #include "node/node_context.h"
+#include "services/execute/accounts.h"
 #include "services/execute/impl/cgroup.h"
 #include "services/execute/impl/spawner.h"
 #include "services/execute/runner.h"
 
 namespace fvce::execute {
-
-// Which local account runs a federation user's tasks when the node runs as root (as
-// computing centres map portal users to local accounts). Parsed from the execute param
-// "accounts": comma-separated USER=ACCOUNT pairs; "*=*" maps every other user to the local
-// account of the same name, "*=ACCOUNT" to that one account.
-struct AccountMap {
-  std::map<std::string, std::string> accounts;  // user → local account
-  std::string others;                           // "" = refused; "*" = same name; else one
-  bool empty() const { return accounts.empty() && others.empty(); }
-  // The local account of user; "" when unmapped.
-  std::string account_of(const std::string& user) const;
-  // Errors: invalid-argument naming the malformed pair.
-  static Result<AccountMap> Parse(std::string_view text);
-};
 
 // The identity a task of `owner` runs as on this node: nullopt when the node does not run as
 // root, or runs as root with an empty map (tasks run as the node's own user; a node refuses to
