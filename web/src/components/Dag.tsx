@@ -8,7 +8,7 @@ import { colorOf } from '../lib/colors';
 import { useT } from '../lib/i18n';
 import type { Counts, Graph, GraphNode } from '../lib/types';
 
-const nodeW = 170;
+const nodeW = 210;
 const nodeH = 44;
 const dagreLimit = 400;
 
@@ -180,7 +180,7 @@ export function Dag({
                 <rect width={nodeW} height={nodeH} rx="7" fill="#fff" stroke={colorOf(state)} stroke-width={selected === node.id ? 3 : 2} />
                 <rect width="6" height={nodeH} rx="3" fill={colorOf(state)} />
                 <text x="14" y="18" class="dag-label">
-                  {clip(nodeLabel(node), 22)}
+                  {clip(nodeLabel(node), 27)}
                 </text>
                 {node.kind === 'array' ? <ArrayBar counts={node.counts} /> : (
                   <text x="14" y="34" class="dag-sub">

@@ -27,7 +27,7 @@ export function LoadChart({ member }: { member: string }) {
       axes: [
         { stroke: '#6b7280', grid: { stroke: '#eef0f3' }, size: 30 },
         { stroke: '#6b7280', grid: { stroke: '#eef0f3' }, size: 36 },
-        { scale: 'pct', side: 1, stroke: '#6b7280', grid: { show: false }, size: 40, values: (_u, v) => v.map((x) => `${x}%`) },
+        { scale: 'pct', side: 1, stroke: '#6b7280', grid: { show: false }, size: 50, values: (_u, v) => v.map((x) => `${x}%`) },
       ],
       series: [
         {},
