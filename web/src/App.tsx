@@ -6,13 +6,14 @@ import i18n from './lib/i18n';
 import { href, navigate, useRoute } from './lib/router';
 import { SessionContext } from './lib/session';
 import type { Me } from './lib/types';
+import type { Route } from './lib/router';
+import type { ComponentType } from 'preact';
 import { Login } from './pages/Login';
 import { FederationPage } from './pages/Federation';
 import { SubmitPage } from './pages/Submit';
 import { WorkflowsPage } from './pages/Workflows';
 import { WorkflowPage } from './pages/Workflow';
 import { FilesPage } from './pages/Files';
-import { TerminalPage } from './pages/Terminal';
 
 const pages = ['federation', 'submit', 'workflows', 'files', 'terminal'] as const;
 
@@ -112,7 +113,7 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
       page = <FilesPage route={route} />;
       break;
     case 'terminal':
-      page = <TerminalPage route={route} />;
+      page = <TerminalLoader route={route} />;
       break;
     default:
       page = <FederationPage />;
@@ -182,4 +183,24 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
       <main class="content">{page}</main>
     </div>
   );
+}
+
+// xterm.js is the largest dependency and only the terminal needs it: loaded on first use.
+let terminalPage: ComponentType<{ route: Route }> | undefined;
+function TerminalLoader({ route }: { route: Route }) {
+  const t = useT();
+  const [Page, setPage] = useState(() => terminalPage);
+  const [error, setError] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    if (Page) return;
+    import('./pages/Terminal').then(
+      (m) => {
+        terminalPage = m.TerminalPage;
+        setPage(() => m.TerminalPage);
+      },
+      (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
+    );
+  }, [Page]);
+  if (error) return <p class="error">{error}</p>;
+  return Page ? <Page route={route} /> : <p class="muted">{t('app.loading')}</p>;
 }

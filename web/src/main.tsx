@@ -1,5 +1,4 @@
 import { render } from 'preact';
-import '@xterm/xterm/css/xterm.css';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import './lib/i18n';

@@ -8,6 +8,7 @@ import type { DirEntry, Listing } from '../lib/types';
 import { SegyViewer } from '../components/SegyViewer';
 import { TextViewer } from '../components/TextViewer';
 import { ErrorBox } from '../components/State';
+import { DownloadIcon, FileIcon, FolderIcon, TrashIcon } from '../components/Icons';
 
 function join(dir: string, name: string): string {
   return dir ? `${dir.replace(/\/+$/, '')}/${name}` : name;
@@ -133,18 +134,18 @@ export function FilesPage({ route }: { route: Route }) {
                     onClick={() => (e.type === 'dir' ? go({ path, file: '' }) : go({ file: path }))}
                   >
                     <td>
-                      <span class="icon">{e.type === 'dir' ? '📁' : '📄'}</span> {e.name}
+                      {e.type === 'dir' ? <FolderIcon /> : <FileIcon />} {e.name}
                     </td>
                     <td class="num">{e.type === 'dir' ? '—' : bytes(e.size)}</td>
                     <td>{time(e.mtime_ms)}</td>
                     <td class="row-actions" onClick={(ev) => ev.stopPropagation()}>
                       {e.type === 'file' && (
                         <a href={download(path)} download={e.name} title={t('files.download')} data-testid="file-download">
-                          ⤓
+                          <DownloadIcon />
                         </a>
                       )}
                       <button class="ghost small danger" onClick={() => remove(e)} title={t('files.delete')} data-testid="file-delete">
-                        🗑
+                        <TrashIcon />
                       </button>
                     </td>
                   </tr>

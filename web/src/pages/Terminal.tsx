@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
+import '@xterm/xterm/css/xterm.css';
 import { useT } from '../lib/i18n';
 import { useMembers } from '../lib/hooks';
 import { href, navigate, type Route } from '../lib/router';
