@@ -13,6 +13,8 @@ packages=(
   libfftw3-dev libsegyio-dev libpng-dev zlib1g-dev
   # tests and benchmarks
   doctest-dev python3 python3-segyio python3-numpy python3-websocket procps parallel findutils
+  # the browser application (web/) and its browser tests, the web port's benchmark
+  nodejs npm chromium wrk
 )
 
 missing=()
