@@ -13,9 +13,14 @@ packages=(
   libfftw3-dev libsegyio-dev libpng-dev zlib1g-dev
   # tests and benchmarks
   doctest-dev python3 python3-segyio python3-numpy python3-websocket procps parallel findutils
-  # the browser application (web/) and its browser tests, the web port's benchmark
-  nodejs npm chromium wrk
+  # the browser application's tests and the web port's benchmark
+  chromium wrk
 )
+# Node.js and npm build the browser application (web/). A host may already have a
+# Node.js from elsewhere (NodeSource's package bundles npm and conflicts with
+# Debian's npm package), so ask for them only when the commands are missing.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
