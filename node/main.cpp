@@ -145,6 +145,10 @@ int main(int argc, char** argv) {
   auto* cancel_cmd = app.add_subcommand("cancel", "cancel a workflow");
   add_client_flags(cancel_cmd);
   cancel_cmd->add_option("workflow", wf_id, "workflow id")->required();
+  auto* retry_cmd =
+      app.add_subcommand("retry", "run a failed or cancelled workflow again from where it stopped");
+  add_client_flags(retry_cmd);
+  retry_cmd->add_option("workflow", wf_id, "workflow id")->required();
 
   std::string user_name, role_name;
   bool password_stdin = false;
@@ -267,5 +271,6 @@ int main(int argc, char** argv) {
   if (*logs_cmd) return fvce::cli::logs(client, wf_id, task, stderr_stream);
   if (*fetch_cmd) return fvce::cli::fetch(client, wf_id, dir);
   if (*cancel_cmd) return fvce::cli::cancel(client, wf_id);
+  if (*retry_cmd) return fvce::cli::retry(client, wf_id);
   return 2;
 }

@@ -389,6 +389,25 @@ int cancel(const ClientOptions& o, const std::string& id) {
   return 0;
 }
 
+int retry(const ClientOptions& o, const std::string& id) {
+  auto out = run<Result<model::Submitted>>([&](asio::io_context& ioc) {
+    return [](asio::io_context& ioc, const ClientOptions& o,
+              std::string id) -> asio::awaitable<Result<model::Submitted>> {
+      Session session(ioc, o);
+      auto& client = session.client();
+      auto r = remote(client, o);
+      co_return co_await r.retry(std::move(id));
+    }(ioc, o, id);
+  });
+  if (!out.ok()) {
+    std::cerr << "fvce: " << o.node << ": " << out.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "workflow " << id << ": " << out->tasks
+            << (out->tasks == 1 ? " task runs again\n" : " tasks run again\n");
+  return 0;
+}
+
 int fetch(const ClientOptions& o, const std::string& id, const std::string& dir) {
   auto list = run<Result<model::ResultList>>([&](asio::io_context& ioc) {
     return [](asio::io_context& ioc, const ClientOptions& o,

@@ -1,4 +1,4 @@
-// Client commands for workflows: submit, workflows, status, logs, fetch, cancel.
+// Client commands for workflows: submit, workflows, status, logs, fetch, cancel, retry.
 // Exit codes: 0 success, 1 the operation (or, with --watch, the workflow) failed.
 #pragma once
 
@@ -16,6 +16,8 @@ int logs(const ClientOptions& o, const std::string& id, const std::string& task,
          bool stderr_stream);
 int fetch(const ClientOptions& o, const std::string& id, const std::string& dir);
 int cancel(const ClientOptions& o, const std::string& id);
+// Runs a failed or cancelled workflow again from where it stopped.
+int retry(const ClientOptions& o, const std::string& id);
 
 // Follows a workflow until it ends, printing a progress line to stderr. 0 when it is done.
 int watch(const ClientOptions& o, const std::string& id);

@@ -55,10 +55,43 @@ asio::awaitable<void> ask_status(std::shared_ptr<Gather<model::WorkflowStatus>> 
 
 }  // namespace
 
+std::optional<OwnerCache::Entry> OwnerCache::find(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second;
+}
+
+void OwnerCache::put_member(const std::string& id, const model::Member& member) {
+  std::lock_guard lock(mu_);
+  auto [it, added] = entries_.try_emplace(id);
+  it->second.member = member;
+  if (!added) return;
+  order_.push_back(id);
+  while (order_.size() > capacity_) {
+    entries_.erase(order_.front());
+    order_.pop_front();
+  }
+}
+
+void OwnerCache::put_user(const std::string& id, const std::string& user) {
+  std::lock_guard lock(mu_);
+  if (auto it = entries_.find(id); it != entries_.end()) it->second.user = user;
+}
+
+void OwnerCache::forget(const std::string& id) {
+  std::lock_guard lock(mu_);
+  entries_.erase(id);
+  std::erase(order_, id);
+}
+
 FederatedSubmit::FederatedSubmit(NodeContext& ctx, std::shared_ptr<LocalSubmit> local,
                                  std::shared_ptr<reg::LocalRegister> membership,
-                                 std::string user_token)
-    : ctx_(ctx), local_(std::move(local)), membership_(std::move(membership)) {
+                                 std::string user_token, std::shared_ptr<OwnerCache> cache)
+    : ctx_(ctx),
+      local_(std::move(local)),
+      membership_(std::move(membership)),
+      cache_(std::move(cache)) {
   call_ = kPeerCall;
   call_.user_token = std::move(user_token);
 }
@@ -124,6 +157,14 @@ asio::awaitable<Result<model::WorkflowList>> FederatedSubmit::workflows(Workflow
 
 asio::awaitable<Result<FederatedSubmit::Owner>> FederatedSubmit::locate(const std::string& id) {
   if (local_->owns(id)) co_return Owner{local_.get(), ctx_.self.name};
+  // Asked before: its owner, while that member lives (a member that died or left is asked
+  // about again below, which says so).
+  if (cache_)
+    if (auto known = cache_->find(id))
+      if (auto m = membership_->find(known->member.id);
+          m && (m->state == MemberState::alive || m->state == MemberState::suspect) &&
+          m->address == known->member.address)
+        co_return Owner{&ctx_.peers.submit(*m, call_), who(*m)};
   auto self = membership_->self();
   // The tag names the owner among every member, the dead and departed included.
   std::string tag = owner_tag(id);
@@ -141,7 +182,13 @@ asio::awaitable<Result<FederatedSubmit::Owner>> FederatedSubmit::locate(const st
       }
       auto& peer = ctx_.peers.submit(m, call_);
       auto st = co_await peer.status(id, TaskDetail::none, {});
-      if (st.ok()) co_return Owner{&peer, who(m)};
+      if (st.ok()) {
+        if (cache_) {
+          cache_->put_member(id, m);
+          cache_->put_user(id, st->summary.owner);
+        }
+        co_return Owner{&peer, who(m)};
+      }
       // The owner knows it, and refuses the user: say so, not "unknown".
       if (refused(st.status().code())) co_return st.status();
       if (transient(st.status().code()))
@@ -166,7 +213,13 @@ asio::awaitable<Result<FederatedSubmit::Owner>> FederatedSubmit::locate(const st
   if (g->pending > 0) co_await g->done.async_wait(asio::as_tuple(asio::use_awaitable));
   std::string silent;
   for (std::size_t i = 0; i < others.size(); ++i) {
-    if (g->answers[i].ok()) co_return Owner{&ctx_.peers.submit(others[i], call_), who(others[i])};
+    if (g->answers[i].ok()) {
+      if (cache_) {
+        cache_->put_member(id, others[i]);
+        cache_->put_user(id, g->answers[i]->summary.owner);
+      }
+      co_return Owner{&ctx_.peers.submit(others[i], call_), who(others[i])};
+    }
     if (refused(g->answers[i].status().code())) co_return g->answers[i].status();
     if (transient(g->answers[i].status().code()))
       silent += (silent.empty() ? "" : ", ") + who(others[i]);
@@ -202,6 +255,8 @@ asio::awaitable<Result<model::WorkflowView>> FederatedSubmit::view(std::string i
 }
 
 asio::awaitable<Result<std::string>> FederatedSubmit::owner_of(std::string id) {
+  if (cache_ && !local_->owns(id))
+    if (auto known = cache_->find(id); known && !known->user.empty()) co_return known->user;
   auto owner = co_await locate(id);
   if (!owner.ok()) co_return owner.status();
   auto out = co_await owner->logic->owner_of(id);
@@ -213,6 +268,14 @@ asio::awaitable<Status> FederatedSubmit::cancel(std::string id) {
   auto owner = co_await locate(id);
   if (!owner.ok()) co_return owner.status();
   co_return about_owner(co_await owner->logic->cancel(id), id, *owner);
+}
+
+asio::awaitable<Result<model::Submitted>> FederatedSubmit::retry(std::string id) {
+  auto owner = co_await locate(id);
+  if (!owner.ok()) co_return owner.status();
+  auto out = co_await owner->logic->retry(id);
+  if (!out.ok()) co_return about_owner(out.status(), id, *owner);
+  co_return out;
 }
 
 asio::awaitable<Result<model::ResultList>> FederatedSubmit::results(std::string id) {

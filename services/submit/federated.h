@@ -13,8 +13,12 @@
 // decided here but by OwnedSubmit (owned.h), which wraps this view and each node's own.
 #pragma once
 
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "node/node_context.h"
 #include "services/register/logic.h"
@@ -22,13 +26,39 @@
 
 namespace fvce::submit {
 
+// What this node learned about other members' workflows, shared by every request: which
+// member owns a workflow and which user submitted it. Neither ever changes, so a call about
+// a workflow asked before goes straight to its owner, without first asking who it is (the
+// browser's pages ask about one workflow many times). Bounded: the oldest entries go first.
+// Thread-safe.
+class OwnerCache {
+ public:
+  explicit OwnerCache(std::size_t capacity = 10'000) : capacity_(capacity) {}
+  struct Entry {
+    model::Member member;
+    std::string user;  // "" until learned
+  };
+  std::optional<Entry> find(const std::string& id) const;
+  void put_member(const std::string& id, const model::Member& member);
+  void put_user(const std::string& id, const std::string& user);
+  void forget(const std::string& id);
+
+ private:
+  std::size_t capacity_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
+  std::deque<std::string> order_;  // oldest first
+};
+
 class FederatedSubmit final : public SubmitLogic {
  public:
   // local and membership are this node's; ctx must outlive the object. user_token: the token
   // of the user the calls are made for, sent with every call to another member (which
-  // checks it again); made per request, it costs a few pointers.
+  // checks it again); made per request, it costs a few pointers. cache: the node's (may be
+  // null).
   FederatedSubmit(NodeContext& ctx, std::shared_ptr<LocalSubmit> local,
-                  std::shared_ptr<reg::LocalRegister> membership, std::string user_token = {});
+                  std::shared_ptr<reg::LocalRegister> membership, std::string user_token = {},
+                  std::shared_ptr<OwnerCache> cache = nullptr);
 
   boost::asio::awaitable<Result<model::Submitted>> submit(model::WorkflowDoc workflow,
                                                           std::string owner) override;
@@ -39,6 +69,7 @@ class FederatedSubmit final : public SubmitLogic {
                                                            ViewQuery query) override;
   boost::asio::awaitable<Result<std::string>> owner_of(std::string id) override;
   boost::asio::awaitable<Status> cancel(std::string id) override;
+  boost::asio::awaitable<Result<model::Submitted>> retry(std::string id) override;
   boost::asio::awaitable<Status> reports(model::TaskReports reports) override;
   boost::asio::awaitable<Result<model::ResultList>> results(std::string id) override;
   boost::asio::awaitable<Result<std::string>> logs(std::string id, std::string task,
@@ -61,6 +92,7 @@ class FederatedSubmit final : public SubmitLogic {
   std::shared_ptr<LocalSubmit> local_;
   std::shared_ptr<reg::LocalRegister> membership_;
   CallOptions call_;  // for calls to other members: deadline, attempts, the user's token
+  std::shared_ptr<OwnerCache> cache_;
 };
 
 }  // namespace fvce::submit

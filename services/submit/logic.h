@@ -97,6 +97,13 @@ class SubmitLogic {
   // Cancels the workflow: no new task starts, running ones are stopped. Errors: conflict
   // when it has already ended.
   virtual boost::asio::awaitable<Status> cancel(std::string id) = 0;
+  // Runs a workflow that ended failed or cancelled again, from where it stopped: every task
+  // that is not done goes back to the queue with a fresh budget of retries, and so does a
+  // done task whose outputs are needed again and are no longer anywhere (work directories are
+  // cleaned when a workflow ends; declared results stay in the owner's store and are used
+  // from there). Answers the workflow with the number of tasks that will run. Errors:
+  // conflict while it runs, when it is done, or while its end is still being recorded.
+  virtual boost::asio::awaitable<Result<model::Submitted>> retry(std::string id) = 0;
   // State changes from executors, for workflows this node owns. Idempotent: a report
   // already applied, or about a workflow or attempt this node no longer tracks, is
   // acknowledged. Called by executors through Peers.

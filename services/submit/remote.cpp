@@ -81,6 +81,12 @@ asio::awaitable<Status> SubmitRemote::cancel(std::string id) {
                       options_);
 }
 
+asio::awaitable<Result<model::Submitted>> SubmitRemote::retry(std::string id) {
+  return client_.call<model::Submitted>(
+      address_, Verb::post, http::target("/submit/retry", {{"workflow", id}, {"scope", scope_}}),
+      {}, options_);
+}
+
 asio::awaitable<Status> SubmitRemote::reports(model::TaskReports reports) {
   return client_.send(address_, Verb::post, "/submit/reports", model::to_xml(reports), options_);
 }

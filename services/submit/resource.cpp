@@ -112,6 +112,15 @@ void add_routes(http::Router& router, FederationView federation, std::shared_ptr
                co_return http::no_content();
              });
   router.add(
+      Verb::post, "/submit/retry", auth::Access::user,
+      http::without_body([pick](const RequestView& v) -> asio::awaitable<Result<model::Submitted>> {
+        auto logic = pick(v);
+        if (!logic.ok()) co_return logic.status();
+        auto id = required(v, "workflow");
+        if (!id.ok()) co_return id.status();
+        co_return co_await (*logic)->retry(*id);
+      }));
+  router.add(
       Verb::post, "/submit/reports", auth::Access::peer,
       http::with_body_no_answer<model::TaskReports>(
           [node, members](model::TaskReports r, const RequestView& v) -> asio::awaitable<Status> {

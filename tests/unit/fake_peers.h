@@ -44,6 +44,9 @@ class AbsentSubmit : public submit::SubmitLogic {
   boost::asio::awaitable<Status> cancel(std::string) override {
     co_return Status::Unavailable("no such peer in this test");
   }
+  boost::asio::awaitable<Result<model::Submitted>> retry(std::string) override {
+    co_return nobody<model::Submitted>();
+  }
   boost::asio::awaitable<Status> reports(model::TaskReports) override {
     co_return Status::Unavailable("no such peer in this test");
   }

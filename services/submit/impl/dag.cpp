@@ -222,6 +222,7 @@ Status DagSubmit::open() {
       for (int d : wf->plan.tasks[i].deps)
         if (wf->runs[d].state != TaskState::done) ++r.deps_left;
     }
+    wf->settled = wf->state != WorkflowState::running;
     workflows_[wf->id] = wf;
     if (wf->state == WorkflowState::running) {
       for (std::size_t i = 0; i < wf->runs.size(); ++i) {
@@ -776,6 +777,95 @@ asio::awaitable<Status> DagSubmit::cancel(std::string id) {
   co_return Status::Ok();
 }
 
+asio::awaitable<Result<model::Submitted>> DagSubmit::retry(std::string id) {
+  Batch batch;
+  model::Submitted out;
+  {
+    std::lock_guard lock(mu_);
+    auto it = workflows_.find(id);
+    if (it == workflows_.end()) co_return Status::NotFound("no workflow '" + id + "' on this node");
+    auto& wf = *it->second;
+    if (wf.state == WorkflowState::running)
+      co_return Status::Conflict("workflow '" + id +
+                                 "' is still running: only a failed or cancelled one is retried");
+    if (wf.state == WorkflowState::done)
+      co_return Status::Conflict("workflow '" + id + "' is done: it has nothing to retry");
+    if (!wf.settled)
+      co_return Status::Conflict("workflow '" + id +
+                                 "' is still recording its end; retry it in a moment");
+    // What is still somewhere: the inputs and the declared results, in this node's store.
+    // Every other output went with the work directories when the workflow ended.
+    std::set<std::string> kept;
+    for (const auto& in : wf.plan.inputs) kept.insert(in.name);
+    for (const auto& ref : wf.results) {
+      wf.files[ref.name] = ref;
+      kept.insert(ref.name);
+      batch.files.push_back(FileRow{wf.id, ref, false});
+    }
+    // Every task not done runs again, and so does every producer of an input it needs that
+    // is no longer kept (transitively: that producer's own inputs too).
+    const auto n = wf.runs.size();
+    std::vector<char> again(n, 0);
+    std::vector<int> todo;
+    for (std::size_t i = 0; i < n; ++i)
+      if (wf.runs[i].state != TaskState::done) {
+        again[i] = 1;
+        todo.push_back(static_cast<int>(i));
+      }
+    while (!todo.empty()) {
+      int i = todo.back();
+      todo.pop_back();
+      for (const auto& name : wf.plan.tasks[i].inputs) {
+        if (kept.count(name)) continue;
+        auto p = wf.plan.producer.find(name);
+        if (p == wf.plan.producer.end() || again[p->second]) continue;
+        again[p->second] = 1;
+        todo.push_back(p->second);
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!again[i]) continue;
+      auto& r = wf.runs[i];
+      if (model::is_final(r.state)) --wf.final_count;
+      r.state = TaskState::pending;
+      r.retry_base = r.attempts;
+      r.exit_code.reset();
+      r.wall_ms.reset();
+      r.cpu_ms.reset();
+      r.max_rss.reset();
+      r.started.reset();
+      r.finished.reset();
+      r.message.clear();
+      r.accepted = false;
+      r.early_end.reset();
+      ++out.tasks;
+    }
+    auto now = ctx_.clock.now();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!again[i]) continue;
+      auto& r = wf.runs[i];
+      r.deps_left = 0;
+      for (int d : wf.plan.tasks[i].deps)
+        if (wf.runs[d].state != TaskState::done) ++r.deps_left;
+      if (r.deps_left == 0) make_ready(wf, static_cast<int>(i), now);
+      batch.tasks.push_back(row(wf, static_cast<int>(i)));
+    }
+    wf.state = WorkflowState::running;
+    wf.finished.reset();
+    wf.cancel_requested = false;
+    wf.finalizing = false;
+    wf.settled = false;
+    batch.workflows.push_back(workflow_row(wf));
+    out.id = wf.id;
+    out.name = wf.name;
+  }
+  auto s = co_await write(std::move(batch), true);
+  if (!s.ok()) co_return s;
+  spdlog::info("workflow {} ({}) retried: {} tasks run again", out.id, out.name, out.tasks);
+  notify();
+  co_return out;
+}
+
 asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
   Batch batch;
   std::set<WorkflowPtr> touched;
@@ -832,7 +922,7 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
           if (rep.started) r.started = rep.started;
           r.finished = rep.finished;
           r.message = rep.message;
-          if (r.attempts <= task.retries && !wf.cancel_requested) {
+          if (r.attempts - r.retry_base <= task.retries && !wf.cancel_requested) {
             r.message = "attempt " + std::to_string(r.attempts) + " failed: " + rep.message;
             r.finished.reset();
             make_ready(wf, idx, now);
@@ -1256,6 +1346,8 @@ asio::awaitable<void> DagSubmit::finalize(WorkflowPtr wf) {
     Status c = co_await executor.cleanup(req);
     if (!c.ok()) spdlog::warn("workflow {}: cleaning up on {}: {}", wf->id, address, c.message());
   }
+  std::lock_guard lock(mu_);
+  wf->settled = true;
 }
 
 }  // namespace fvce::submit

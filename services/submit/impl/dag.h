@@ -77,6 +77,7 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
                                                            ViewQuery query) override;
   boost::asio::awaitable<Result<std::string>> owner_of(std::string id) override;
   boost::asio::awaitable<Status> cancel(std::string id) override;
+  boost::asio::awaitable<Result<model::Submitted>> retry(std::string id) override;
   boost::asio::awaitable<Status> reports(model::TaskReports reports) override;
   boost::asio::awaitable<Result<model::ResultList>> results(std::string id) override;
   boost::asio::awaitable<Result<std::string>> logs(std::string id, std::string task,
@@ -86,6 +87,7 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
   struct Run {
     model::TaskState state = model::TaskState::pending;
     int attempts = 0;
+    int retry_base = 0;  // attempts made before the user's last retry (its retries start over)
     std::string host_id, host_name, host_address;
     std::uint64_t host_started = 0;  // the host's start time (unix ms) when it got the task
     std::optional<int> exit_code;
@@ -115,6 +117,7 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
     model::WorkflowState state = model::WorkflowState::running;
     bool cancel_requested = false;
     bool finalizing = false;
+    bool settled = false;  // its end is recorded and its work directories cleaned
     std::int64_t submitted = 0;
     std::optional<std::int64_t> finished;
     Plan plan;
