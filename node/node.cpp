@@ -43,6 +43,7 @@
 #include "services/submit/register_impls.h"
 #include "services/submit/resource.h"
 #include "services/userport/app_store.h"
+#include "services/userport/apps.h"
 #include "services/userport/apps_routes.h"
 #include "services/userport/register_impls.h"
 #include "services/userport/terminal.h"
@@ -367,8 +368,11 @@ int run_node(const NodeOptions& options) {
 
   auto federation_info =
       std::make_shared<info::FederationInfo>(peers, *membership, cfg->federation);
-  auto federated_submit = [&ctx, local = *submitter, m = *membership](const auth::Caller& caller) {
-    return std::make_shared<submit::FederatedSubmit>(ctx, local, m, caller.token);
+  // Which member owns which workflow, learned once for every request (federated.h).
+  auto owner_cache = std::make_shared<submit::OwnerCache>();
+  auto federated_submit = [&ctx, local = *submitter, m = *membership,
+                           owner_cache](const auth::Caller& caller) {
+    return std::make_shared<submit::FederatedSubmit>(ctx, local, m, caller.token, owner_cache);
   };
   userport::WebContext web_ctx{
       ctx,
@@ -395,6 +399,10 @@ int run_node(const NodeOptions& options) {
   if (!apps.ok()) return fail(apps.status());
   (*apps)->add_peer_routes(router);
   userport::add_app_routes(router, *apps, federated_submit);
+  (*web)->set_apps([store = *apps] { return userport::apps_json(store->list()); });
+  (*apps)->on_change([w = std::weak_ptr<userport::WebPort>(*web)] {
+    if (auto port = w.lock()) port->apps_changed();
+  });
 
   // The web user port's terminal: shells as the users' mapped accounts, like their tasks.
   userport::TerminalOptions terminal_options;

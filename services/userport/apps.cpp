@@ -1053,6 +1053,7 @@ Result<model::WorkflowDoc> instantiate(const App& app, const CheckedValues& valu
   if (!plan.ok())
     return Status::InvalidArgument("the workflow of application '" + app.name +
                                    "' cannot run: " + plan.status().message());
+  doc->app = app.name;  // the workflow lists and pages show what it was made from
   return doc;
 }
 

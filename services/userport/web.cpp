@@ -1,6 +1,7 @@
 #include "services/userport/web.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -11,6 +12,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -23,6 +25,8 @@
 #include "node/http/url.h"
 #include "services/info/logic.h"
 #include "services/submit/query.h"
+#include "services/userport/jsdl.h"
+#include "services/userport/segy_image.h"
 
 namespace fvce::userport {
 
@@ -338,6 +342,8 @@ struct WebPort::Env {
   std::filesystem::path assets;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> streams{0};
+  std::function<json::array()> apps;           // the published applications (set_apps)
+  std::atomic<std::uint64_t> apps_version{0};  // bumped by each change of them
 
   std::shared_ptr<submit::SubmitLogic> submit_for(const RequestView& v) const {
     return ctx.submit(v.caller());
@@ -419,6 +425,14 @@ WebPort::WebPort(WebContext ctx, WebOptions options)
 
 void WebPort::stop() {
   env_->stopping = true;
+}
+
+void WebPort::set_apps(std::function<json::array()> list) {
+  env_->apps = std::move(list);
+}
+
+void WebPort::apps_changed() {
+  ++env_->apps_version;
 }
 
 namespace {
@@ -601,9 +615,16 @@ asio::awaitable<void> events(StreamExchange& ex, EnvPtr env) {
   auto now = [] { return std::chrono::steady_clock::now(); };
   auto next_members = now();
   auto next_keepalive = now() + env->options.keepalive;
+  std::uint64_t apps_seen = env->apps_version;
+  bool first_round = true;  // what the first look finds ended is not news
   json::object hello{{"user", who.user}};
   if (!co_await send_event(ex, "hello", json::serialize(hello))) co_return;
   while (!env->stopping) {
+    if (std::uint64_t v = env->apps_version; v != apps_seen && env->apps) {
+      apps_seen = v;
+      json::object list{{"apps", env->apps()}};
+      if (!co_await send_event(ex, "apps", json::serialize(list))) co_return;
+    }
     if (now() >= next_members) {
       next_members = now() + env->options.members_interval;
       auto hosts = co_await env->ctx.federation->hosts();
@@ -627,10 +648,12 @@ asio::awaitable<void> events(StreamExchange& ex, EnvPtr env) {
         if (it != last_workflows.end() && it->second == text) continue;
         bool first_look = it == last_workflows.end();
         last_workflows[w.id] = text;
-        // On the first look only running ones are news; later, any change.
-        if (first_look && w.state != model::WorkflowState::running) continue;
+        // On the stream's first look only running ones are news; later, any change, and a
+        // workflow first seen already ended (submitted and finished between two looks).
+        if (first_round && first_look && w.state != model::WorkflowState::running) continue;
         if (!co_await send_event(ex, "workflow", text)) co_return;
       }
+      first_round = false;
     }
     if (now() >= next_keepalive) {
       next_keepalive = now() + env->options.keepalive;
@@ -859,6 +882,20 @@ asio::awaitable<Response> cancel(EnvPtr env, const RequestView& v) {
   co_return http::no_content();
 }
 
+asio::awaitable<Response> retry(EnvPtr env, const RequestView& v) {
+  auto body = http::json_body(v.body());
+  if (!body.ok()) co_return http::json_error(body.status());
+  auto id = http::string_field(*body, "id", true);
+  if (!id.ok()) co_return http::json_error(id.status(), "id");
+  auto logic = env->submit_for(v);
+  auto out = co_await logic->retry(*id);
+  if (!out.ok()) co_return http::json_error(out.status());
+  spdlog::info("workflow {} retried by {} from {}: {} tasks", *id, v.caller().describe(), v.remote,
+               out->tasks);
+  json::object answer{{"id", out->id}, {"tasks", out->tasks}};
+  co_return http::json_response(answer);
+}
+
 asio::awaitable<Response> submit_document(EnvPtr env, const RequestView& v) {
   auto body = http::json_body(v.body());
   if (!body.ok()) co_return http::json_error(body.status());
@@ -866,11 +903,14 @@ asio::awaitable<Response> submit_document(EnvPtr env, const RequestView& v) {
   if (!format.ok()) co_return http::json_error(format.status(), "format");
   auto document = http::string_field(*body, "document", true);
   if (!document.ok()) co_return http::json_error(document.status(), "document");
-  if (!format->empty() && *format != "fvce")
+  Result<model::WorkflowDoc> doc = Status::Internal("unread");
+  if (format->empty() || *format == "fvce")
+    doc = http::parse_body<model::WorkflowDoc>(*document);
+  else if (*format == "jsdl")
+    doc = jsdl_to_workflow(*document);  // a JSDL 1.0 job, converted (services/userport/jsdl.h)
+  else
     co_return http::json_error(
-        Status::InvalidArgument("format '" + *format + "' is not one this node reads (fvce)"),
-        "format");
-  auto doc = http::parse_body<model::WorkflowDoc>(*document);
+        Status::InvalidArgument("format '" + *format + "' is not fvce or jsdl"), "format");
   if (!doc.ok()) co_return http::json_error(doc.status(), "document");
   if (!v.caller().is_user())
     co_return http::json_error(
@@ -1071,6 +1111,88 @@ asio::awaitable<Response> remove(EnvPtr env, const RequestView& v) {
   co_return http::no_content();
 }
 
+// --- SEG-Y --------------------------------------------------------------------------------
+
+// A SEG-Y file of any member, copied into a temporary file here (removed when done) and
+// drawn on the worker pool. At most kMaxSegy bytes: a section of the full Marmousi survey is
+// a few MB.
+constexpr std::uint64_t kMaxSegy = 512ull << 20;
+
+struct TempFile {
+  std::filesystem::path path;
+  ~TempFile() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove(path, ec);
+  }
+};
+
+asio::awaitable<Status> fetch_segy(WebPort::Env& env, const RequestView& v, TempFile& out) {
+  auto where = co_await env.readable(v);
+  if (!where.ok()) co_return where.status();
+  auto& files = env.files_of(where->first);
+  auto reader = co_await files.open_read(where->second, 0, file::kToEnd);
+  if (!reader.ok()) co_return reader.status();
+  if ((*reader)->size() > kMaxSegy)
+    co_return Status::TooLarge(v.param("path") + " is " + std::to_string((*reader)->size()) +
+                               " bytes; a SEG-Y file is drawn up to " +
+                               std::to_string(kMaxSegy >> 20) + " MiB");
+  auto dir = env.ctx.node.state_dir / "tmp";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  out.path = dir / ("segy-" + std::to_string(::getpid()) + "-" +
+                    std::to_string(env.ctx.node.random.next()) + ".sgy");
+  std::ofstream f(out.path, std::ios::binary);
+  std::vector<char> chunk(1u << 20);
+  for (;;) {
+    auto n = co_await (*reader)->read(chunk.data(), chunk.size());
+    if (!n.ok()) co_return n.status();
+    if (*n == 0) break;
+    f.write(chunk.data(), static_cast<std::streamsize>(*n));
+  }
+  f.close();
+  if (!f) co_return Status::IOError("writing a temporary copy of " + v.param("path") + " failed");
+  co_return Status::Ok();
+}
+
+asio::awaitable<Response> segy_image(EnvPtr env, const RequestView& v) {
+  SegyImageOptions o;
+  if (auto p = v.param("palette"); !p.empty()) {
+    auto palette = parse_segy_palette(p);
+    if (!palette.ok()) co_return http::json_error(palette.status(), "palette");
+    o.palette = *palette;
+  }
+  if (auto c = v.param("clip"); !c.empty()) {
+    char* end = nullptr;
+    o.clip = std::strtod(c.c_str(), &end);
+    if (end == c.c_str() || *end != '\0')
+      co_return http::json_error(Status::InvalidArgument("clip='" + c + "' is not a number"),
+                                 "clip");
+  }
+  auto first = number(v, "first", 0);
+  auto count = number(v, "count", 0);
+  if (!first.ok()) co_return http::json_error(first.status(), "first");
+  if (!count.ok()) co_return http::json_error(count.status(), "count");
+  o.first_trace = static_cast<std::int64_t>(*first);
+  o.trace_count = static_cast<std::int64_t>(*count);
+  TempFile tmp;
+  Status s = co_await fetch_segy(*env, v, tmp);
+  if (!s.ok()) co_return http::json_error(s);
+  auto png = co_await on_workers(env->ctx.node.workers, [&] { return segy_png(tmp.path, o); });
+  if (!png.ok()) co_return http::json_error(Status(png.status().code(), png.status().message()));
+  auto res = http::text_response(std::move(*png), "image/png");
+  res.set(bhttp::field::cache_control, "private, max-age=60");
+  co_return res;
+}
+
+asio::awaitable<Result<json::value>> segy_header(WebPort::Env& env, const RequestView& v) {
+  TempFile tmp;
+  Status s = co_await fetch_segy(env, v, tmp);
+  if (!s.ok()) co_return s;
+  auto summary = co_await on_workers(env.ctx.node.workers, [&] { return segy_summary(tmp.path); });
+  if (!summary.ok()) co_return summary.status();
+  co_return to_json(*summary);
+}
+
 }  // namespace
 
 void WebPort::add_routes(http::Router& router) {
@@ -1090,6 +1212,8 @@ void WebPort::add_routes(http::Router& router) {
              [env](const RequestView& v) { return log(env, v); });
   router.add(Verb::post, "/api/workflow/cancel", Access::user,
              [env](const RequestView& v) { return cancel(env, v); });
+  router.add(Verb::post, "/api/workflow/retry", Access::user,
+             [env](const RequestView& v) { return retry(env, v); });
   router.add(Verb::get, "/api/workflow/results", Access::user, json_handler(env, results));
   router.add(Verb::get, "/api/files", Access::user, json_handler(env, list_files));
   router.add(Verb::get, "/api/files/lines", Access::user, json_handler(env, file_lines));
@@ -1097,6 +1221,9 @@ void WebPort::add_routes(http::Router& router) {
              [env](const RequestView& v) { return upload(env, v); });
   router.add(Verb::delete_, "/api/files", Access::user,
              [env](const RequestView& v) { return remove(env, v); });
+  router.add(Verb::get, "/api/files/segy", Access::user,
+             [env](const RequestView& v) { return segy_image(env, v); });
+  router.add(Verb::get, "/api/files/segy/header", Access::user, json_handler(env, segy_header));
   router.add_stream(Verb::get, "/api/files/download", Access::user,
                     [env](StreamExchange& ex) { return download(ex, env); });
   router.add_stream(Verb::get, "/api/events", Access::user,

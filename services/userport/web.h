@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/json/array.hpp>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -63,6 +64,11 @@ class WebPort : public std::enable_shared_from_this<WebPort> {
   void add_routes(http::Router& router);
   // Ends every event stream (at their next wake-up). Idempotent.
   void stop();
+  // The published applications: list gives them as JSON (an array), and after each
+  // apps_changed() every event stream sends them (an `apps` event). Set list once, before
+  // the node serves; apps_changed() from any thread.
+  void set_apps(std::function<boost::json::array()> list);
+  void apps_changed();
 
   struct Env;  // what the routes share (web.cpp)
 

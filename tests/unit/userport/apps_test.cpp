@@ -244,6 +244,7 @@ TEST_CASE("values go into the workflow as text, never as markup") {
   REQUIRE(c.errors.empty());
   auto doc = instantiate(h, c);
   REQUIRE_MESSAGE(doc.ok(), doc.status().message());
+  CHECK(doc->app == "hello");  // the lists show which application a workflow came from
   REQUIRE(doc->arrays.size() == 1);
   CHECK(doc->arrays[0].first == 0);
   CHECK(doc->arrays[0].last == 2);
@@ -303,6 +304,7 @@ model::WorkflowDoc example(const std::string& preset) {
   REQUIRE(text.ok());
   auto doc = model::from_xml<model::WorkflowDoc>(*text);
   REQUIRE(doc.ok());
+  doc->app = "marmousi";  // the one difference: it says which application made it
   return *doc;
 }
 
