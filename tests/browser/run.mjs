@@ -155,6 +155,8 @@ await scenario('bad-form-value', async () => {
 await scenario('submit-hello', async () => {
   await page.goto(at(`#/submit?app=${encodeURIComponent(opt.app)}`));
   await page.locator(`[data-testid=app-form][data-app="${opt.app}"]`).waitFor();
+  // The form still holds the bad value of the scenario before: start again from the defaults.
+  await page.locator('[data-testid=form-reset]').click();
   await shot('submit');
   await page.locator('[data-testid=form-submit]').click();
   await page.waitForURL(/#\/workflow\//, { timeout: 15000 });
@@ -175,6 +177,9 @@ await scenario('workflow-dag-timeline', async () => {
   await page.waitForFunction(() => document.body.dataset.ganttDrawnMs, null, { timeout: 20000 });
   const nodes = await page.locator('[data-testid=dag-node]').count();
   expect(nodes > 0, 'the DAG has no node');
+  // The graph shows the end the page was told of.
+  const allDone = () => [...document.querySelectorAll('[data-testid=dag-node]')].every((e) => e.getAttribute('data-state') === 'done');
+  await page.waitForFunction(allDone, null, { timeout: 5000 }).catch(() => {});
   const states = await page.locator('[data-testid=dag-node]').evaluateAll((els) => els.map((e) => e.getAttribute('data-state')));
   expect(states.every((s) => s === 'done'), `DAG node states: ${states.join(',')}`);
   const attempts = Number(await page.locator('[data-testid=gantt]').getAttribute('data-attempts'));
@@ -237,7 +242,19 @@ await scenario('file-100k-lines', async () => {
   // Page through it by scrolling: the lines in view arrive, nothing else is fetched.
   for (const f of [0.25, 0.5, 0.75]) {
     await page.locator('[data-testid=file-scroller]').evaluate((el, x) => (el.scrollTop = x * (el.scrollHeight - el.clientHeight)), f);
-    const first = Number(await page.locator('[data-testid=file-line]').first().getAttribute('data-line'));
+    // The rows in view follow the scroll (at the next frame).
+    const inView = await page
+      .waitForFunction(
+        ([lo, hi]) => {
+          const n = Number(document.querySelector('[data-testid=file-line]')?.getAttribute('data-line'));
+          return n > lo && n < hi ? n : 0;
+        },
+        [Number(lines) * f * 0.9, Number(lines) * f * 1.1],
+        { timeout: 5000 },
+      )
+      .then((h) => h.jsonValue())
+      .catch(() => page.locator('[data-testid=file-line]').first().getAttribute('data-line'));
+    const first = Number(inView);
     expect(first > Number(lines) * f * 0.9 && first < Number(lines) * f * 1.1, `at ${f * 100}% the first line is ${first}`);
     await page.waitForFunction(() => {
       const l = document.querySelector('[data-testid=file-line] .lt');

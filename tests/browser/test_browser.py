@@ -20,6 +20,7 @@ import http.client
 import json
 import math
 import os
+import secrets
 import shutil
 import struct
 import subprocess
@@ -134,6 +135,21 @@ def apps_dir() -> str:
 
 
 class Browser(unittest.TestCase):
+    def setUp(self):
+        # Run as root, a node gives a user's tasks and shells to a mapped local account, never
+        # root: alice gets one of her own with a login shell (as a site makes for its users).
+        self.account = None
+        self.execute = {}
+        if H.AS_ROOT:
+            self.account = "fvceweb" + secrets.token_hex(3)
+            subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                            "--shell", "/bin/sh", self.account], check=True, capture_output=True)
+            self.execute = {"accounts": f"alice={self.account},*=nobody"}
+
+    def tearDown(self):
+        if self.account:
+            subprocess.run(["userdel", self.account], capture_output=True)
+
     def test_browser(self):
         with H.Cluster(H.fvce_path(), "fvce-browser") as c:
             userport = {}
@@ -142,7 +158,7 @@ class Browser(unittest.TestCase):
             services = {"userport": ("web", userport)} if userport else None
             nodes = []
             for name, slots in (("w1", 1), ("w2", 2), ("w3", 3)):
-                svc = H.execute_services(slots)
+                svc = H.execute_services(slots, execute=self.execute)
                 svc.update(services or {})
                 deploy = c.write_deploy(register=H.FAST_REGISTER, services=svc, name=f"deploy-{name}.xml")
                 nodes.append(c.start(name, deploy, join=nodes[0] if nodes else None))
@@ -162,18 +178,21 @@ class Browser(unittest.TestCase):
 
             alice = WebSession(a.address, "alice", "alice-password")
             text = "".join(f"line {i}\n" for i in range(1, LINES + 1)).encode()
-            alice.upload("w2", "browser/lines.txt", text)
-            alice.upload("w3", "browser/shot.sgy", segy_shot(TRACES, SAMPLES))
+            alice.upload("w2", "users/alice/lines.txt", text)
+            alice.upload("w3", "users/alice/shot.sgy", segy_shot(TRACES, SAMPLES))
 
             os.makedirs(OPTIONS["artifacts"], exist_ok=True)
+            for old in os.listdir(OPTIONS["artifacts"]):  # this run's screenshots only
+                if old.endswith(".png"):
+                    os.remove(os.path.join(OPTIONS["artifacts"], old))
             node = shutil.which("node") or shutil.which("nodejs")
             cmd = [node, os.path.join(HERE, "run.mjs"),
                    "--base", f"http://{a.address}/",
                    "--user", "alice", "--password", "alice-password",
                    "--other-user", "bob", "--other-password", "bob-password",
                    "--other-workflow", bobs,
-                   "--text", f"w2:browser/lines.txt:{LINES}",
-                   "--segy", f"w3:browser/shot.sgy:{TRACES}",
+                   "--text", f"w2:users/alice/lines.txt:{LINES}",
+                   "--segy", f"w3:users/alice/shot.sgy:{TRACES}",
                    "--terminal", "w3",
                    "--app", "hello",
                    "--members", "3",

@@ -79,6 +79,7 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
   useEffect(() => onLive(setLive), []);
   useEffect(() => {
     if (!route.page) navigate(href('federation'), true);
+    setMenu(false);
   }, [route.page]);
   useEffect(() => {
     const close = () => setMenu(false);
@@ -163,7 +164,10 @@ function Shell({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
                   <select
                     data-testid="lang-select"
                     value={i18n.language}
-                    onChange={(e) => setLanguage((e.target as HTMLSelectElement).value)}
+                    onChange={(e) => {
+                      setLanguage((e.target as HTMLSelectElement).value);
+                      setMenu(false);
+                    }}
                   >
                     {languages.map((l) => (
                       <option key={l.code} value={l.code}>

@@ -96,6 +96,7 @@ export function AppForm({ app, onSubmitted }: { app: App; onSubmitted: (s: Submi
         <button
           type="button"
           class="ghost"
+          data-testid="form-reset"
           onClick={() => {
             setValues(initialValues(params));
             setErrors({});

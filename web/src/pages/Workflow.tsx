@@ -61,7 +61,9 @@ export function WorkflowPage({ id }: { id: string }) {
       subscribe('workflow', (w) => {
         if (w.id !== id) return;
         setSummary((old) => ({ ...(old ?? w), ...w }));
-        refresh();
+        // Its end is drawn at once; changes while it runs at most every 2 s.
+        if (w.state !== 'running') setVersion((v) => v + 1);
+        else refresh();
       }),
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [id],
