@@ -23,10 +23,15 @@ export function LoadChart({ member }: { member: string }) {
       height: 150,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, pct: { range: [0, 100] } },
+      // Always the last 15 minutes (one sample alone would otherwise span years), from 0 up.
+      scales: {
+        x: { time: true, range: () => [(Date.now() - windowMs) / 1000, Date.now() / 1000] },
+        y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max * 1.2))] },
+        pct: { range: [0, 100] },
+      },
       axes: [
         { stroke: '#6b7280', grid: { stroke: '#eef0f3' }, size: 30 },
-        { stroke: '#6b7280', grid: { stroke: '#eef0f3' }, size: 36 },
+        { stroke: '#6b7280', grid: { stroke: '#eef0f3' }, size: 44 },
         { scale: 'pct', side: 1, stroke: '#6b7280', grid: { show: false }, size: 50, values: (_u, v) => v.map((x) => `${x}%`) },
       ],
       series: [

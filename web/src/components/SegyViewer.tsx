@@ -81,11 +81,26 @@ export function SegyViewer({ member, path }: { member: string; path: string }) {
               <dd>{num(h.max, 4)}</dd>
               <dt>{t('segy.rms')}</dt>
               <dd>{num(h.rms, 4)}</dd>
-              {Object.entries(h.headers ?? {}).map(([k, v]) => [<dt key={`k-${k}`}>{k}</dt>, <dd key={`v-${k}`}>{String(v)}</dd>])}
+              {Object.entries(h.headers ?? {}).map(([k, v]) => [
+                <dt key={`k-${k}`}>{k.replace(/_/g, ' ')}</dt>,
+                <dd key={`v-${k}`}>{headerValue(v)}</dd>,
+              ])}
             </dl>
           )}
         </aside>
       </div>
     </div>
   );
+}
+
+/** A trace-header field over the traces read: its range ({min, max}), or a single value. */
+function headerValue(v: unknown): string {
+  if (v && typeof v === 'object' && 'min' in v && 'max' in v) {
+    const { min, max } = v as { min: number | null; max: number | null };
+    if (min === null || max === null) return '—';
+    const f = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
+    return min === max ? f(min) : `${f(min)} … ${f(max)}`;
+  }
+  if (v === null || v === undefined) return '—';
+  return String(v);
 }
