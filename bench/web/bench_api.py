@@ -62,13 +62,6 @@ def run_wrk(url: str, headers: dict, duration: int, connections: int, threads: i
             "errors": errors}
 
 
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -104,7 +97,7 @@ def main() -> None:
         assert r.status == 200, r.text
         cookie = r.headers["set-cookie"].split(";")[0]
         token = c.token_of(c.login(owner, "alice", "alice-password"))
-        rss_before = rss_mib(owner.pid)
+        rss_before = B.rss_mib(owner.pid)
         B.log(f"submitting {args.tasks} tasks")
         t0 = time.time()
         r = H.post(owner.address, "/submit/workflows", workflow(args.tasks), auth=token,
@@ -113,7 +106,7 @@ def main() -> None:
         wf = r.xml().get("id")
         H.wait_workflow(owner.address, wf, 600, interval=0.5)
         B.log(f"workflow done in {time.time() - t0:.1f} s")
-        rss_held = rss_mib(owner.pid)
+        rss_held = B.rss_mib(owner.pid)
 
         page = f"/api/workflow/tasks?id={wf}&offset={args.tasks // 2}&limit=100"
         check = H.request(owner.address, "GET", page, headers={"Cookie": cookie}, auth=None)
@@ -135,7 +128,7 @@ def main() -> None:
                           args.connections, args.threads)
             rows.append([label, f"{res['rate']:,.0f}", f"{res['p50']:.2f}", f"{res['p90']:.2f}",
                          f"{res['p99']:.2f}", str(res["errors"])])
-        rss_after = rss_mib(owner.pid)
+        rss_after = B.rss_mib(owner.pid)
 
     head = ["request", "requests/s", "p50 ms", "p90 ms", "p99 ms", "non-2xx"]
     table = "\n".join(B.md_table([head] + rows))

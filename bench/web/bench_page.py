@@ -13,14 +13,13 @@ peak while the pages are drawn (sampled every 50 ms).
 """
 
 import argparse
+import json
 import os
 import shutil
-import json
 import statistics
 import subprocess
 import sys
 import threading
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -28,14 +27,6 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, os.path.join(REPO, "bench", "workflow"))
 import fvce_harness as H  # noqa: E402
 import benchlib as B  # noqa: E402
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 WORKFLOW = """<?xml version="1.0" encoding="UTF-8"?>
 <workflow xmlns="urn:fvce:1" name="page-bench">
@@ -65,7 +56,7 @@ def main() -> int:
             print(r.stderr, file=sys.stderr)
             return 1
         token = c.token_of(c.login(a, "bench", "bench-password"))
-        rss_before = rss_mib(a.pid)
+        rss_before = B.rss_mib(a.pid)
         r = H.post(a.address, "/submit/workflows", WORKFLOW.format(last=args.tasks - 1), auth=token, timeout=120)
         if r.status != 201:
             print(f"submit: HTTP {r.status}: {r.text[:500]}", file=sys.stderr)
@@ -74,13 +65,13 @@ def main() -> int:
         print(f"submitted {wf} ({args.tasks} tasks); waiting for it to end", file=sys.stderr)
         H.wait_until(lambda: H.workflow_status(a.address, wf, tasks="none", auth=token).state != "running",
                      max(120, args.tasks / 100), f"{wf} to end", interval=1.0)
-        rss_held = rss_mib(a.pid)
+        rss_held = B.rss_mib(a.pid)
         peak = [rss_held]
         stop = threading.Event()
 
         def sample():
             while not stop.wait(0.05):
-                peak[0] = max(peak[0], rss_mib(a.pid))
+                peak[0] = max(peak[0], B.rss_mib(a.pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()

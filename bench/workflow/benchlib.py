@@ -76,6 +76,18 @@ def counter(m: dict, name: str):
     return sum(vals) if vals else None
 
 
+def rss_mib(pid: int) -> float:
+    """The resident memory of process pid, in MiB (NaN when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def write_section(path: str, heading: str, body: str) -> None:
     """Writes `heading` + body into the markdown file at path: replaces the section that
     starts with that exact heading line (up to the next `## ` heading), or appends it. Other
