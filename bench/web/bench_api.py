@@ -62,7 +62,6 @@ def run_wrk(url: str, headers: dict, duration: int, connections: int, threads: i
             "errors": errors}
 
 
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fvce", required=True)
