@@ -14,7 +14,7 @@ packages=(
   # tests and benchmarks
   doctest-dev python3 python3-segyio python3-numpy python3-websocket procps parallel findutils
   # the browser application's tests and the web port's benchmark
-  chromium wrk
+  chromium firefox-esr wrk
 )
 # Node.js and npm build the browser application (web/). A host may already have a
 # Node.js from elsewhere (NodeSource's package bundles npm and conflicts with

@@ -1,5 +1,7 @@
 // Shared by the browser tests and the page benchmark: playwright-core from web/'s locked
-// dependencies, driving Debian's Chromium (never a downloaded browser).
+// dependencies, driving Debian's Chromium or Firefox ESR (never a downloaded browser). Firefox
+// is driven over WebDriver BiDi (playwright-core's "moz-firefox" channel), which Debian's
+// firefox-esr speaks as it is.
 
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -11,6 +13,7 @@ export const repo = path.resolve(here, '..', '..');
 const require = createRequire(path.join(repo, 'web', 'package.json'));
 
 export const chromiumPath = process.env.FVCE_CHROMIUM || '/usr/bin/chromium';
+export const firefoxPath = process.env.FVCE_FIREFOX || '/usr/bin/firefox-esr';
 
 export function loadPlaywright() {
   try {
@@ -21,7 +24,14 @@ export function loadPlaywright() {
   }
 }
 
-export async function launch() {
+/** Headless Chromium (the default) or, with which = 'firefox', Firefox ESR. */
+export async function launch(which = 'chromium') {
+  if (which === 'firefox') {
+    if (!fs.existsSync(firefoxPath)) throw new Error(`no Firefox at ${firefoxPath} (Debian: apt-get install firefox-esr)`);
+    const { firefox } = loadPlaywright();
+    return firefox.launch({ channel: 'moz-firefox', executablePath: firefoxPath, headless: true });
+  }
+  if (which !== 'chromium') throw new Error(`unknown browser '${which}' (chromium or firefox)`);
   if (!fs.existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath} (Debian: apt-get install chromium)`);
   const { chromium } = loadPlaywright();
   return chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-dev-shm-usage'] });

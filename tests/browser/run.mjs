@@ -4,7 +4,7 @@
 //
 //   node tests/browser/run.mjs --base http://127.0.0.1:PORT/ --user alice --password P \
 //     [--other-user bob --other-password Q] [--text MEMBER:PATH:LINES] [--segy MEMBER:PATH:TRACES] \
-//     [--terminal MEMBER] [--app hello] [--out DIR] [--only NAME,NAME]
+//     [--terminal MEMBER] [--app hello] [--out DIR] [--only NAME,NAME] [--browser chromium|firefox]
 //
 // Each scenario prints "ok - NAME" or "not ok - NAME: why"; the last line is
 // "N passed, N failed, N skipped"; the exit code is 1 when one failed. A screenshot of every
@@ -30,6 +30,7 @@ const { values: opt } = parseArgs({
     members: { type: 'string', default: '3' },
     out: { type: 'string', default: 'browser-artifacts' },
     only: { type: 'string' },
+    browser: { type: 'string', default: 'chromium' },
   },
 });
 if (!opt.base || !opt.user || !opt.password) {
@@ -45,7 +46,7 @@ function expect(cond, what) {
   if (!cond) throw new Error(what);
 }
 
-const browser = await launch();
+const browser = await launch(opt.browser);
 const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-US' });
 const page = await context.newPage();
 const pageErrors = [];

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""browser: the web user port as a person uses it, in Debian's Chromium.
+"""browser: the web user port as a person uses it, in Debian's Chromium and Firefox.
 
 Starts a real federation of three nodes (tests/integration/fvce_harness.py), adds two users
 (alice and bob), lets bob submit a workflow of his own, puts a 100,000-line text file and a
@@ -12,7 +12,9 @@ terminal, bob's workflow out of alice's sight and hers out of his, Chinese.
 Screenshots of every page go to ./browser-artifacts (the ctest working directory);
 --copy-images also copies them into docs/images/web-*.png.
 
-Exits 77 (skipped) when node, Chromium or playwright-core (web/node_modules) is missing.
+--browser firefox runs the same scenarios in Debian's Firefox ESR (default: Chromium).
+
+Exits 77 (skipped) when node, the browser or playwright-core (web/node_modules) is missing.
 """
 
 import argparse
@@ -32,7 +34,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 import fvce_harness as H  # noqa: E402
 
 SKIP = 77
-CHROMIUM = os.environ.get("FVCE_CHROMIUM", "/usr/bin/chromium")
+BROWSERS = {"chromium": (os.environ.get("FVCE_CHROMIUM", "/usr/bin/chromium"), "chromium"),
+            "firefox": (os.environ.get("FVCE_FIREFOX", "/usr/bin/firefox-esr"), "firefox-esr")}
 BOBS = """<?xml version="1.0" encoding="UTF-8"?>
 <workflow xmlns="urn:fvce:1" name="bobs-own">
   <task id="only" cmd="true"/>
@@ -41,15 +44,17 @@ BOBS = """<?xml version="1.0" encoding="UTF-8"?>
 LINES = 100_000
 TRACES, SAMPLES = 96, 750
 
-OPTIONS = {"artifacts": os.path.abspath("browser-artifacts"), "copy_images": False, "only": ""}
+OPTIONS = {"artifacts": os.path.abspath("browser-artifacts"), "copy_images": False, "only": "",
+           "browser": "chromium"}
 
 
 def missing_tools() -> str:
     node = shutil.which("node") or shutil.which("nodejs")
     if not node:
         return "node is not installed (Debian: apt-get install nodejs npm)"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"Chromium is not installed at {CHROMIUM} (Debian: apt-get install chromium)"
+    path, package = BROWSERS[OPTIONS["browser"]]
+    if not os.access(path, os.X_OK):
+        return f"{OPTIONS['browser']} is not installed at {path} (Debian: apt-get install {package})"
     if not os.path.isdir(os.path.join(H.REPO, "web", "node_modules", "playwright-core")):
         return "playwright-core is not installed (build the fvce_web target, or npm ci in web/)"
     return ""
@@ -196,6 +201,7 @@ class Browser(unittest.TestCase):
                    "--terminal", "w3",
                    "--app", "hello",
                    "--members", "3",
+                   "--browser", OPTIONS["browser"],
                    "--out", OPTIONS["artifacts"]]
             if OPTIONS["only"]:
                 cmd += ["--only", OPTIONS["only"]]
@@ -218,8 +224,10 @@ if __name__ == "__main__":
     ap.add_argument("--artifacts", default=OPTIONS["artifacts"])
     ap.add_argument("--copy-images", action="store_true")
     ap.add_argument("--only", default="")
+    ap.add_argument("--browser", choices=sorted(BROWSERS), default="chromium")
     known, rest = ap.parse_known_args()
-    OPTIONS.update(artifacts=os.path.abspath(known.artifacts), copy_images=known.copy_images, only=known.only)
+    OPTIONS.update(artifacts=os.path.abspath(known.artifacts), copy_images=known.copy_images, only=known.only,
+                   browser=known.browser)
     why = missing_tools()
     if why:
         print(f"SKIP browser tests: {why}")
