@@ -1,5 +1,7 @@
 #include "services/submit/store.h"
 
+#include <string_view>
+
 namespace fvce::submit {
 
 namespace {
@@ -12,7 +14,8 @@ CREATE TABLE IF NOT EXISTS tasks(
   workflow TEXT NOT NULL, idx INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
   host_id TEXT, host_name TEXT, host_address TEXT, host_started INTEGER,
   exit_code INTEGER, wall INTEGER, cpu INTEGER, max_rss INTEGER, started INTEGER,
-  finished INTEGER, message TEXT, PRIMARY KEY(workflow, idx)) WITHOUT ROWID;
+  finished INTEGER, message TEXT, retry_base INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(workflow, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files(
   workflow TEXT NOT NULL, name TEXT NOT NULL, result INTEGER NOT NULL, sha256 TEXT NOT NULL,
   size INTEGER NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL, executable INTEGER NOT NULL,
@@ -101,6 +104,21 @@ Status Store::open(const std::filesystem::path& path, bool full_sync) {
       !st.ok())
     return st;
   if (auto st = exec(kSchema); !st.ok()) return st;
+  // A database from before tasks.retry_base (the attempts before a user's retry) gets it.
+  {
+    sqlite3_stmt* info = nullptr;
+    bool has = false;
+    if (sqlite3_prepare_v2(db_, "PRAGMA table_info(tasks)", -1, &info, nullptr) != SQLITE_OK)
+      return error("reading the tasks table's columns");
+    while (sqlite3_step(info) == SQLITE_ROW)
+      has = has || std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(info, 1))) ==
+                       "retry_base";
+    sqlite3_finalize(info);
+    if (!has)
+      if (auto st = exec("ALTER TABLE tasks ADD COLUMN retry_base INTEGER NOT NULL DEFAULT 0;");
+          !st.ok())
+        return st;
+  }
   // Checkpoints through a second connection, when checkpoint_due(): installing a WAL hook
   // turns off the automatic checkpoint of the writing connection.
   if (sqlite3_open_v2(path.c_str(), &checkpointer_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
@@ -119,7 +137,7 @@ Status Store::open(const std::filesystem::path& path, bool full_sync) {
     return sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr) == SQLITE_OK;
   };
   if (!prep("INSERT OR REPLACE INTO workflows VALUES(?,?,?,?,?,?,?)", &put_workflow_) ||
-      !prep("INSERT OR REPLACE INTO tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &put_task_) ||
+      !prep("INSERT OR REPLACE INTO tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &put_task_) ||
       !prep("INSERT OR REPLACE INTO files VALUES(?,?,?,?,?,?,?,?)", &put_file_) ||
       !prep("BEGIN IMMEDIATE", &begin_) || !prep("COMMIT", &commit_) ||
       !prep("ROLLBACK", &rollback_) || !prep("PRAGMA synchronous=FULL", &sync_full_) ||
@@ -169,6 +187,7 @@ Status Store::write(const Batch& b, bool durable) {
     bind_opt(s, 13, t.started);
     bind_opt(s, 14, t.finished);
     bind_text(s, 15, t.message);
+    sqlite3_bind_int(s, 16, t.retry_base);
     ok = ok && step(s);
   }
   for (const auto& f : b.files) {
@@ -215,11 +234,12 @@ Result<std::vector<WorkflowRow>> Store::workflows(bool only_running) {
 
 Result<std::vector<TaskRow>> Store::tasks(const std::string& workflow) {
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db_,
-                         "SELECT idx,state,attempts,host_id,host_name,host_address,host_started,"
-                         "exit_code,wall,cpu,max_rss,started,finished,message FROM tasks WHERE "
-                         "workflow=? ORDER BY idx",
-                         -1, &s, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(
+          db_,
+          "SELECT idx,state,attempts,host_id,host_name,host_address,host_started,"
+          "exit_code,wall,cpu,max_rss,started,finished,message,retry_base FROM tasks WHERE "
+          "workflow=? ORDER BY idx",
+          -1, &s, nullptr) != SQLITE_OK)
     return error("reading tasks");
   bind_text(s, 1, workflow);
   std::vector<TaskRow> out;
@@ -240,6 +260,7 @@ Result<std::vector<TaskRow>> Store::tasks(const std::string& workflow) {
     t.started = col_opt<std::int64_t>(s, 11);
     t.finished = col_opt<std::int64_t>(s, 12);
     t.message = col_text(s, 13);
+    t.retry_base = sqlite3_column_int(s, 14);
     out.push_back(std::move(t));
   }
   sqlite3_finalize(s);

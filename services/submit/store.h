@@ -33,6 +33,7 @@ struct TaskRow {
   int index = 0;
   model::TaskState state = model::TaskState::pending;
   int attempts = 0;
+  int retry_base = 0;  // attempts made before the user's last retry of the workflow
   std::string host_id, host_name, host_address;
   std::uint64_t host_started = 0;
   std::optional<int> exit_code;

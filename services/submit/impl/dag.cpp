@@ -196,6 +196,7 @@ Status DagSubmit::open() {
       auto& r = wf->runs[t.index];
       r.state = t.state;
       r.attempts = t.attempts;
+      r.retry_base = t.retry_base;
       r.host_id = t.host_id;
       r.host_name = t.host_name;
       r.host_address = t.host_address;
@@ -342,6 +343,7 @@ TaskRow DagSubmit::row(const Workflow& wf, int index) const {
   t.index = index;
   t.state = r.state;
   t.attempts = r.attempts;
+  t.retry_base = r.retry_base;
   t.host_id = r.host_id;
   t.host_name = r.host_name;
   t.host_address = r.host_address;

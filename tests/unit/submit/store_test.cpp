@@ -1,6 +1,7 @@
 #include "services/submit/store.h"
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -56,6 +57,7 @@ TEST_CASE("the store keeps workflows and tasks across a reopen") {
     t.index = 1;
     t.state = model::TaskState::done;
     t.attempts = 2;
+    t.retry_base = 1;
     t.exit_code = 0;
     b.tasks.push_back(t);
     REQUIRE(s.write(b, false).ok());  // no fsync: survives the process, as here
@@ -71,8 +73,42 @@ TEST_CASE("the store keeps workflows and tasks across a reopen") {
   REQUIRE(tasks->size() == 3);
   CHECK(tasks->at(1).state == model::TaskState::done);
   CHECK(tasks->at(1).attempts == 2);
+  CHECK(tasks->at(1).retry_base == 1);
   CHECK(tasks->at(1).exit_code == 0);
   CHECK(tasks->at(0).state == model::TaskState::ready);
+}
+
+TEST_CASE("a database from before retry_base gains the column, its tasks at 0") {
+  TempDir dir;
+  auto path = dir.path / "submit.db";
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    const char* old = R"sql(
+CREATE TABLE tasks(
+  workflow TEXT NOT NULL, idx INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+  host_id TEXT, host_name TEXT, host_address TEXT, host_started INTEGER,
+  exit_code INTEGER, wall INTEGER, cpu INTEGER, max_rss INTEGER, started INTEGER,
+  finished INTEGER, message TEXT, PRIMARY KEY(workflow, idx)) WITHOUT ROWID;
+INSERT INTO tasks VALUES('wf-old',0,'failed',3,'','','',0,3,NULL,NULL,NULL,NULL,NULL,'no');
+)sql";
+    REQUIRE(sqlite3_exec(db, old, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  Store s;
+  auto opened = s.open(path, false);
+  REQUIRE_MESSAGE(opened.ok(), opened.message());
+  auto tasks = s.tasks("wf-old");
+  REQUIRE(tasks.ok());
+  REQUIRE(tasks->size() == 1);
+  CHECK(tasks->at(0).attempts == 3);
+  CHECK(tasks->at(0).retry_base == 0);
+  TaskRow t = tasks->at(0);
+  t.retry_base = 3;
+  Batch b;
+  b.tasks.push_back(t);
+  REQUIRE(s.write(b, false).ok());
+  CHECK(s.tasks("wf-old")->at(0).retry_base == 3);
 }
 
 TEST_CASE("the log is checkpointed on demand, not by the writer, and nothing is lost") {
