@@ -13,6 +13,7 @@
 
 import json
 import os
+import time
 import unittest
 
 import fvce_harness as H
@@ -42,6 +43,19 @@ def app_names(node, auth="admin"):
     return {a["name"]: a for a in doc["apps"]}
 
 
+def next_event(reply, name: str, timeout: float):
+    """The data of the next event called name on an open /api/events stream, or None."""
+    deadline = time.monotonic() + timeout
+    event = None
+    while time.monotonic() < deadline:
+        line = reply.fp.readline().decode().rstrip("\n")
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: ") and event == name:
+            return json.loads(line[6:])
+    return None
+
+
 class Apps(unittest.TestCase):
     def test_publish_withdraw_submit(self):
         with H.Cluster(H.fvce_path(), "fvce-apps") as c:
@@ -55,11 +69,22 @@ class Apps(unittest.TestCase):
             shots = next(p for p in app_names(n1)["marmousi"]["params"] if p["name"] == "shots")
             self.assertEqual((shots["type"], shots["min"], shots["max"]), ("integer", 1, 240))
 
-            # Published at n1, offered at n3 without a restart.
+            # Published at n1, offered at n3 without a restart; a page open at n3 is told
+            # (an `apps` event on its stream).
+            events = H.connection(n3.address, 20, auth="admin")
+            events.request("GET", "/api/events",
+                           headers=H.auth_headers("admin", "GET", "/api/events", None))
+            stream = events.getresponse()
+            self.assertEqual(stream.status, 200)
+            self.assertIsNotNone(next_event(stream, "hello", 5), "the stream did not start")
             r, doc = api(n1, "POST", "/api/apps", APP.format(version="1", title="Echo"))
             self.assertEqual(r.status, 201, r.text)
             self.assertEqual(doc["name"], "echo")
             H.wait_until(lambda: "echo" in app_names(n3), 15, "echo to be offered at n3")
+            told = next_event(stream, "apps", 15)
+            events.close()
+            self.assertIsNotNone(told, "no apps event at n3 after the publication at n1")
+            self.assertIn("echo", [a["name"] for a in told["apps"]])
             pids = {n.name: n.pid for n in (n1, n2, n3)}
 
             # A new version, published at n3, replaces it at n1.
