@@ -148,7 +148,10 @@ export function Gantt({ timeline, onDrawn, onPick }: { timeline: Timeline; onDra
       const px = labelW + (x - v0) * scale;
       ctx.moveTo(px + 0.5, axisH - 4);
       ctx.lineTo(px + 0.5, height);
-      ctx.fillText(duration(x), px + 3, axisH / 2);
+      // A label that would not fit before the right edge is drawn ending at its tick.
+      const label = duration(x);
+      const w = ctx.measureText(label).width;
+      ctx.fillText(label, px + 3 + w > labelW + plotW ? px - 3 - w : px + 3, axisH / 2);
     }
     ctx.stroke();
     // Attempts, one batch per state.
