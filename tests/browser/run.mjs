@@ -31,8 +31,21 @@ const { values: opt } = parseArgs({
     out: { type: 'string', default: 'browser-artifacts' },
     only: { type: 'string' },
     browser: { type: 'string', default: 'chromium' },
+    probe: { type: 'boolean', default: false },
   },
 });
+// --probe: can this browser be driven here at all? Exit 0, or print why and exit 77.
+if (opt.probe) {
+  try {
+    const b = await launch(opt.browser);
+    await (await b.newContext()).newPage();
+    await b.close();
+    process.exit(0);
+  } catch (e) {
+    console.log(String(e && e.message ? e.message : e).split('\n')[0]);
+    process.exit(77);
+  }
+}
 if (!opt.base || !opt.user || !opt.password) {
   console.error('usage: run.mjs --base URL --user NAME --password PASSWORD [options]');
   process.exit(2);

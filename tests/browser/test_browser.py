@@ -57,6 +57,14 @@ def missing_tools() -> str:
         return f"{OPTIONS['browser']} is not installed at {path} (Debian: apt-get install {package})"
     if not os.path.isdir(os.path.join(H.REPO, "web", "node_modules", "playwright-core")):
         return "playwright-core is not installed (build the fvce_web target, or npm ci in web/)"
+    if OPTIONS["browser"] == "firefox":
+        # playwright-core drives Firefox over WebDriver BiDi, which needs a recent Firefox ESR
+        # (Debian 12's bookworm-security has one; bookworm's main archive alone has 140, which
+        # lacks network.addDataCollector).
+        p = subprocess.run([node, os.path.join(HERE, "run.mjs"), "--probe", "--browser", "firefox"],
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode == SKIP:
+            return f"Firefox at {path} cannot be driven by playwright-core: {p.stdout.strip()}"
     return ""
 
 

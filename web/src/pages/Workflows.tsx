@@ -202,7 +202,7 @@ export function WorkflowsPage({ route }: { route: Route }) {
                 <td class="num">{duration((w.finished_ms || Date.now()) - w.submitted_ms)}</td>
               </tr>
             ))}
-            {!rows.length && !list.loading && (
+            {!rows.length && !list.loading && !list.data?.workflows.length && (
               <tr>
                 <td colSpan={9} class="empty" data-testid="workflows-empty">
                   {t('workflows.none')}
