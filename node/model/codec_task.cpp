@@ -197,6 +197,7 @@ void Codec<TaskReports>::encode(pugi::xml_node& n, const TaskReports& rs) {
     write_opt(c, "started", r.started);
     write_opt(c, "finished", r.finished);
     if (!r.message.empty()) c.append_attribute("message") = r.message.c_str();
+    if (!r.lost_input.empty()) c.append_attribute("lost-input") = r.lost_input.c_str();
     for (const auto& o : r.outputs) {
       auto oc = c.append_child("output");
       encode_file_ref(oc, o);
@@ -223,6 +224,7 @@ Result<TaskReports> Codec<TaskReports>::decode(const pugi::xml_node& n) {
     FVCE_TRY(read_opt(c, "started", r.started));
     FVCE_TRY(read_opt(c, "finished", r.finished));
     FVCE_TRY(read_string(c, "message", r.message, false));
+    FVCE_TRY(read_string(c, "lost-input", r.lost_input, false));
     for (auto oc : c.children("output")) {
       auto f = decode_file_ref(oc);
       if (!f.ok()) return f.status();

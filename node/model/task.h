@@ -66,6 +66,9 @@ struct TaskReport {
   std::optional<std::int64_t> started, finished;
   std::string message;
   std::vector<FileRef> outputs;  // on done: what the task wrote, on the executor
+  // On failed: the input that could not be staged because the host holding it did not
+  // answer ("" for any other failure). Not the task's fault: its producer runs again.
+  std::string lost_input;
   bool operator==(const TaskReport&) const = default;
 };
 

@@ -126,6 +126,8 @@ struct PoolExecutor::Task {
   bool final_reported = false;
   file::TaskDir dir;
   std::int64_t started_ms = 0;
+  // Staging failed because this input's holder did not answer or no longer has it.
+  std::string lost_input;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -470,6 +472,7 @@ asio::awaitable<void> PoolExecutor::run_steps(std::shared_ptr<Task> task) {
     task->final_reported = true;
     auto r = make_report(*task, TaskState::failed);
     r.message = sanitize_text(message);
+    r.lost_input = task->lost_input;
     r.finished = ctx_.clock.unix_ms();
     report(*task, std::move(r));
   };
@@ -691,7 +694,15 @@ namespace {
 struct StageState {
   std::size_t next = 0;
   Status error;
+  std::string lost;  // the input whose holder did not answer or no longer has it
 };
+
+// Whether a fetch failed because the file is not to be had from its holder (gone, not
+// answering, or without it), rather than for a fault here.
+bool holder_lost(ErrorCode code) {
+  return code == ErrorCode::unavailable || code == ErrorCode::timeout ||
+         code == ErrorCode::not_found;
+}
 
 // One of up to stage_parallel fetchers of a task; runs on the task's strand, so `state` needs
 // no lock.
@@ -704,9 +715,11 @@ asio::awaitable<void> stage_worker(file::LocalFile& files, std::shared_ptr<PoolE
     const auto& ref = inputs[state->next++];
     std::string dest = task->dir.workdir + "/" + ref.name;
     Status s = co_await files.fetch(ref, std::move(dest));
-    if (!s.ok() && state->error.ok())
+    if (!s.ok() && state->error.ok()) {
       state->error = Status(s.code(), "staging input '" + ref.name + "' from " + ref.source +
                                           " failed: " + s.message());
+      if (holder_lost(s.code())) state->lost = ref.name;
+    }
   }
 }
 
@@ -727,6 +740,7 @@ asio::awaitable<Status> PoolExecutor::stage_inputs(std::shared_ptr<Task> task) {
                              .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
+  task->lost_input = state->lost;
   co_return state->error;
 }
 

@@ -393,6 +393,96 @@ void DagSubmit::release_dependents(Workflow& wf, int index, Batch& batch) {
   }
 }
 
+int DagSubmit::remake_lost_locked(Workflow& wf, const std::set<std::string>& lost,
+                                  const std::string& why, Batch& batch,
+                                  std::vector<StopOn>& stops) {
+  const auto n = wf.runs.size();
+  auto now = ctx_.clock.now();
+  std::vector<char> again(n, 0);
+  std::vector<int> todo;
+  auto need = [&](int consumer) {
+    for (const auto& name : wf.plan.tasks[consumer].inputs) {
+      if (!lost.count(name)) continue;
+      auto p = wf.plan.producer.find(name);
+      if (p == wf.plan.producer.end() || again[p->second]) continue;
+      if (wf.runs[p->second].state != TaskState::done) continue;  // being made already
+      again[p->second] = 1;
+      todo.push_back(p->second);
+    }
+  };
+  for (std::size_t i = 0; i < n; ++i)
+    if (wf.runs[i].state != TaskState::done) need(static_cast<int>(i));
+  while (!todo.empty()) {
+    int p = todo.back();
+    todo.pop_back();
+    need(p);
+  }
+  int count = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!again[i]) continue;
+    auto& r = wf.runs[i];
+    --wf.final_count;
+    r.state = TaskState::pending;
+    r.retry_base = r.attempts;
+    r.exit_code.reset();
+    r.wall_ms.reset();
+    r.cpu_ms.reset();
+    r.max_rss.reset();
+    r.started.reset();
+    r.finished.reset();
+    r.accepted = false;
+    r.early_end.reset();
+    r.message = why + ": its output is needed again";
+    for (const auto& [name, result] : wf.plan.tasks[i].outputs) ++wf.remakes[name];
+    ++count;
+    spdlog::warn("workflow {}: task {} runs again ({})", wf.id, wf.plan.tasks[i].id, why);
+  }
+  // Who waits for what now.
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& r = wf.runs[i];
+    if (model::is_final(r.state) || r.state == TaskState::running) continue;
+    bool reads_lost = false;
+    for (const auto& name : wf.plan.tasks[i].inputs) reads_lost = reads_lost || lost.count(name);
+    int deps_left = 0;
+    for (int d : wf.plan.tasks[i].deps)
+      if (wf.runs[d].state != TaskState::done) ++deps_left;
+    bool changed = again[i] != 0;
+    if ((r.state == TaskState::placed || r.state == TaskState::staging) && reads_lost) {
+      // Staging from where the file is no more: stopped, and it waits (not its fault).
+      stops.push_back({r.host_id, r.host_address, wf.id, wf.plan.tasks[i].id});
+      abandon_locked(wf, static_cast<int>(i));
+      r.retry_base += 1;
+      r.state = TaskState::pending;
+      r.message = why + "; waiting for its input again";
+      changed = true;
+    }
+    if (r.state == TaskState::ready && deps_left > 0) {
+      r.state = TaskState::pending;  // the dispatcher passes over its queued entry
+      changed = true;
+    }
+    if (r.state == TaskState::pending) {
+      r.deps_left = deps_left;
+      if (deps_left == 0) {
+        make_ready(wf, static_cast<int>(i), now);
+        changed = true;
+      }
+    }
+    if (changed) batch.tasks.push_back(row(wf, static_cast<int>(i)));
+  }
+  return count;
+}
+
+asio::awaitable<void> DagSubmit::stop_tasks(std::vector<StopOn> stops) {
+  for (const auto& s : stops) {
+    PeerRef peer{s.host_id, s.address};
+    model::CancelRequest req{s.workflow, s.task};
+    Status c = co_await ctx_.peers.execute(peer).cancel(req);
+    if (!c.ok())
+      spdlog::info("workflow {}: stopping {} on {}: {}", s.workflow, s.task, s.address,
+                   c.message());
+  }
+}
+
 model::TaskAssignment DagSubmit::assignment(const Workflow& wf, int index, int attempt) const {
   const auto& t = wf.plan.tasks[index];
   model::TaskAssignment a;
@@ -871,6 +961,7 @@ asio::awaitable<Result<model::Submitted>> DagSubmit::retry(std::string id) {
 asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
   Batch batch;
   std::set<WorkflowPtr> touched;
+  std::vector<StopOn> stops;
   bool freed = false;  // a task of ours ended: its room is free
   {
     std::lock_guard lock(mu_);
@@ -915,6 +1006,22 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
           break;
         }
         case TaskState::failed: {
+          if (!rep.lost_input.empty() && !wf.cancel_requested &&
+              wf.plan.producer.count(rep.lost_input) && wf.remakes[rep.lost_input] < kMaxRemakes) {
+            // An input made by another task could not be fetched from where it was: not
+            // this task's fault nor its host's. Its maker runs again; it waits for it.
+            abandon_locked(wf, idx);
+            freed = true;
+            r.retry_base += 1;
+            r.state = TaskState::pending;
+            r.message = "input '" + rep.lost_input + "' could not be fetched: " + rep.message;
+            std::string source = wf.files.count(rep.lost_input) ? wf.files[rep.lost_input].source
+                                                                : std::string("its host");
+            remake_lost_locked(wf, {rep.lost_input},
+                               "'" + rep.lost_input + "' is lost on " + source, batch, stops);
+            batch.tasks.push_back(row(wf, idx));
+            break;
+          }
           end_locked(wf, idx, static_cast<std::int64_t>(rep.wall_ms.value_or(0)), false);
           freed = true;
           r.exit_code = rep.exit_code;
@@ -955,6 +1062,7 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
   for (const auto& wf : touched) {
     finalize_if_done(wf);
   }
+  co_await stop_tasks(std::move(stops));
   if (freed) notify_room();
   co_return Status::Ok();
 }
@@ -1239,9 +1347,13 @@ asio::awaitable<void> DagSubmit::watch_loop() {
     // id → when that run of the node started: a restarted host lost its tasks, but one that
     // merely refuted a suspicion (a higher incarnation) still runs them.
     std::map<std::string, std::uint64_t> live;
+    std::set<std::string> live_addresses;
     for (const auto& m : membership_->live_members())
-      if (m.state == model::MemberState::alive || m.state == model::MemberState::suspect)
+      if (m.state == model::MemberState::alive || m.state == model::MemberState::suspect) {
         live[m.id] = static_cast<std::uint64_t>(m.host.started);
+        live_addresses.insert(m.address);
+      }
+    live_addresses.insert(ctx_.self.address);
     // A member that joined, came back or changed may have room for parked tasks.
     bool members_changed = false;
     if (auto v = membership_->version(); v != members_version_) {
@@ -1250,11 +1362,28 @@ asio::awaitable<void> DagSubmit::watch_loop() {
     }
     Batch batch;
     bool requeued = false;
+    std::vector<StopOn> stops;
     {
       std::lock_guard lock(mu_);
       auto now = ctx_.clock.now();
       for (auto& [id, wf] : workflows_) {
         if (wf->state != WorkflowState::running) continue;
+        // Outputs on a host that is gone went with it: those still needed are made again.
+        if (members_changed && !wf->cancel_requested) {
+          std::set<std::string> lost;
+          std::set<std::string> where;
+          for (const auto& [name, ref] : wf->files)
+            if (!live_addresses.count(ref.source) && wf->remakes[name] < kMaxRemakes) {
+              lost.insert(name);
+              where.insert(ref.source);
+            }
+          if (!lost.empty()) {
+            std::string hosts;
+            for (const auto& h : where) hosts += (hosts.empty() ? "" : ", ") + h;
+            if (remake_lost_locked(*wf, lost, "outputs lost with " + hosts, batch, stops) > 0)
+              requeued = true;
+          }
+        }
         for (std::size_t i = 0; i < wf->runs.size(); ++i) {
           auto& r = wf->runs[i];
           if (!in_flight(r.state)) continue;
@@ -1267,13 +1396,21 @@ asio::awaitable<void> DagSubmit::watch_loop() {
           abandon_locked(*wf, static_cast<int>(i));
           r.message = "host " + r.host_name + " was lost; rescheduled";
           r.attempts -= 1;  // a lost host is not the task's fault
-          make_ready(*wf, static_cast<int>(i), now);
+          // Its inputs may have gone with that host too, and be made again: it waits for them.
+          r.deps_left = 0;
+          for (int d : wf->plan.tasks[i].deps)
+            if (wf->runs[d].state != TaskState::done) ++r.deps_left;
+          if (r.deps_left == 0)
+            make_ready(*wf, static_cast<int>(i), now);
+          else
+            r.state = TaskState::pending;
           batch.tasks.push_back(row(*wf, static_cast<int>(i)));
           requeued = true;
         }
       }
     }
     co_await write(std::move(batch), false);
+    co_await stop_tasks(std::move(stops));
     if (requeued || members_changed) notify_room();
   }
 }

@@ -127,6 +127,8 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
     int final_count = 0;
     // Status calls waiting for the end (long polls); each is woken by cancelling its timer.
     std::vector<std::shared_ptr<Timer>> waiters;
+    // How often each file was made again because it was lost (bounded: kMaxRemakes).
+    std::map<std::string, int> remakes;
   };
   using WorkflowPtr = std::shared_ptr<Workflow>;
   struct ReadyItem {
@@ -162,6 +164,21 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
   void make_ready(Workflow& wf, int index, Clock::time_point now);
   void set_final(Workflow& wf, int index, model::TaskState state, Batch& batch);
   void release_dependents(Workflow& wf, int index, Batch& batch);
+  // A task to stop on its host (its inputs are lost); sent after mu_ is released.
+  struct StopOn {
+    std::string host_id, address, workflow, task;
+  };
+  // The files named are gone with the host that held them: every done task that made one a
+  // task not done still needs runs again (and, in turn, the makers of its own lost inputs);
+  // tasks that wait for them wait again, and those staging one are stopped (stops) and wait
+  // too, without counting an attempt. why goes into the message of each task made again.
+  // Returns how many tasks run again.
+  int remake_lost_locked(Workflow& wf, const std::set<std::string>& lost, const std::string& why,
+                         Batch& batch, std::vector<StopOn>& stops);
+  // Asks each host to stop its task (best effort: a host that is gone has stopped it).
+  boost::asio::awaitable<void> stop_tasks(std::vector<StopOn> stops);
+  // A lost file is made again at most this often; then a task that cannot fetch it fails.
+  static constexpr int kMaxRemakes = 3;
   TaskRow row(const Workflow& wf, int index) const;
   WorkflowRow workflow_row(const Workflow& wf) const;
   model::WorkflowSummary summary(const Workflow& wf) const;

@@ -200,3 +200,31 @@ TEST_CASE("a WorkflowView whose timeline lists differ in length is refused") {
 
 }  // namespace
 }  // namespace fvce::model
+
+namespace fvce::model {
+namespace {
+
+TEST_CASE("TaskReports round-trip, a failed one naming the input it could not stage") {
+  TaskReport done;
+  done.workflow = "wf-ab12cd34";
+  done.task = "make[3]";
+  done.attempt = 2;
+  done.host = kId1;
+  done.state = TaskState::done;
+  done.exit_code = 0;
+  done.wall_ms = 1200;
+  done.outputs.push_back(FileRef{"p3.txt", std::string(64, 'a'), 3, "127.0.0.1:7701",
+                                 "work/wf-ab12cd34/make[3]/p3.txt", false});
+  TaskReport lost;
+  lost.workflow = "wf-ab12cd34";
+  lost.task = "join";
+  lost.attempt = 1;
+  lost.host = kId1;
+  lost.state = TaskState::failed;
+  lost.message = "staging input 'p3.txt' from 127.0.0.1:7703 failed: connection refused";
+  lost.lost_input = "p3.txt";
+  round_trip(TaskReports{{done, lost}});
+}
+
+}  // namespace
+}  // namespace fvce::model

@@ -293,5 +293,92 @@ TEST_CASE("a status call that waits answers when its wait is over, the workflow 
   CHECK(too_long.status().message().find("waits at most") != std::string::npos);
 }
 
+// Takes the running assignment of task `task` off whichever fake host runs it.
+std::optional<std::pair<model::TaskAssignment, Member>> take(Fixture& f, const std::string& task) {
+  for (auto& e : f.executors) {
+    std::lock_guard lock(e->mu);
+    for (auto it = e->running.begin(); it != e->running.end(); ++it)
+      if (it->task == task) {
+        auto a = *it;
+        e->used -= a.cores;
+        e->running.erase(it);
+        return std::make_pair(a, e->self);
+      }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::pair<model::TaskAssignment, Member>> wait_take(Fixture& f,
+                                                                  const std::string& task) {
+  for (int i = 0; i < 200; ++i) {
+    if (auto got = take(f, task)) return got;
+    Fixture::settle();
+  }
+  return std::nullopt;
+}
+
+model::TaskReport report(const model::TaskAssignment& a, const Member& host,
+                         model::TaskState state) {
+  model::TaskReport r;
+  r.workflow = a.workflow;
+  r.task = a.task;
+  r.attempt = a.attempt;
+  r.host = host.id;
+  r.state = state;
+  r.exit_code = state == model::TaskState::done ? 0 : 1;
+  r.wall_ms = 10;
+  return r;
+}
+
+TEST_CASE(
+    "an input lost with its holder is made again, and the task that could not fetch it waits") {
+  Fixture f;
+  auto id = f.submit(
+      "<workflow xmlns=\"urn:fvce:1\" name=\"lost\">"
+      "<task id=\"a\" cmd=\"true\"><out file=\"a.txt\"/></task>"
+      "<task id=\"b\" cmd=\"cat\" args=\"a.txt\"><in file=\"a.txt\"/></task></workflow>");
+  auto a = wait_take(f, "a");
+  REQUIRE(a);
+  auto done = report(a->first, a->second, model::TaskState::done);
+  done.outputs.push_back(
+      model::FileRef{"a.txt", std::string(64, 'a'), 1, a->second.address, "work/x/a/a.txt", false});
+  REQUIRE(f.sync(f.dag->reports(model::TaskReports{{done}})).ok());
+  auto b = wait_take(f, "b");
+  REQUIRE(b);
+  CHECK(b->first.inputs.size() == 1);
+  // b cannot fetch a.txt from a's host: a runs again (attempt 2), b waits for it.
+  auto lost = report(b->first, b->second, model::TaskState::failed);
+  lost.message = "staging input 'a.txt' from " + a->second.address + " failed: refused";
+  lost.lost_input = "a.txt";
+  REQUIRE(f.sync(f.dag->reports(model::TaskReports{{lost}})).ok());
+  auto st = f.sync(f.dag->status(id, TaskDetail::all, {}));
+  REQUIRE(st.ok());
+  CHECK(st->summary.state == model::WorkflowState::running);
+  auto a2 = wait_take(f, "a");
+  REQUIRE(a2);
+  CHECK(a2->first.attempt == 2);
+  CHECK_FALSE(take(f, "b"));  // not before a is done again
+  done = report(a2->first, a2->second, model::TaskState::done);
+  done.outputs.push_back(model::FileRef{"a.txt", std::string(64, 'a'), 1, a2->second.address,
+                                        "work/x/a/a.txt", false});
+  REQUIRE(f.sync(f.dag->reports(model::TaskReports{{done}})).ok());
+  auto b2 = wait_take(f, "b");
+  REQUIRE(b2);
+  CHECK(b2->first.attempt == 2);
+  REQUIRE(b2->first.inputs.size() == 1);
+  CHECK(b2->first.inputs[0].source == a2->second.address);  // from where it is now
+  REQUIRE(f.sync(f.dag->reports(
+                     model::TaskReports{{report(b2->first, b2->second, model::TaskState::done)}}))
+              .ok());
+  for (int i = 0; i < 200; ++i) {
+    st = f.sync(f.dag->status(id, TaskDetail::none, {}));
+    if (st.ok() && st->summary.state != model::WorkflowState::running) break;
+    Fixture::settle();
+  }
+  REQUIRE(st.ok());
+  // b had no retries to spend (retries="0"): the lost input did not count against it.
+  CHECK(st->summary.state == model::WorkflowState::done);
+}
+
 }  // namespace
 }  // namespace fvce::submit
