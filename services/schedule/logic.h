@@ -29,6 +29,9 @@ struct TaskNeeds {
   std::int64_t cost_ms = 0;  // expected run time on a host of speed 1000; 0 = unknown
   // Where the task's inputs are: (address of the node holding it, bytes).
   std::vector<std::pair<std::string, std::uint64_t>> inputs;
+  // Hosts (ids) to rank last, used only when no other host can take it: where its previous
+  // attempt failed, so that a retry runs elsewhere where it can.
+  std::vector<std::string> avoid;
 };
 
 // Why a task got no host.

@@ -227,7 +227,10 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
       for (const auto& [where, bytes] : tasks[t].inputs)
         if (where != c.m->address)
           transfer += static_cast<double>(bytes) / config_.bandwidth * 1000.0;
-      ranked.emplace_back(wait + run + transfer, &c);
+      // A host to avoid (its last attempt failed there) comes after every other.
+      const auto& avoid = tasks[t].avoid;
+      double last = std::find(avoid.begin(), avoid.end(), c.m->id) != avoid.end() ? 1e18 : 0.0;
+      ranked.emplace_back(last + wait + run + transfer, &c);
     }
     std::sort(ranked.begin(), ranked.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -1158,7 +1158,10 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
       std::lock_guard lock(mu_);
       for (const auto& it : items) {
         const auto& t = it.wf->plan.tasks[it.index];
-        schedule::TaskNeeds n{t.cores, t.memory, t.cost_ms, {}};
+        schedule::TaskNeeds n{t.cores, t.memory, t.cost_ms, {}, {}};
+        // A retry after a failure goes elsewhere where it can (the host may be the cause).
+        const auto& r = it.wf->runs[it.index];
+        if (r.attempts > r.retry_base && !r.host_id.empty()) n.avoid.push_back(r.host_id);
         for (const auto& name : t.inputs) {
           auto f = it.wf->files.find(name);
           if (f != it.wf->files.end()) n.inputs.emplace_back(f->second.source, f->second.size);

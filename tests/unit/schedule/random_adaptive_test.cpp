@@ -73,7 +73,7 @@ struct Fixture {
   std::map<std::string, int> spread(int n, int batch, std::int64_t cost = 1000) {
     std::map<std::string, int> count;
     for (int done = 0; done < n; done += batch) {
-      auto p = place(std::vector<TaskNeeds>(batch, TaskNeeds{1, 0, cost, {}}));
+      auto p = place(std::vector<TaskNeeds>(batch, TaskNeeds{1, 0, cost, {}, {}}));
       for (const auto& x : p) {
         REQUIRE_FALSE(x.hosts.empty());
         ++count[x.hosts.front().name];
@@ -267,6 +267,31 @@ TEST_CASE("a refusal leads to a resample elsewhere") {
   CHECK(seen);
 }
 
+TEST_CASE("a retry avoids the host where its attempt failed, unless it is the only one") {
+  Fixture f;
+  f.fed->members = {host("a", 1000, 2), host("b", 1000, 2), host("c", 1000, 2)};
+  f.config.sample = 3;  // every host sampled: the choice is the ranking's
+  f.make();
+  for (const auto& bad : f.fed->members) {
+    for (int i = 0; i < 10; ++i) {
+      TaskNeeds t;
+      t.avoid = {bad.id};
+      auto p = f.place({t});
+      REQUIRE_FALSE(p[0].hosts.empty());
+      CHECK(p[0].hosts.front().id != bad.id);
+      f.sched->declined(p[0].hosts.front().id, 1);
+    }
+  }
+  // Alone, the avoided host still runs it.
+  f.fed->members = {host("a", 1000, 2)};
+  TaskNeeds t;
+  t.avoid = {f.fed->members[0].id};
+  auto p = f.place({t});
+  REQUIRE(p[0].hosts.size() == 1);
+  CHECK(p[0].hosts.front().name == "a");
+  f.sched->declined(p[0].hosts.front().id, 1);
+}
+
 TEST_CASE("only the sampled hosts are probed, and answers are cached briefly") {
   Fixture f;
   for (int i = 0; i < 20; ++i) f.fed->members.push_back(host("h" + std::to_string(i), 1000, 2));
@@ -284,11 +309,11 @@ TEST_CASE("a task no member can run is reported as such") {
   Fixture f;
   f.fed->members = {host("a", 1000, 4), host("b", 1000, 8)};
   f.make();
-  auto p = f.place({TaskNeeds{64, 0, 0, {}}});
+  auto p = f.place({TaskNeeds{64, 0, 0, {}, {}}});
   CHECK(p[0].hosts.empty());
   CHECK(p[0].no_room == NoRoom::never);
   CHECK(p[0].why_none.find("no live member can run it") != std::string::npos);
-  auto big = f.place({TaskNeeds{8, 0, 0, {}}});
+  auto big = f.place({TaskNeeds{8, 0, 0, {}, {}}});
   REQUIRE_FALSE(big[0].hosts.empty());
   CHECK(big[0].hosts.front().name == "b");
 }
@@ -300,7 +325,7 @@ TEST_CASE("data locality: the host holding a large input is preferred") {
   f.make();
   int on_b = 0;
   for (int i = 0; i < 20; ++i) {
-    auto p = f.place({TaskNeeds{1, 0, 1000, {{"b:7700", 2'000'000'000}}}});
+    auto p = f.place({TaskNeeds{1, 0, 1000, {{"b:7700", 2'000'000'000}}, {}}});
     on_b += p[0].hosts.front().name == "b";
     f.sched->declined(p[0].hosts.front().id, 1);
   }
