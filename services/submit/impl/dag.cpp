@@ -393,6 +393,22 @@ void DagSubmit::release_dependents(Workflow& wf, int index, Batch& batch) {
   }
 }
 
+void DagSubmit::reset_for_rerun_locked(Workflow& wf, int index) {
+  auto& r = wf.runs[index];
+  if (model::is_final(r.state)) --wf.final_count;
+  r.state = TaskState::pending;
+  r.retry_base = r.attempts;  // a fresh budget of retries
+  r.exit_code.reset();
+  r.wall_ms.reset();
+  r.cpu_ms.reset();
+  r.max_rss.reset();
+  r.started.reset();
+  r.finished.reset();
+  r.message.clear();
+  r.accepted = false;
+  r.early_end.reset();
+}
+
 int DagSubmit::remake_lost_locked(Workflow& wf, const std::set<std::string>& lost,
                                   const std::string& why, Batch& batch,
                                   std::vector<StopOn>& stops) {
@@ -421,17 +437,7 @@ int DagSubmit::remake_lost_locked(Workflow& wf, const std::set<std::string>& los
   for (std::size_t i = 0; i < n; ++i) {
     if (!again[i]) continue;
     auto& r = wf.runs[i];
-    --wf.final_count;
-    r.state = TaskState::pending;
-    r.retry_base = r.attempts;
-    r.exit_code.reset();
-    r.wall_ms.reset();
-    r.cpu_ms.reset();
-    r.max_rss.reset();
-    r.started.reset();
-    r.finished.reset();
-    r.accepted = false;
-    r.early_end.reset();
+    reset_for_rerun_locked(wf, static_cast<int>(i));
     r.message = why + ": its output is needed again";
     for (const auto& [name, result] : wf.plan.tasks[i].outputs) ++wf.remakes[name];
     ++count;
@@ -917,19 +923,7 @@ asio::awaitable<Result<model::Submitted>> DagSubmit::retry(std::string id) {
     }
     for (std::size_t i = 0; i < n; ++i) {
       if (!again[i]) continue;
-      auto& r = wf.runs[i];
-      if (model::is_final(r.state)) --wf.final_count;
-      r.state = TaskState::pending;
-      r.retry_base = r.attempts;
-      r.exit_code.reset();
-      r.wall_ms.reset();
-      r.cpu_ms.reset();
-      r.max_rss.reset();
-      r.started.reset();
-      r.finished.reset();
-      r.message.clear();
-      r.accepted = false;
-      r.early_end.reset();
+      reset_for_rerun_locked(wf, static_cast<int>(i));
       ++out.tasks;
     }
     auto now = ctx_.clock.now();

@@ -164,6 +164,9 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
   void make_ready(Workflow& wf, int index, Clock::time_point now);
   void set_final(Workflow& wf, int index, model::TaskState state, Batch& batch);
   void release_dependents(Workflow& wf, int index, Batch& batch);
+  // A final task (or one never run) becomes pending again, to run anew with a fresh budget
+  // of retries; its deps_left is the caller's to set.
+  void reset_for_rerun_locked(Workflow& wf, int index);
   // A task to stop on its host (its inputs are lost); sent after mu_ is released.
   struct StopOn {
     std::string host_id, address, workflow, task;
