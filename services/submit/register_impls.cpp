@@ -13,6 +13,9 @@ void register_submit_impls(SubmitRegistry& registry) {
            "normal: state survives a crash of the node; full: also of the machine (fsync "
            "every change)"},
           {"watch-interval", "1s", "how often tasks on lost hosts are looked for"},
+          {"recover-grace", "10s",
+           "after a restart, how long a task placed before it waits for word from its host "
+           "(which may have run it meanwhile) before it is placed again"},
           {"busy-retry", "200ms",
            "when others' work fills every host, the first wait before tasks are placed again "
            "(it doubles up to 2s; one of this node's tasks ending, or a member joining, places "
@@ -23,7 +26,8 @@ void register_submit_impls(SubmitRegistry& registry) {
         auto batch = p.integer("batch", 1, 100000);
         auto watch = p.duration("watch-interval");
         auto busy = p.duration("busy-retry");
-        for (const Status& s : {batch.status(), watch.status(), busy.status()})
+        auto grace = p.duration("recover-grace");
+        for (const Status& s : {batch.status(), watch.status(), busy.status(), grace.status()})
           if (!s.ok()) return s;
         auto sync = p.text("sync");
         if (sync != "normal" && sync != "full")
@@ -34,6 +38,7 @@ void register_submit_impls(SubmitRegistry& registry) {
         cfg.batch = static_cast<int>(*batch);
         cfg.watch_interval = *watch;
         cfg.busy_retry = *busy;
+        cfg.recover_grace = *grace;
         cfg.full_sync = sync == "full";
         if (!c.files || !c.membership || !c.scheduler)
           return Status::Internal("submit needs file, register and schedule first");

@@ -229,11 +229,11 @@ Status DagSubmit::open() {
       for (std::size_t i = 0; i < wf->runs.size(); ++i) {
         auto& r = wf->runs[i];
         // A placement is recorded before the host accepts it: after a crash we cannot know
-        // whether it did. Place it again; the same host answers "already known" (taken as
-        // accepted), another one runs it (the first one's reports are then ignored).
-        if (r.state == TaskState::placed) --r.attempts;
-        if ((r.state == TaskState::pending && r.deps_left == 0) || r.state == TaskState::ready ||
-            r.state == TaskState::placed)
+        // whether it did, and it may have run the task meanwhile, its reports waiting for
+        // this node to be back. Its host gets recover_grace to say so (the watcher places it
+        // again after that: the same host answers "already known", another one runs it).
+        if (r.state == TaskState::placed) r.recover_until = now + config_.recover_grace;
+        if ((r.state == TaskState::pending && r.deps_left == 0) || r.state == TaskState::ready)
           make_ready(*wf, static_cast<int>(i), now);
       }
       spdlog::info("workflow {} ({}) resumed: {} of {} tasks final", wf->id, wf->name,
@@ -332,6 +332,7 @@ void DagSubmit::make_ready(Workflow& wf, int index, Clock::time_point now) {
   auto& r = wf.runs[index];
   r.state = TaskState::ready;
   r.ready_at = now;
+  r.recover_until.reset();
   auto it = workflows_.find(wf.id);
   if (it != workflows_.end()) ready_.push_back({it->second, index});
 }
@@ -970,6 +971,7 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
       auto& r = wf.runs[idx];
       // Only news about the current attempt on the host it was given to counts.
       if (rep.attempt != r.attempts || rep.host != r.host_id || model::is_final(r.state)) continue;
+      r.recover_until.reset();  // its host has it
       const auto& task = wf.plan.tasks[idx];
       switch (rep.state) {
         case TaskState::staging:
@@ -1384,6 +1386,16 @@ asio::awaitable<void> DagSubmit::watch_loop() {
         for (std::size_t i = 0; i < wf->runs.size(); ++i) {
           auto& r = wf->runs[i];
           if (!in_flight(r.state)) continue;
+          if (r.recover_until && r.state == TaskState::placed && now >= *r.recover_until) {
+            // No word from its host since the restart: placed again (not counted).
+            r.recover_until.reset();
+            r.message = "no word from " + r.host_name + " since this node restarted; placed again";
+            --r.attempts;
+            make_ready(*wf, static_cast<int>(i), now);
+            batch.tasks.push_back(row(*wf, static_cast<int>(i)));
+            requeued = true;
+            continue;
+          }
           auto it = live.find(r.host_id);
           bool lost = it == live.end() || it->second != r.host_started;
           if (!lost) continue;

@@ -50,6 +50,9 @@ struct DagConfig {
   std::chrono::milliseconds busy_retry{200};       // first wait when others' work fills every
                                                    // host (doubles up to max_busy_retry)
   std::chrono::milliseconds max_busy_retry{2000};
+  // After a restart, a task recorded as placed waits this long for a report from its host
+  // (which may have accepted and even run it meanwhile) before it is placed again.
+  std::chrono::milliseconds recover_grace{10'000};
   std::size_t max_workflows = 10'000;  // kept in memory (finished ones beyond
                                        // this are forgotten, oldest first)
 };
@@ -110,6 +113,8 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
       bool success = false;
     };
     std::optional<EarlyEnd> early_end;
+    // Recovered as placed after a restart: placed again if its host says nothing by then.
+    std::optional<Clock::time_point> recover_until;
   };
   struct Workflow {
     std::string id, name, owner, doc;
