@@ -14,68 +14,35 @@ some tasks did finish while n1 was down, so the test shows their collection.
 
 import hashlib
 import os
-import shutil
-import sys
-import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "integration"))
-import fvce_harness as H  # noqa: E402
+from faultlib import H, RunLogs, by_task, expected_join, on, parts_workflow, read_runs
 
 N = 51
 
 
-def workflow(log: str) -> str:
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<workflow xmlns="urn:fvce:1" name="submitter-restart">
-  <array id="p" range="0..{N - 1}">
-    <task id="part" cmd="sh">
-      <arg>-c</arg>
-      <arg>sleep 1; echo "part {{i}}" > p{{i}}.txt; echo "$FVCE_TASK $FVCE_ATTEMPT $PWD" >> {log}</arg>
-      <out file="p{{i}}.txt"/>
-    </task>
-  </array>
-  <task id="join" cmd="sh">
-    <arg>-c</arg>
-    <arg>for i in $(seq 0 {N - 1}); do cat p$i.txt; done > all.txt</arg>
-    <in array="p" file="p{{i}}.txt"/>
-    <out file="all.txt" result="true"/>
-  </task>
-</workflow>
-"""
-
-
-def runs(log: str) -> list:
-    with open(log) as f:
-        return [line.split(" ", 2) for line in f if line.strip()]
-
-
 class SubmitterRestart(unittest.TestCase):
     def setUp(self):
-        self.logdir = tempfile.mkdtemp(prefix="fvce-runlog-")
-        os.chmod(self.logdir, 0o777)  # tasks may run as another account (as root: nobody)
-        self.log = os.path.join(self.logdir, "runs.log")
-        open(self.log, "w").close()
-        os.chmod(self.log, 0o666)
+        self.logs = RunLogs()
+        self.log = self.logs.new("runs.log")
 
     def tearDown(self):
-        shutil.rmtree(self.logdir, ignore_errors=True)
+        self.logs.close()
 
     def test_reports_made_while_it_was_down_are_collected(self):
         with H.Cluster(H.fvce_path(), "fvce-fault-submitter-restart") as c:
             n1, n2, n3 = H.start_federation(c, slots=(1, 2, 2), names=["n1", "n2", "n3"])
-            path = H.write_file(c.tmp, "wf.xml", workflow(self.log))
+            path = H.write_file(c.tmp, "wf.xml", parts_workflow("submitter-restart", N, self.log, join_logs=False))
             r = H.submit(c, n1, path, timeout=20)
             self.assertEqual(r.code, 0, r.stderr)
             wf = r.stdout.strip()
             H.wait_until(lambda: int(H.workflow_status(n1.address, wf, tasks="none")
                                      .summary["done"]) >= 20, 60, "20 tasks done", interval=0.05)
             n1.kill()
-            at_kill = len(runs(self.log))
+            at_kill = len(read_runs(self.log))
             time.sleep(3.0)
-            meanwhile = [x for x in runs(self.log)[at_kill:] if "/nodes/n1/" not in x[2]]
+            meanwhile = [x for x in read_runs(self.log)[at_kill:] if not on(n1, x[2])]
             c.restart(n1, same_address=True)
             print(f"n1 killed with {at_kill} runs logged; {len(meanwhile)} finished elsewhere "
                   "while it was down")
@@ -88,20 +55,18 @@ class SubmitterRestart(unittest.TestCase):
             self.assertEqual(r.code, 0, r.stderr)
             with open(os.path.join(out, "all.txt"), "rb") as f:
                 got = hashlib.sha256(f.read()).hexdigest()
-            want = hashlib.sha256("".join(f"part {i}\n" for i in range(N)).encode()).hexdigest()
+            want = hashlib.sha256(expected_join(N)).hexdigest()
             self.assertEqual(got, want)
 
-            by_task: dict = {}
-            for task, _attempt, where in runs(self.log):
-                by_task.setdefault(task, []).append(where.strip())
-            self.assertEqual(set(by_task), {f"part[{i}]" for i in range(N)})
+            ran = by_task(self.log)
+            self.assertEqual(set(ran), {f"part[{i}]" for i in range(N)})
             twice = {}
-            for task, where in by_task.items():
-                elsewhere = [w for w in where if "/nodes/n1/" not in w]
+            for task, where in ran.items():
+                elsewhere = [w for w in where if not on(n1, w)]
                 self.assertLessEqual(len(elsewhere), 1, (task, where))
                 if len(where) > 1:
                     twice[task] = where
-                    self.assertTrue(any("/nodes/n1/" in w for w in where), (task, where))
+                    self.assertTrue(any(on(n1, w) for w in where), (task, where))
             print(f"ran again (a run of theirs was on n1): {sorted(twice)}")
 
 
