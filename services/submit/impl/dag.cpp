@@ -901,42 +901,24 @@ asio::awaitable<Result<model::Submitted>> DagSubmit::retry(std::string id) {
       kept.insert(ref.name);
       batch.files.push_back(FileRow{wf.id, ref, false});
     }
-    // Every task not done runs again, and so does every producer of an input it needs that
-    // is no longer kept (transitively: that producer's own inputs too).
+    // Every task not done runs again, and so does the maker of every input one of them needs
+    // that is no longer kept (transitively): those files are lost, as with a lost host.
     const auto n = wf.runs.size();
-    std::vector<char> again(n, 0);
-    std::vector<int> todo;
     for (std::size_t i = 0; i < n; ++i)
       if (wf.runs[i].state != TaskState::done) {
-        again[i] = 1;
-        todo.push_back(static_cast<int>(i));
+        reset_for_rerun_locked(wf, static_cast<int>(i));
+        ++out.tasks;
       }
-    while (!todo.empty()) {
-      int i = todo.back();
-      todo.pop_back();
-      for (const auto& name : wf.plan.tasks[i].inputs) {
-        if (kept.count(name)) continue;
-        auto p = wf.plan.producer.find(name);
-        if (p == wf.plan.producer.end() || again[p->second]) continue;
-        again[p->second] = 1;
-        todo.push_back(p->second);
-      }
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!again[i]) continue;
-      reset_for_rerun_locked(wf, static_cast<int>(i));
-      ++out.tasks;
-    }
-    auto now = ctx_.clock.now();
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!again[i]) continue;
-      auto& r = wf.runs[i];
-      r.deps_left = 0;
-      for (int d : wf.plan.tasks[i].deps)
-        if (wf.runs[d].state != TaskState::done) ++r.deps_left;
-      if (r.deps_left == 0) make_ready(wf, static_cast<int>(i), now);
-      batch.tasks.push_back(row(wf, static_cast<int>(i)));
-    }
+    std::set<std::string> gone;
+    for (const auto& [name, maker] : wf.plan.producer)
+      if (!kept.count(name)) gone.insert(name);
+    wf.remakes.clear();        // the user starts it afresh
+    std::vector<StopOn> none;  // nothing of an ended workflow is in flight
+    out.tasks += remake_lost_locked(wf, gone, "retried; its outputs went with the work directories",
+                                    batch, none);
+    for (std::size_t i = 0; i < n; ++i)
+      if (wf.runs[i].state == TaskState::pending && wf.runs[i].deps_left > 0)
+        batch.tasks.push_back(row(wf, static_cast<int>(i)));
     wf.state = WorkflowState::running;
     wf.finished.reset();
     wf.cancel_requested = false;
