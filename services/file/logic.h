@@ -5,7 +5,9 @@
 // anything is touched. The layout of the work root is this service's alone:
 //   store/<sha256>                     content-addressed files (inputs, results), read-only
 //   work/<workflow>/<task>/a<attempt>/ a task's work directory (its outputs stay here)
-//   work/<workflow>/<task>/a<attempt>.out, .err   its captured stdout and stderr
+// and, in the capture root (deploy.xml's capture-root, off the work root by default, so a
+// full work root cannot swallow a task's error messages):
+//   <workflow>/<task>/a<attempt>.out, .err       its captured stdout and stderr
 // (<task> is the task id with an array index written ".i": model[17] → model.17.)
 //
 // Impl: "local" (services/file/impl/local.*). FileRemote (remote.h) speaks FileLogic to a
@@ -141,8 +143,9 @@ class LocalFile : public FileLogic {
   // checked against ref.sha256 and ref.size, written to a temporary name, fsynced and
   // renamed, so dest never holds a partial or wrong file. A file this node's store already
   // holds is linked (or copied) from there instead. Transient failures (unavailable, timeout)
-  // are retried with back-off. Errors: unavailable (source unreachable), io-error,
-  // invalid-argument (checksum or size mismatch).
+  // are retried with back-off, and so is a transfer that arrived cut short or corrupted.
+  // Errors: unavailable (source unreachable), io-error, not-found (the source has no such
+  // file, or its copy is damaged: it did not match in any try).
   virtual boost::asio::awaitable<Status> fetch(model::FileRef ref, std::string dest) = 0;
   // The SHA-256 (hex) and size of a local file.
   virtual boost::asio::awaitable<Result<std::pair<std::string, std::uint64_t>>> hash(

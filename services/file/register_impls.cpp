@@ -24,6 +24,12 @@ Result<std::shared_ptr<LocalFile>> build_local(const Params& params, NodeContext
   else if (root.is_relative())
     root = ctx.state_dir / root;
   options.work_root = root;
+  std::filesystem::path captures = params.text("capture-root");
+  if (captures.empty())
+    captures = ctx.state_dir / "captures";
+  else if (captures.is_relative())
+    captures = ctx.state_dir / captures;
+  options.capture_root = captures;
   auto max_upload = params.size("max-upload");
   if (!max_upload.ok()) return max_upload.status();
   if (*max_upload == 0) return bad(params, "max-upload", "must be above 0");
@@ -44,6 +50,11 @@ void register_file_impls(FileRegistry& registry) {
       {"work-root", "",
        "the directory holding the store and the task work directories (default: "
        "<state-dir>/work; a relative path is taken from the state directory)",
+       false},
+      {"capture-root", "",
+       "the directory holding the tasks' captured stdout and stderr (default: "
+       "<state-dir>/captures, off a work root elsewhere, so a full work root cannot swallow a "
+       "task's error messages; a relative path is taken from the state directory)",
        false},
       {"max-upload", "64GiB",
        "the largest file one upload (PUT /file/content or /file/store) may carry (a size above "

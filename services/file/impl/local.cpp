@@ -147,6 +147,16 @@ Result<std::shared_ptr<LocalFileService>> LocalFileService::Create(const NodeCon
       fs::remove(it->path(), ec);
   }
   options.work_root = root;
+  fs::path captures = options.capture_root.empty() ? root / "captures" : options.capture_root;
+  if (captures.is_relative()) captures = fs::absolute(captures, ec);
+  fs::create_directories(captures, ec);
+  if (ec)
+    return Status::IOError("cannot create the capture root " + captures.string() + ": " +
+                           ec.message());
+  options.capture_root = fs::canonical(captures, ec);
+  if (ec)
+    return Status::IOError("cannot resolve the capture root " + captures.string() + ": " +
+                           ec.message());
   return std::shared_ptr<LocalFileService>(new LocalFileService(ctx, std::move(options), root));
 }
 
@@ -685,13 +695,23 @@ asio::awaitable<Status> LocalFileService::fetch(model::FileRef ref, std::string 
     }
   }
   Status last;
+  bool damaged = false;
   int attempts = std::max(1, options_.fetch_attempts);
   for (int i = 0; i < attempts; ++i) {
     if (i > 0) co_await sleep_for(ctx_.clock, options_.fetch_backoff.delay(i, ctx_.random));
-    last = co_await fetch_once(ref, *to, mode);
-    if (last.ok() || (last.code() != ErrorCode::unavailable && last.code() != ErrorCode::timeout))
+    damaged = false;
+    last = co_await fetch_once(ref, *to, mode, &damaged);
+    // A transfer cut short or corrupted on the way is tried again, as is a peer that did
+    // not answer; nothing of a failed try is kept.
+    if (last.ok() ||
+        (!damaged && last.code() != ErrorCode::unavailable && last.code() != ErrorCode::timeout))
       break;
   }
+  // The same mismatch in every try: the holder's copy is not the file that was made.
+  if (damaged)
+    co_return Status::NotFound("the copy of '" + ref.name + "' at " + ref.source +
+                               " is damaged: it did not match its size and SHA-256 in " +
+                               std::to_string(attempts) + " transfers (" + last.message() + ")");
   co_return last;
 }
 
@@ -740,17 +760,20 @@ asio::awaitable<Status> LocalFileService::fetch_from_store(model::FileRef ref, R
 }
 
 asio::awaitable<Status> LocalFileService::fetch_once(const model::FileRef& ref,
-                                                     const ResolvedPath& to, mode_t mode) {
+                                                     const ResolvedPath& to, mode_t mode,
+                                                     bool* damaged) {
   std::string source = ref.source.empty() ? ctx_.self.address : ref.source;
   std::string what = "fetching '" + ref.name + "' from " + source + ":" + ref.path;
   PeerRef peer(source);
   auto& from = ctx_.peers.file(peer);
   auto reader = co_await from.open_read(ref.path, 0, kToEnd);
   if (!reader.ok()) co_return prefixed(reader.status(), what);
-  if ((*reader)->size() != ref.size)
+  if ((*reader)->size() != ref.size) {
+    *damaged = true;
     co_return Status::InvalidArgument(what + ": size mismatch: expected " +
                                       std::to_string(ref.size) + " bytes, the source has " +
                                       std::to_string((*reader)->size()));
+  }
   auto part = co_await on_workers(ctx_.workers, [&]() -> Result<PartialFile> {
     if (auto s = make_parent_dirs(to.absolute); !s.ok()) return s;
     return PartialFile::Create(to.absolute, ctx_.random);
@@ -767,13 +790,17 @@ asio::awaitable<Status> LocalFileService::fetch_once(const model::FileRef& ref,
   co_return co_await on_workers(ctx_.workers, [&]() -> Status {
     auto digest = part->finish();
     if (!digest.ok()) return digest.status();
-    if (digest->size != ref.size)
+    if (digest->size != ref.size) {
+      *damaged = true;
       return Status::InvalidArgument(what + ": size mismatch: expected " +
                                      std::to_string(ref.size) + " bytes, got " +
                                      std::to_string(digest->size));
-    if (digest->sha256 != ref.sha256)
+    }
+    if (digest->sha256 != ref.sha256) {
+      *damaged = true;
       return Status::InvalidArgument(what + ": checksum mismatch: expected " + ref.sha256 +
                                      ", got " + digest->sha256);
+    }
     return part->commit(mode);
   });
 }
@@ -821,8 +848,10 @@ asio::awaitable<Result<TaskDir>> LocalFileService::prepare_task_dir(
   TaskDir dir;
   dir.workdir = task_rel + "/" + a;
   dir.workdir_abs = *task_abs / a;
-  dir.out_abs = *task_abs / (a + ".out");
-  dir.err_abs = *task_abs / (a + ".err");
+  // The captures: capture_root/<workflow>/<task-dir>/a<N>.out and .err (names checked above).
+  fs::path captures = options_.capture_root / workflow / task_dir_name(task);
+  dir.out_abs = captures / (a + ".out");
+  dir.err_abs = captures / (a + ".err");
   std::vector<fs::path> parents;
   for (const auto& name : input_names) {
     if (name.find('/') == std::string::npos) continue;
@@ -850,6 +879,8 @@ asio::awaitable<Result<TaskDir>> LocalFileService::prepare_task_dir(
       fs::create_directories(p, ec);
       if (ec) return Status::IOError("cannot create " + p.string() + ": " + ec.message());
     }
+    fs::create_directories(captures, ec);
+    if (ec) return Status::IOError("cannot create " + captures.string() + ": " + ec.message());
     return Status::Ok();
   });
   if (!made.ok()) co_return made;
@@ -920,15 +951,14 @@ asio::awaitable<Result<std::string>> LocalFileService::task_log(std::string work
   if (auto s = task_names(workflow, task); !s.ok()) co_return s;
   if (task.empty()) co_return Status::InvalidArgument("logs are a task's: name the task");
   std::string ext = stream == "stdout" ? ".out" : ".err";
-  std::string dir = "work/" + workflow + "/" + task_dir_name(task);
-  auto abs = resolve(dir);
-  if (!abs.ok()) co_return abs.status();
+  // Names checked above: one path component each, so this stays inside the capture root.
+  fs::path captures = options_.capture_root / workflow / task_dir_name(task);
   max_bytes = std::min(max_bytes, kMaxRead);
   co_return co_await on_workers(ctx_.workers, [&]() -> Result<std::string> {
     int chosen = attempt;
     if (chosen == 0) {
       std::error_code ec;
-      for (fs::directory_iterator it(*abs, ec), end; !ec && it != end; it.increment(ec)) {
+      for (fs::directory_iterator it(captures, ec), end; !ec && it != end; it.increment(ec)) {
         auto name = it->path().filename().string();
         if (name.size() <= ext.size() + 1 || name[0] != 'a' ||
             name.compare(name.size() - ext.size(), ext.size(), ext) != 0)
@@ -944,7 +974,7 @@ asio::awaitable<Result<std::string>> LocalFileService::task_log(std::string work
                        (attempt ? " attempt " + std::to_string(attempt) : "") + " of workflow " +
                        workflow + " on this host";
     if (chosen == 0) return Status::NotFound(what);
-    auto tail = read_tail(*abs / ("a" + std::to_string(chosen) + ext), max_bytes);
+    auto tail = read_tail(captures / ("a" + std::to_string(chosen) + ext), max_bytes);
     if (!tail.ok() && tail.status().code() == ErrorCode::not_found) return Status::NotFound(what);
     return tail;
   });
@@ -961,7 +991,7 @@ asio::awaitable<Status> LocalFileService::remove_task_dirs(std::string workflow,
   co_return co_await on_workers(ctx_.workers, [&]() -> Status {
     std::error_code ec;
     if (!fs::is_directory(*abs, ec)) return Status::Ok();
-    // work/<workflow>/<task-dir>/a<N>/ are removed; a<N>.out and a<N>.err stay.
+    // work/<workflow>/<task-dir>/a<N>/ are removed (the captures live elsewhere and stay).
     std::vector<std::pair<std::string, fs::path>> task_dirs;
     if (task.empty()) {
       for (fs::directory_iterator it(*abs, ec), end; !ec && it != end; it.increment(ec))

@@ -25,7 +25,11 @@
 namespace fvce::file {
 
 struct LocalFileOptions {
-  std::filesystem::path work_root;         // created when missing; made absolute
+  std::filesystem::path work_root;  // created when missing; made absolute
+  // Where tasks' captured stdout and stderr go, off the work root so that a full work root
+  // cannot take a task's error messages with it ("" = <work_root>/captures). Created when
+  // missing.
+  std::filesystem::path capture_root;
   std::uint64_t max_upload = 64ull << 30;  // bytes accepted by one write
   std::size_t list_limit = 10'000;         // entries per list or find answer
   int fetch_attempts = 3;                  // tries of a fetch from a peer (unavailable/timeout)
@@ -50,9 +54,9 @@ inline constexpr std::uint64_t kMaxLines = 100'000;
 class LocalFileService final : public LocalFile,
                                public std::enable_shared_from_this<LocalFileService> {
  public:
-  // Creates the work root (and its store/ and work/ folders) and removes part files a
-  // crash left in store/. ctx must outlive the service; ctx.self.address and ctx.workers are
-  // read at each call. Errors: io-error when the work root cannot be created.
+  // Creates the work root (and its store/ and work/ folders) and the capture root, and removes part
+  // files a crash left in store/. ctx must outlive the service; ctx.self.address and ctx.workers
+  // are read at each call. Errors: io-error when the work root cannot be created.
   static Result<std::shared_ptr<LocalFileService>> Create(const NodeContext& ctx,
                                                           LocalFileOptions options);
 
@@ -113,8 +117,9 @@ class LocalFileService final : public LocalFile,
   // Copies a file this node's store holds into `to` (a hard link where it can).
   boost::asio::awaitable<Status> fetch_from_store(model::FileRef ref, ResolvedPath to, mode_t mode);
   // Streams the file from ref.source (through Peers) into `to`; one try.
+  // One try. *damaged: what arrived did not match ref's size or SHA-256.
   boost::asio::awaitable<Status> fetch_once(const model::FileRef& ref, const ResolvedPath& to,
-                                            mode_t mode);
+                                            mode_t mode, bool* damaged);
 
   const NodeContext& ctx_;
   LocalFileOptions options_;

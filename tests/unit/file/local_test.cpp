@@ -296,11 +296,13 @@ TEST_CASE("file: a local fetch checks the hash, links from the store, and copies
   CHECK((fs::status(f.root / "store" / kAbc).permissions() & fs::perms::owner_exec) ==
         fs::perms::none);
 
-  // From outside the store the source is hashed; a wrong hash leaves nothing behind.
+  // From outside the store the source is hashed; a wrong hash leaves nothing behind, and
+  // after every try has found it, the source's copy is damaged: not to be had from there.
   put(f.root / "out.txt", "abd");
   FileRef wrong{"out", kAbc, 3, "", "out.txt", false};
   Status s = f.run(f.svc.fetch(wrong, "copy/out.txt"));
-  CHECK(s.code() == ErrorCode::invalid_argument);
+  CHECK(s.code() == ErrorCode::not_found);
+  CHECK(s.message().find("is damaged") != std::string::npos);
   CHECK(s.message().find("checksum mismatch: expected " + std::string(kAbc)) != std::string::npos);
   CHECK_FALSE(fs::exists(f.root / "copy/out.txt"));
   CHECK(fs::is_empty(f.root / "copy"));

@@ -5,7 +5,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <future>
 #include <random>
+#include <thread>
 
 #include "node/http/router.h"
 #include "node/http/server.h"
@@ -35,9 +37,9 @@ struct Loopback {
   std::string address;
   http::Client client{io.ioc};  // a command-line client
 
-  explicit Loopback(http::ServerOptions options = {}) {
+  explicit Loopback(http::ServerOptions options = {}, LocalFileOptions b_options = {}) {
     a = std::make_unique<FileNode>(io, workers, dir.path / "a", "placeholder");
-    b = std::make_unique<FileNode>(io, workers, dir.path / "b", "127.0.0.1:9");
+    b = std::make_unique<FileNode>(io, workers, dir.path / "b", "127.0.0.1:9", b_options);
     add_routes(router, a->service);
     server = std::make_unique<http::Server>(io.ioc, router, metrics, options);
     server->set_authenticator(&fvce::test::member_authenticator());
@@ -139,7 +141,8 @@ TEST_CASE("file http: a fetch with the wrong checksum fails and leaves no file")
   put(net.root_a() / "f.txt", "abd");
   FileRef ref{"f", kAbc, 3, net.address, "f.txt", false};
   Status s = await(net.io.ioc, net.b->service->fetch(ref, "dst/f.txt"));
-  CHECK(s.code() == ErrorCode::invalid_argument);
+  CHECK(s.code() == ErrorCode::not_found);  // damaged in every try: not to be had there
+  CHECK(s.message().find("is damaged") != std::string::npos);
   CHECK(s.message().find("checksum mismatch: expected " + std::string(kAbc) + ", got " +
                          sha_of("abd")) != std::string::npos);
   CHECK_FALSE(fs::exists(net.root_b() / "dst/f.txt"));
@@ -149,13 +152,36 @@ TEST_CASE("file http: a fetch with the wrong checksum fails and leaves no file")
   ref.sha256 = sha_of("abd");
   ref.size = 2;
   Status wrong_size = await(net.io.ioc, net.b->service->fetch(ref, "dst/f.txt"));
-  CHECK_MESSAGE(wrong_size.code() == ErrorCode::invalid_argument, wrong_size.message());
+  CHECK_MESSAGE(wrong_size.code() == ErrorCode::not_found, wrong_size.message());
+  CHECK(wrong_size.message().find("size mismatch") != std::string::npos);
   CHECK(fs::is_empty(net.root_b() / "dst"));
   ref.path = "nope.txt";
   CHECK(await(net.io.ioc, net.b->service->fetch(ref, "dst/f.txt")).code() == ErrorCode::not_found);
   ref.path = "../etc/passwd";
   CHECK(await(net.io.ioc, net.b->service->fetch(ref, "dst/f.txt")).code() == ErrorCode::forbidden);
   CHECK(fs::is_empty(net.root_b() / "dst"));
+}
+
+TEST_CASE("file http: a transfer that arrives damaged is tried again and kept once it is whole") {
+  LocalFileOptions slow;
+  slow.fetch_backoff = Backoff{std::chrono::milliseconds(600), std::chrono::milliseconds(600)};
+  Loopback net({}, slow);
+  put(net.root_a() / "f.txt", "abd");  // what the first try gets: not the file made
+  FileRef ref{"f", kAbc, 3, net.address, "f.txt", false};
+  auto fetched = std::async(std::launch::async, [&] {
+    return await(net.io.ioc, net.b->service->fetch(ref, "dst/f.txt"));
+  });
+  // The first try is over in milliseconds; the next waits 300-600 ms. Meanwhile the source
+  // serves the right bytes again (as a transfer corrupted on the way would be, next time).
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  CHECK_FALSE(fs::exists(net.root_b() / "dst/f.txt"));  // nothing partial, nothing wrong
+  put(net.root_a() / "f.txt", "abc");
+  Status s = fetched.get();
+  REQUIRE_MESSAGE(s.ok(), s.message());
+  CHECK(slurp(net.root_b() / "dst/f.txt") == "abc");
+  std::size_t files = 0;
+  for (auto& e : fs::directory_iterator(net.root_b() / "dst")) files += e.is_regular_file();
+  CHECK(files == 1);  // no part file of the damaged try left
 }
 
 TEST_CASE("file http: an unreachable source is retried, then unavailable") {
