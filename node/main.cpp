@@ -5,8 +5,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "node/cli/user_commands.h"
 #include "node/cli/workflow_commands.h"
 #include "node/core/files.h"
+#include "node/core/units.h"
 
 namespace {
 // Replaces this process with fvce-node (beside this binary), passing the arguments after
@@ -98,8 +101,25 @@ int main(int argc, char** argv) {
   add_client_flags(info_cmd);
   info_cmd->add_option("--host", host, "the member's name or id (default: the node asked)");
 
-  auto* leave_cmd = app.add_subcommand("leave", "make the node leave its federation and stop");
+  auto* leave_cmd = app.add_subcommand(
+      "leave", "make the node leave its federation and stop, once it has drained its tasks");
   add_client_flags(leave_cmd);
+  bool no_drain = false;
+  std::string drain_wait = "5m";
+  leave_cmd->add_flag("--no-drain", no_drain,
+                      "leave at once: the tasks it holds run again elsewhere from the start");
+  leave_cmd->add_option("--drain-timeout", drain_wait,
+                        "how long draining may take before the leave is given up (default 5m)");
+
+  std::string drain_host, drain_reason;
+  auto* drain_cmd = app.add_subcommand(
+      "drain",
+      "move every task off a host (checkpointed where they can be); it takes no new "
+      "work until it restarts");
+  add_client_flags(drain_cmd);
+  drain_cmd->add_option("host", drain_host, "the member's name or id")->required();
+  drain_cmd->add_option("--wait", drain_wait, "how long to wait for it to drain (default 5m)");
+  drain_cmd->add_option("--reason", drain_reason, "why, for the logs and the host's info");
 
   std::string address;
   auto* probe_cmd = app.add_subcommand("probe", "merge the federation at ADDRESS into this one");
@@ -149,6 +169,18 @@ int main(int argc, char** argv) {
       app.add_subcommand("retry", "run a failed or cancelled workflow again from where it stopped");
   add_client_flags(retry_cmd);
   retry_cmd->add_option("workflow", wf_id, "workflow id")->required();
+  std::string migrate_task, migrate_to;
+  bool no_wait = false;
+  auto* migrate_cmd = app.add_subcommand(
+      "migrate",
+      "move a task of a running workflow to another host (from its checkpoint, if it "
+      "declares one)");
+  add_client_flags(migrate_cmd);
+  migrate_cmd->add_option("workflow", wf_id, "workflow id")->required();
+  migrate_cmd->add_option("task", migrate_task, "the task's id, e.g. model[17]")->required();
+  migrate_cmd->add_option("--to", migrate_to, "the member to move it to (name or id)")->required();
+  migrate_cmd->add_flag("--no-wait", no_wait,
+                        "return once its host has given it back, not when it runs on the target");
 
   std::string user_name, role_name;
   bool password_stdin = false;
@@ -262,7 +294,23 @@ int main(int argc, char** argv) {
   if (*user_role_cmd) return fvce::cli::user_role(client, user_name, role_name);
   if (*hosts_cmd) return fvce::cli::hosts(client, all);
   if (*info_cmd) return fvce::cli::info(client, host);
-  if (*leave_cmd) return fvce::cli::leave(client);
+  auto wait_of = [&](const std::string& text) -> std::optional<std::chrono::milliseconds> {
+    auto d = fvce::parse_duration(text);
+    if (!d.ok()) {
+      std::fprintf(stderr, "fvce: --wait/--drain-timeout: %s\n", d.status().message().c_str());
+      return std::nullopt;
+    }
+    return *d;
+  };
+  if (*leave_cmd) {
+    auto wait = wait_of(drain_wait);
+    return wait ? fvce::cli::leave(client, !no_drain, *wait) : 2;
+  }
+  if (*drain_cmd) {
+    auto wait = wait_of(drain_wait);
+    return wait ? fvce::cli::drain(client, drain_host, *wait, drain_reason) : 2;
+  }
+  if (*migrate_cmd) return fvce::cli::migrate(client, wf_id, migrate_task, migrate_to, !no_wait);
   if (*probe_cmd) return fvce::cli::probe(client, address);
   if (*submit_cmd) return fvce::cli::submit(client, wf_file, watch);
   if (*workflows_cmd) return fvce::cli::workflows(client, all_workflows, list_offset, list_limit);

@@ -345,7 +345,12 @@ int run_node(const NodeOptions& options) {
   if (!executor.ok()) return fail(executor.status());
   // The slots travel with the static info: set them before membership carries it.
   (*info)->set_slots((*executor)->slots());
-  (*info)->set_slot_source([ex = *executor] { return ex->occupancy(); });
+  (*info)->set_slot_source([ex = *executor] {
+    auto [free, queue] = ex->occupancy();
+    auto health = ex->health();
+    return info::LocalInfo::ExecuteNow{free, queue, std::move(health.down), health.disk_free,
+                                       health.disk_total};
+  });
   reg::RegisterContext register_ctx{ctx, *info};
   auto membership = build(register_registry, register_ctx);
   if (!membership.ok()) return fail(membership.status());

@@ -11,6 +11,7 @@
 #include "node/cli/session.h"
 #include "node/core/units.h"
 #include "node/http/client.h"
+#include "node/http/url.h"
 #include "node/model/codec.h"
 
 namespace fvce::cli {
@@ -133,16 +134,25 @@ int hosts(const ClientOptions& o, bool all) {
   if (!report) return 1;
   if (o.xml) return 0;
   std::vector<std::vector<std::string>> rows{{"NAME", "ADDRESS", "STATE", "CORES", "CPU", "SPEED",
-                                              "MEMORY", "FREE", "LOAD", "CPU%", "LAST SEEN"}};
+                                              "MEMORY", "FREE", "DISK FREE", "LOAD", "CPU%",
+                                              "LAST SEEN"}};
+  std::vector<std::string> down;
   for (const auto& h : report->hosts) {
     const auto& m = h.member;
-    rows.push_back({m.name, m.address, std::string(model::to_string(m.state)),
-                    std::to_string(m.host.cores), short_cpu(m.host), fixed(m.host.speed, 0),
-                    format_bytes(m.host.memory), h.load ? format_bytes(h.load->memory_free) : "-",
+    std::string state(model::to_string(m.state));
+    if (h.load && !h.load->down.empty()) {
+      state += ", no new work";
+      down.push_back(m.name + " takes no new work: " + h.load->down);
+    }
+    rows.push_back({m.name, m.address, state, std::to_string(m.host.cores), short_cpu(m.host),
+                    fixed(m.host.speed, 0), format_bytes(m.host.memory),
+                    h.load ? format_bytes(h.load->memory_free) : "-",
+                    h.load && h.load->disk_total ? format_bytes(h.load->disk_free) : "-",
                     h.load ? fixed(h.load->load1, 2) : "-", h.load ? fixed(h.load->cpu, 0) : "-",
                     m.id == report->self ? "(this node)" : ago(m.last_seen)});
   }
   print_table(rows);
+  for (const auto& line : down) std::cout << line << "\n";
   std::cout << report->hosts.size() << " member" << (report->hosts.size() == 1 ? "" : "s")
             << " in federation '" << report->federation << "'\n";
   return 0;
@@ -190,7 +200,49 @@ int info(const ClientOptions& o, const std::string& host) {
   return 0;
 }
 
-int leave(const ClientOptions& o) {
+int drain(const ClientOptions& o, const std::string& host, std::chrono::milliseconds wait,
+          const std::string& reason) {
+  // The host's own address, from the federation's view at the node asked.
+  ClientOptions at = o;
+  if (!host.empty()) {
+    auto report = fetch<model::HostsReport>(o, Verb::get, "/info/hosts");
+    if (!report) return 1;
+    std::string address;
+    for (const auto& h : report->hosts)
+      if (h.member.name == host || h.member.id == host) address = h.member.address;
+    if (address.empty()) {
+      std::cerr << "fvce: " << o.node << ": no member '" << host << "' in federation '"
+                << report->federation << "'\n";
+      return 1;
+    }
+    at.node = address;
+  }
+  at.timeout_ms = static_cast<int>(wait.count()) + 30'000;
+  std::string target = "/execute/drain?wait=" + std::to_string(wait.count()) + "ms&reason=" +
+                       http::url_encode(reason.empty() ? "asked by the user" : reason);
+  auto d = fetch<model::Drained>(at, Verb::post, target);
+  if (!d) return 1;
+  std::printf(
+      "%s drained in %.2f s: %d task(s) given back to their submitters, %d with a "
+      "checkpoint\n",
+      d->host.c_str(), static_cast<double>(d->ms) / 1000.0, d->released, d->checkpointed);
+  if (d->left > 0) {
+    std::cerr << "fvce: " << d->host << " still holds " << d->left << " task(s) after "
+              << format_duration(wait) << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int leave(const ClientOptions& o, bool drain_first, std::chrono::milliseconds wait) {
+  if (drain_first) {
+    int rc = drain(o, "", wait, "the node leaves the federation");
+    if (rc != 0) {
+      std::cerr << "fvce: not leaving: the node did not drain (fvce leave --no-drain leaves "
+                   "anyway; its tasks then run again elsewhere)\n";
+      return rc;
+    }
+  }
   auto res = exchange(o, Verb::post, "/register/leave");
   if (!res.ok()) {
     std::cerr << "fvce: " << o.node << ": " << res.status().message() << "\n";

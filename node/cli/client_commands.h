@@ -3,6 +3,7 @@
 // 2 usage error (CLI11 handles those before we get here).
 #pragma once
 
+#include <chrono>
 #include <string>
 
 namespace fvce::cli {
@@ -16,7 +17,12 @@ struct ClientOptions {
 
 int hosts(const ClientOptions& o, bool all);
 int info(const ClientOptions& o, const std::string& host);
-int leave(const ClientOptions& o);
+// Drains the member `host` (name or id; "" = the node asked): it takes no new work and gives
+// its tasks back, checkpointed where they can be; waits up to `wait`.
+int drain(const ClientOptions& o, const std::string& host, std::chrono::milliseconds wait,
+          const std::string& reason);
+// Makes the node leave its federation and stop; drains it first unless drain_first is false.
+int leave(const ClientOptions& o, bool drain_first, std::chrono::milliseconds wait);
 int probe(const ClientOptions& o, const std::string& address);
 
 // $FVCE_NODE, else the node `fvce login` signed in at, else 127.0.0.1:7700.

@@ -389,6 +389,69 @@ int cancel(const ClientOptions& o, const std::string& id) {
   return 0;
 }
 
+int migrate(const ClientOptions& o, const std::string& id, const std::string& task,
+            const std::string& to, bool wait) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto out = run<Status>([&](asio::io_context& ioc) {
+    return [](asio::io_context& ioc, const ClientOptions& o, std::string id, std::string task,
+              std::string to) -> asio::awaitable<Status> {
+      Session session(ioc, o);
+      auto& client = session.client();
+      auto r = remote(client, o);
+      co_return co_await r.migrate(std::move(id), std::move(task), std::move(to));
+    }(ioc, o, id, task, to);
+  });
+  if (!out.ok()) {
+    std::cerr << "fvce: " << o.node << ": " << out.message() << "\n";
+    return 1;
+  }
+  auto since = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  std::printf("task %s of %s given back by its host after %.2f s; moving to %s\n", task.c_str(),
+              id.c_str(), since(), to.c_str());
+  if (!wait) return 0;
+  // Until it runs there (or ends): the user sees the move through.
+  for (int failures = 0;;) {
+    auto st = run<Result<model::WorkflowStatus>>([&](asio::io_context& ioc) {
+      return [](asio::io_context& ioc, const ClientOptions& o,
+                std::string id) -> asio::awaitable<Result<model::WorkflowStatus>> {
+        Session session(ioc, o);
+        auto& client = session.client();
+        auto r = remote(client, o);
+        co_return co_await r.status(std::move(id), submit::TaskDetail::all,
+                                    std::chrono::milliseconds(0));
+      }(ioc, o, id);
+    });
+    if (!st.ok()) {
+      if (++failures > 30) return failed(st, o) ? 1 : 1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
+    for (const auto& t : st->tasks) {
+      if (t.id != task) continue;
+      if (t.state == model::TaskState::running && t.host == to) {
+        std::printf(
+            "task %s runs on %s %.2f s after the request%s\n", task.c_str(), to.c_str(), since(),
+            t.message.find("checkpoint") != std::string::npos ? ", resumed from its checkpoint"
+                                                              : "");
+        return 0;
+      }
+      if (model::is_final(t.state)) {
+        std::printf("task %s ended %s on %s (%s)\n", task.c_str(),
+                    std::string(model::to_string(t.state)).c_str(), t.host.c_str(),
+                    t.message.c_str());
+        return t.state == model::TaskState::done ? 0 : 1;
+      }
+    }
+    if (since() > 600) {
+      std::cerr << "fvce: task " << task << " is not running on " << to << " after 10 min\n";
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 int retry(const ClientOptions& o, const std::string& id) {
   auto out = run<Result<model::Submitted>>([&](asio::io_context& ioc) {
     return [](asio::io_context& ioc, const ClientOptions& o,

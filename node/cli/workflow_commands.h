@@ -18,6 +18,9 @@ int fetch(const ClientOptions& o, const std::string& id, const std::string& dir)
 int cancel(const ClientOptions& o, const std::string& id);
 // Runs a failed or cancelled workflow again from where it stopped.
 int retry(const ClientOptions& o, const std::string& id);
+// Moves a task of a running workflow to the member `to`; with wait, until it runs there.
+int migrate(const ClientOptions& o, const std::string& id, const std::string& task,
+            const std::string& to, bool wait);
 
 // Follows a workflow until it ends, printing a progress line to stderr. 0 when it is done.
 int watch(const ClientOptions& o, const std::string& id);

@@ -150,6 +150,11 @@ void encode_host_load(pugi::xml_node& n, const HostLoad& l) {
   n.append_attribute("memory-total") = static_cast<unsigned long long>(l.memory_total);
   n.append_attribute("free-slots") = l.free_slots;
   n.append_attribute("queue") = l.queue;
+  if (l.disk_total) {
+    n.append_attribute("disk-free") = static_cast<unsigned long long>(l.disk_free);
+    n.append_attribute("disk-total") = static_cast<unsigned long long>(l.disk_total);
+  }
+  if (!l.down.empty()) n.append_attribute("down") = l.down.c_str();
 }
 
 Result<HostLoad> decode_host_load(const pugi::xml_node& n) {
@@ -163,6 +168,9 @@ Result<HostLoad> decode_host_load(const pugi::xml_node& n) {
   FVCE_TRY(read_int(n, "memory-total", l.memory_total));
   FVCE_TRY(read_int(n, "free-slots", l.free_slots));
   FVCE_TRY(read_int(n, "queue", l.queue));
+  FVCE_TRY(read_int(n, "disk-free", l.disk_free, false));
+  FVCE_TRY(read_int(n, "disk-total", l.disk_total, false));
+  FVCE_TRY(read_string(n, "down", l.down, false));
   return l;
 }
 

@@ -147,6 +147,7 @@ void Codec<TaskAssignment>::encode(pugi::xml_node& n, const TaskAssignment& a) {
   }
   for (const auto& o : a.outputs) n.append_child("output").append_attribute("name") = o.c_str();
   if (a.checkpoint) encode_checkpoint(n, *a.checkpoint, true);
+  if (!a.backup.empty()) n.append_attribute("backup") = a.backup.c_str();
 }
 
 Result<TaskAssignment> Codec<TaskAssignment>::decode(const pugi::xml_node& n) {
@@ -160,6 +161,7 @@ Result<TaskAssignment> Codec<TaskAssignment>::decode(const pugi::xml_node& n) {
   FVCE_TRY(read_int(n, "cores", a.cores));
   FVCE_TRY(read_int(n, "memory", a.memory));
   FVCE_TRY(read_int(n, "time-limit", a.time_limit_ms));
+  FVCE_TRY(read_string(n, "backup", a.backup, false));
   for (auto c : n.children()) {
     std::string_view name = c.name();
     if (name == "arg") {
@@ -198,9 +200,14 @@ void Codec<TaskReports>::encode(pugi::xml_node& n, const TaskReports& rs) {
     write_opt(c, "finished", r.finished);
     if (!r.message.empty()) c.append_attribute("message") = r.message.c_str();
     if (!r.lost_input.empty()) c.append_attribute("lost-input") = r.lost_input.c_str();
+    if (!r.host_fault.empty()) c.append_attribute("host-fault") = r.host_fault.c_str();
     for (const auto& o : r.outputs) {
       auto oc = c.append_child("output");
       encode_file_ref(oc, o);
+    }
+    if (r.checkpoint) {
+      auto cc = c.append_child("checkpoint");
+      encode_file_ref(cc, *r.checkpoint);
     }
   }
 }
@@ -225,10 +232,16 @@ Result<TaskReports> Codec<TaskReports>::decode(const pugi::xml_node& n) {
     FVCE_TRY(read_opt(c, "finished", r.finished));
     FVCE_TRY(read_string(c, "message", r.message, false));
     FVCE_TRY(read_string(c, "lost-input", r.lost_input, false));
+    FVCE_TRY(read_string(c, "host-fault", r.host_fault, false));
     for (auto oc : c.children("output")) {
       auto f = decode_file_ref(oc);
       if (!f.ok()) return f.status();
       r.outputs.push_back(std::move(*f));
+    }
+    if (auto cc = c.child("checkpoint")) {
+      auto f = decode_file_ref(cc);
+      if (!f.ok()) return f.status();
+      r.checkpoint = std::move(*f);
     }
     rs.reports.push_back(std::move(r));
   }
@@ -244,6 +257,39 @@ Result<CancelRequest> Codec<CancelRequest>::decode(const pugi::xml_node& n) {
   FVCE_TRY(read_string(n, "workflow", c.workflow));
   FVCE_TRY(read_string(n, "task", c.task, false));
   return c;
+}
+
+void Codec<ReleaseRequest>::encode(pugi::xml_node& n, const ReleaseRequest& r) {
+  n.append_attribute("workflow") = r.workflow.c_str();
+  n.append_attribute("task") = r.task.c_str();
+  n.append_attribute("reason") = r.reason.c_str();
+  if (!r.checkpoint) n.append_attribute("checkpoint") = "false";
+}
+Result<ReleaseRequest> Codec<ReleaseRequest>::decode(const pugi::xml_node& n) {
+  ReleaseRequest r;
+  FVCE_TRY(read_string(n, "workflow", r.workflow));
+  FVCE_TRY(read_string(n, "task", r.task));
+  FVCE_TRY(read_string(n, "reason", r.reason));
+  auto cp = n.attribute("checkpoint");
+  r.checkpoint = !cp || cp.as_bool();
+  return r;
+}
+
+void Codec<Drained>::encode(pugi::xml_node& n, const Drained& d) {
+  n.append_attribute("host") = d.host.c_str();
+  n.append_attribute("released") = d.released;
+  n.append_attribute("checkpointed") = d.checkpointed;
+  n.append_attribute("left") = d.left;
+  n.append_attribute("ms") = static_cast<unsigned long long>(d.ms);
+}
+Result<Drained> Codec<Drained>::decode(const pugi::xml_node& n) {
+  Drained d;
+  FVCE_TRY(read_string(n, "host", d.host));
+  FVCE_TRY(read_int(n, "released", d.released));
+  FVCE_TRY(read_int(n, "checkpointed", d.checkpointed));
+  FVCE_TRY(read_int(n, "left", d.left));
+  FVCE_TRY(read_int(n, "ms", d.ms));
+  return d;
 }
 
 void Codec<Submitted>::encode(pugi::xml_node& n, const Submitted& s) {

@@ -12,6 +12,13 @@ void detail::encode_checkpoint(pugi::xml_node& parent, const CheckpointSpec& c, 
   if (wire || c.every > 0) n.append_attribute("every") = static_cast<unsigned long long>(c.every);
   n.append_attribute("signal") = c.signal.c_str();
   if (!c.restart_arg.empty()) n.append_attribute("restart-arg") = c.restart_arg.c_str();
+  if (c.copy_every_ms > 0) {
+    if (wire)
+      n.append_attribute("copy-every") = static_cast<long long>(c.copy_every_ms);
+    else
+      n.append_attribute("copy-every") = ms_text(c.copy_every_ms).c_str();
+  }
+  if (!c.copy_to.empty()) n.append_attribute("copy-to") = c.copy_to.c_str();
 }
 
 Result<CheckpointSpec> detail::decode_checkpoint(const pugi::xml_node& n) {
@@ -21,6 +28,12 @@ Result<CheckpointSpec> detail::decode_checkpoint(const pugi::xml_node& n) {
   FVCE_TRY(read_string(n, "signal", c.signal, false));
   if (c.signal.empty()) c.signal = "USR1";
   FVCE_TRY(read_string(n, "restart-arg", c.restart_arg, false));
+  // On the wire milliseconds, in a workflow document a duration.
+  if (std::string_view(n.parent().name()) == "assignment")
+    FVCE_TRY(read_int(n, "copy-every", c.copy_every_ms, false));
+  else
+    FVCE_TRY(read_duration(n, "copy-every", c.copy_every_ms));
+  FVCE_TRY(read_string(n, "copy-to", c.copy_to, false));
   return c;
 }
 

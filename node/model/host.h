@@ -34,6 +34,12 @@ struct HostLoad {
   std::uint64_t memory_free = 0, memory_total = 0;
   int free_slots = 0;
   int queue = 0;
+  // The file system of the work root: bytes available to tasks, and its size (0, 0: not
+  // known, e.g. from a node that does not say).
+  std::uint64_t disk_free = 0, disk_total = 0;
+  // Why this host takes no new work now ("" when it does): it failed tasks for reasons of
+  // its own (its disk is full, its task launcher died) and has not yet recovered.
+  std::string down;
 
   bool operator==(const HostLoad&) const = default;
 };

@@ -51,6 +51,8 @@ struct TaskAssignment {
   std::vector<FileRef> inputs;
   std::vector<std::string> outputs;
   std::optional<CheckpointSpec> checkpoint;
+  // Where the periodic checkpoint copies go (HOST:PORT, its store); "" = none.
+  std::string backup;
   bool operator==(const TaskAssignment&) const = default;
 };
 
@@ -69,7 +71,38 @@ struct TaskReport {
   // On failed: the input that could not be staged because the host holding it did not
   // answer ("" for any other failure). Not the task's fault: its producer runs again.
   std::string lost_input;
+  // On failed: the host's own trouble, not the task's ("" for a failure of the task): its
+  // work root's disk filled up, or the launcher running the task died. The attempt does not
+  // count; the task runs again on another host, and this one takes no new work until it
+  // recovers.
+  std::string host_fault;
+  // The run's checkpoint (the task declares one): on cancelled, given up to be moved (a
+  // migration, a drain), the checkpoint it wrote on the way; on running, the latest
+  // periodic copy (in the backup host's store). The next attempt resumes from it.
+  std::optional<FileRef> checkpoint;
   bool operator==(const TaskReport&) const = default;
+};
+
+// POST /execute/release: give a task back to its submitter, to be run elsewhere. A task
+// still waiting is dropped; a running one that declares a checkpoint (and checkpoint is set)
+// is asked for one, which its report carries; any other is stopped. It is reported
+// cancelled with `reason`, which the submitter answers by placing it again.
+struct ReleaseRequest {
+  std::string workflow;
+  std::string task;
+  std::string reason;
+  bool checkpoint = true;
+  bool operator==(const ReleaseRequest&) const = default;
+};
+
+// POST /execute/drain: what a drain did.
+struct Drained {
+  std::string host;      // the drained host's name
+  int released = 0;      // tasks given back to their submitters
+  int checkpointed = 0;  // of them, those that moved with a checkpoint
+  int left = 0;          // tasks still here when the wait ran out (0: drained)
+  std::uint64_t ms = 0;  // how long it took
+  bool operator==(const Drained&) const = default;
 };
 
 // POST /submit/reports

@@ -37,6 +37,10 @@ struct CheckpointSpec {
   std::uint64_t every = 0;  // steps; 0 = only when signalled
   std::string signal = "USR1";
   std::string restart_arg;  // argument that makes the program resume, e.g. "--restart"
+  // Copies of the checkpoint go to another host this often (0 = never), so that the task
+  // survives its host's death: to the member named copy_to, or ("") one the submitter picks.
+  std::int64_t copy_every_ms = 0;
+  std::string copy_to;
   bool operator==(const CheckpointSpec&) const = default;
 };
 

@@ -1,6 +1,7 @@
 #include "services/execute/executor.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -12,9 +13,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <csignal>
 #include <cstring>
+#include <optional>
 
 #include "node/core/units.h"
+#include "node/core/workers.h"
 
 namespace fvce::execute {
 
@@ -96,6 +100,7 @@ struct PoolExecutor::Task {
         strand(asio::make_strand(ioc)),
         limit_timer(strand, clock),
         grace_timer(strand, clock),
+        copy_timer(strand, clock),
         slot_wait(strand) {}
 
   model::TaskAssignment assignment;
@@ -118,7 +123,7 @@ struct PoolExecutor::Task {
 
   // Used only on strand.
   Strand strand;
-  Timer limit_timer, grace_timer;
+  Timer limit_timer, grace_timer, copy_timer;
   // A prepared task waiting for its slots sleeps on it; slots given (or a stop) cancel it.
   asio::steady_timer slot_wait;
   Phase phase = Phase::staging;
@@ -128,6 +133,12 @@ struct PoolExecutor::Task {
   std::int64_t started_ms = 0;
   // Staging failed because this input's holder did not answer or no longer has it.
   std::string lost_input;
+  // Its failure is this host's fault (TaskReport::host_fault): "disk" or "launcher".
+  std::string host_fault;
+  // Given back to its submitter (release): why, and the checkpoint it moves with.
+  bool releasing = false;  // guarded by mu_
+  std::string release_reason;
+  std::optional<model::FileRef> checkpoint_ref;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -138,6 +149,7 @@ Result<std::shared_ptr<PoolExecutor>> PoolExecutor::Create(NodeContext& ctx,
                                                            ExecutorOptions options) {
   if (!files) return Status::InvalidArgument("the execute service needs the file service");
   if (!runner) return Status::InvalidArgument("the execute service needs a runner");
+  if (!files) return Status::InvalidArgument("the execute service needs the file service");
   if (options.slots < 1) return Status::InvalidArgument("slots must be at least 1");
   if (options.queue < 0) return Status::InvalidArgument("queue must be at least 0");
   if (options.stage_parallel < 1) options.stage_parallel = 1;
@@ -151,7 +163,9 @@ PoolExecutor::PoolExecutor(NodeContext& ctx, std::shared_ptr<file::LocalFile> fi
       files_(std::move(files)),
       runner_(std::move(runner)),
       options_(options),
-      outbox_(ReportOutbox::Create(ctx.ioc, ctx.peers, ctx.clock, ctx.random, options.reports)),
+      outbox_(ReportOutbox::Create(ctx.ioc, ctx.peers, ctx.clock, ctx.random, options.reports,
+                                   ctx.workers)),
+      health_(ctx.clock, files_->work_root(), options.fault_pause),
       hand_over_(options.hand_over && runner_ && runner_->starts_after()),
       free_slots_(options.slots) {
   auto& m = ctx_.metrics;
@@ -171,6 +185,11 @@ PoolExecutor::~PoolExecutor() = default;
 std::pair<int, int> PoolExecutor::occupancy() const {
   std::lock_guard lock(mu_);
   return {free_slots_, waiting_cores_};
+}
+
+ExecuteHealth PoolExecutor::health() {
+  auto d = health_.disk();
+  return ExecuteHealth{health_.down(), d.free, d.total};
 }
 
 void PoolExecutor::start() {
@@ -236,6 +255,8 @@ asio::awaitable<Status> PoolExecutor::assign(model::TaskAssignment a) {
     std::lock_guard lock(mu_);
     if (stopping_) {
       result = Status::Unavailable("the executor on " + ctx_.self.name + " is shutting down");
+    } else if (auto why = health_.down(); !why.empty()) {
+      result = Status::Unavailable(ctx_.self.name + " takes no new work: " + why);
     } else if (tasks_.count(key) || recent_.count(key)) {
       result = Status::Conflict("task " + task_label(as) + " is already known here");
     } else if (waiting_.empty() && free_slots_ >= as.cores) {
@@ -259,6 +280,15 @@ asio::awaitable<Status> PoolExecutor::assign(model::TaskAssignment a) {
           " slots free, not enough for this task, and the queue is full (" +
           std::to_string(waiting_.size()) + " waiting)");
     }
+  }
+  if (!start.empty()) {
+    // Should this node go down before the task ends, its submitter hears (once the node is
+    // back) that it was given up, and runs it again; the task's own final report replaces
+    // this one.
+    auto r = make_report(*task, TaskState::cancelled);
+    r.message = "given up: the executor on " + ctx_.self.name +
+                " stopped or crashed while it held the task";
+    outbox_->journal(as.submitter, r);
   }
   launch(std::move(start));
   co_return result;
@@ -439,6 +469,227 @@ asio::awaitable<Status> PoolExecutor::cancel(model::CancelRequest request) {
   co_return Status::Ok();
 }
 
+asio::awaitable<Status> PoolExecutor::release(model::ReleaseRequest request) {
+  std::shared_ptr<Task> task;
+  bool dropped = false;
+  std::vector<std::shared_ptr<Task>> start;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [key, t] : tasks_)
+      if (std::get<0>(key) == request.workflow && std::get<1>(key) == request.task &&
+          (!task || std::get<2>(key) > task->assignment.attempt))
+        task = t;
+    if (!task)
+      co_return Status::NotFound("no attempt of task " + request.task + " of workflow " +
+                                 request.workflow + " is on " + ctx_.self.name);
+    if (task->releasing) co_return Status::Ok();  // under way
+    task->releasing = true;
+    task->release_reason = request.reason;
+    if (task->queued) {  // not started: dropped, as a cancel would
+      const auto& a = task->assignment;
+      waiting_.erase(std::find(waiting_.begin(), waiting_.end(), task));
+      waiting_cores_ -= a.cores;
+      task->queued = false;
+      task->dropped = true;
+      Key key{a.workflow, a.task, a.attempt};
+      tasks_.erase(key);
+      remember_locked(key);
+      start = take_startable_locked();
+      dropped = true;
+    }
+  }
+  spdlog::info("execute: giving {} back to its submitter: {}", task_label(task->assignment),
+               request.reason);
+  if (dropped) {
+    auto r = make_report(*task, TaskState::cancelled);
+    r.message = "given up before it started: " + request.reason;
+    r.finished = ctx_.clock.unix_ms();
+    report(*task, std::move(r));
+    auto self = shared_from_this();
+    asio::post(task->strand, [self, task] { self->request_stop(task, StopReason::released); });
+    wake(std::move(start));
+    co_return Status::Ok();
+  }
+  co_return co_await asio::co_spawn(task->strand, release_running(task, std::move(request)),
+                                    asio::use_awaitable);
+}
+
+namespace {
+
+// A file's identity now: (inode, modification time in ns), or nullopt when it is missing. A
+// checkpoint written beside and renamed over gets a new one.
+std::optional<std::pair<ino_t, std::int64_t>> file_version(const std::filesystem::path& p) {
+  struct ::stat st {};
+  if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return std::nullopt;
+  return std::pair<ino_t, std::int64_t>{
+      st.st_ino, static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+int signal_number(const std::string& name) {
+  if (name == "USR2") return SIGUSR2;
+  if (name == "HUP") return SIGHUP;
+  return SIGUSR1;
+}
+
+}  // namespace
+
+asio::awaitable<Status> PoolExecutor::release_running(std::shared_ptr<Task> task,
+                                                      model::ReleaseRequest request) {
+  auto self = shared_from_this();
+  const auto& a = task->assignment;
+  if (task->stop != StopReason::none || task->final_reported) co_return Status::Ok();
+  std::shared_ptr<TaskRun> run;
+  {
+    std::lock_guard lock(mu_);
+    run = task->run;
+  }
+  if (request.checkpoint && a.checkpoint && task->phase == Phase::running && run) {
+    auto path = task->dir.workdir_abs / a.checkpoint->file;
+    auto before = file_version(path);
+    auto t0 = std::chrono::steady_clock::now();
+    if (run->signal(signal_number(a.checkpoint->signal))) {
+      bool written = false;
+      while (task->phase == Phase::running && task->stop == StopReason::none &&
+             std::chrono::steady_clock::now() - t0 < kReleaseWait) {
+        co_await sleep_for(ctx_.clock, std::chrono::milliseconds(50));
+        auto now = file_version(path);
+        if (now && now != before) {
+          written = true;
+          break;
+        }
+      }
+      if (written && task->phase == Phase::running) {
+        auto ref = co_await push_checkpoint(task, a.submitter);
+        if (ref.ok()) {
+          task->checkpoint_ref = std::move(*ref);
+          ++checkpointed_;
+          spdlog::info("execute: {} checkpointed in {} ms ({})", task_label(a),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - t0)
+                           .count(),
+                       format_bytes(task->checkpoint_ref->size));
+        } else {
+          spdlog::warn("execute: {}: its checkpoint could not be kept ({}); it starts over",
+                       task_label(a), ref.status().message());
+        }
+      } else if (task->phase == Phase::running) {
+        spdlog::warn("execute: {} wrote no checkpoint within {}; it starts over", task_label(a),
+                     format_duration(kReleaseWait));
+      }
+    }
+  }
+  request_stop(task, StopReason::released);
+  co_return Status::Ok();
+}
+
+asio::awaitable<void> PoolExecutor::copy_checkpoints(std::shared_ptr<Task> task) {
+  auto self = shared_from_this();
+  const auto& a = task->assignment;
+  auto path = task->dir.workdir_abs / a.checkpoint->file;
+  std::optional<std::pair<ino_t, std::int64_t>> copied;
+  for (;;) {
+    task->copy_timer.expires_after(std::chrono::milliseconds(a.checkpoint->copy_every_ms));
+    if (!co_await task->copy_timer.wait()) co_return;  // it ended
+    if (task->phase != Phase::running || task->stop != StopReason::none) co_return;
+    auto now = file_version(path);
+    if (!now || now == copied) continue;  // none yet, or no newer one
+    auto t0 = std::chrono::steady_clock::now();
+    auto ref = co_await push_checkpoint(task, a.backup);
+    if (!ref.ok()) {
+      spdlog::warn("execute: {}: its checkpoint could not be copied to {}: {}", task_label(a),
+                   a.backup, ref.status().message());
+      continue;
+    }
+    copied = now;
+    spdlog::info(
+        "execute: {}: checkpoint copied to {} ({}, {} ms)", task_label(a), a.backup,
+        format_bytes(ref->size),
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+    if (task->phase != Phase::running || task->stop != StopReason::none) co_return;
+    auto r = make_report(*task, TaskState::running);
+    r.started = task->started_ms;
+    r.checkpoint = std::move(*ref);
+    report(*task, std::move(r));
+  }
+}
+
+asio::awaitable<Result<model::FileRef>> PoolExecutor::push_checkpoint(std::shared_ptr<Task> task,
+                                                                      std::string to) {
+  const auto& a = task->assignment;
+  auto ref = co_await files_->task_output(task->dir, a.checkpoint->file);
+  if (!ref.ok()) co_return ref.status();
+  auto& dest = ctx_.peers.file(PeerRef(to));
+  std::string store = "store/" + ref->sha256;
+  auto present = co_await dest.store_entry(ref->sha256);
+  if (!present.ok()) {
+    if (present.status().code() != ErrorCode::not_found) co_return present.status();
+    auto reader = co_await files_->open_read(ref->path);
+    if (!reader.ok()) co_return reader.status();
+    file::WriteOptions options;
+    options.sha256 = ref->sha256;
+    options.size = ref->size;
+    auto writer = co_await dest.open_write(store, options);
+    if (!writer.ok()) co_return writer.status();
+    std::vector<char> chunk(1u << 20);
+    for (;;) {
+      auto n = co_await (*reader)->read(chunk.data(), chunk.size());
+      if (!n.ok()) co_return n.status();
+      if (*n == 0) break;
+      if (auto s = co_await (*writer)->write(chunk.data(), *n); !s.ok()) co_return s;
+    }
+    auto entry = co_await (*writer)->commit();
+    if (!entry.ok()) co_return entry.status();
+  }
+  ref->source = to;
+  ref->path = store;
+  co_return *ref;
+}
+
+asio::awaitable<Result<model::Drained>> PoolExecutor::drain(std::string reason,
+                                                            std::chrono::milliseconds wait) {
+  auto self = shared_from_this();
+  auto t0 = std::chrono::steady_clock::now();
+  health_.drain(reason);
+  std::vector<std::pair<std::string, std::string>> held;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, t] : tasks_)
+      if (!t->releasing) held.emplace_back(std::get<0>(key), std::get<1>(key));
+  }
+  spdlog::info("execute: draining ({}): giving {} task(s) back", reason, held.size());
+  for (auto& [wf, task] : held) {
+    model::ReleaseRequest r{wf, task, ctx_.self.name + " is draining: " + reason, true};
+    asio::co_spawn(
+        ctx_.ioc, [self, r]() -> asio::awaitable<void> { co_await self->release(r); },
+        asio::detached);
+  }
+  // Drained: nothing held any more, and what was said about it delivered.
+  model::Drained out;
+  out.host = ctx_.self.name;
+  out.released = static_cast<int>(held.size());
+  for (;;) {
+    std::size_t here;
+    {
+      std::lock_guard lock(mu_);
+      here = tasks_.size();
+    }
+    bool done = here == 0 && outbox_->pending() == 0;
+    if (done || std::chrono::steady_clock::now() - t0 >= wait) {
+      out.left = static_cast<int>(here);
+      break;
+    }
+    co_await sleep_for(ctx_.clock, std::chrono::milliseconds(50));
+  }
+  out.checkpointed = checkpointed_.exchange(0);
+  out.ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+  spdlog::info("execute: drained in {} ms: {} task(s) given back ({} with a checkpoint), {} left",
+               out.ms, out.released, out.checkpointed, out.left);
+  co_return out;
+}
+
 // ---------------------------------------------------------------------------------------
 // One task
 
@@ -473,6 +724,7 @@ asio::awaitable<void> PoolExecutor::run_steps(std::shared_ptr<Task> task) {
     auto r = make_report(*task, TaskState::failed);
     r.message = sanitize_text(message);
     r.lost_input = task->lost_input;
+    r.host_fault = task->host_fault;
     r.finished = ctx_.clock.unix_ms();
     report(*task, std::move(r));
   };
@@ -500,9 +752,34 @@ asio::awaitable<void> PoolExecutor::run_steps(std::shared_ptr<Task> task) {
     std::lock_guard lock(mu_);
     task->workdir = task->dir.workdir;
   }
+  // Inputs that cannot fit are not fetched: the task goes to a host with room, and this one
+  // says it is full (store copies are linked, so this may overstate, never understate).
+  std::uint64_t need = 0;
+  for (const auto& in : a.inputs) need += in.size;
+  if (auto d = health_.disk(); d.known && need > d.free) {
+    std::string why = "its work root " + health_.work_root().string() + " has " +
+                      format_bytes(d.free) + " free of " + format_bytes(d.total) +
+                      "; the task's inputs need " + format_bytes(need);
+    health_.fault("disk", why);
+    task->host_fault = "disk";
+    fail(ctx_.self.name + ": " + why);
+    co_return;
+  }
   Status staged = co_await stage_inputs(task);
   if (task->stop != StopReason::none) co_return;  // reported by request_stop
   if (!staged.ok()) {
+    if (task->lost_input.empty() && staged.code() == ErrorCode::io_error) {
+      auto d = health_.disk();
+      if (nearly_full(d) || says_disk_full(staged.message())) {
+        std::string why = "its work root " + health_.work_root().string() + " is full (" +
+                          format_bytes(d.free) + " free of " + format_bytes(d.total) +
+                          "; the task's inputs need " + format_bytes(need) + ")";
+        health_.fault("disk", why);
+        task->host_fault = "disk";
+        fail(ctx_.self.name + ": " + why + ": " + staged.message());
+        co_return;
+      }
+    }
     fail(staged.message());
     co_return;
   }
@@ -589,6 +866,9 @@ asio::awaitable<void> PoolExecutor::run_steps(std::shared_ptr<Task> task) {
       auto r = make_report(*task, TaskState::running);
       r.started = ev.at_ms;
       report(*task, std::move(r));
+      if (a.checkpoint && a.checkpoint->copy_every_ms > 0 && !a.backup.empty() &&
+          a.backup != ctx_.self.address)
+        asio::co_spawn(task->strand, copy_checkpoints(task), asio::detached);
       if (a.time_limit_ms > 0) {
         task->limit_timer.expires_after(std::chrono::milliseconds(a.time_limit_ms));
         auto self = shared_from_this();
@@ -602,6 +882,7 @@ asio::awaitable<void> PoolExecutor::run_steps(std::shared_ptr<Task> task) {
   task->phase = Phase::finishing;
   task->limit_timer.cancel();
   task->grace_timer.cancel();
+  task->copy_timer.cancel();
   // The task's processes are gone: its cores are free now, and the next waiting task starts
   // while this one's outputs are checked and its report goes out.
   wake(free_slots(*task));
@@ -651,23 +932,45 @@ asio::awaitable<void> PoolExecutor::finish(std::shared_ptr<Task> task, model::Ta
       r.message = "killed: the executor on " + ctx_.self.name + " stopped";
       report(*task, std::move(r));
       co_return;
+    case StopReason::released:
+      // It finished on its own before the stop reached it: done (or failed) as usual.
+      if (!ended.lost && r.exit_code && *r.exit_code == 0 && !r.signal) break;
+      r.state = TaskState::cancelled;  // given back: its submitter places it again
+      r.message = "given up: " + task->release_reason;
+      r.checkpoint = task->checkpoint_ref;
+      report(*task, std::move(r));
+      co_return;
     case StopReason::none:
       break;
   }
   if (ended.lost || (!r.exit_code && !r.signal)) {
-    r.message = ended.message.empty()
-                    ? "the task's end was not seen; its exit status is unknown"
-                    : sanitize_text(ended.message) + "; the task's exit status is unknown";
+    std::string what =
+        ended.message.empty() ? "the task's end was not seen" : sanitize_text(ended.message);
+    if (ended.lost) {
+      // What ran the task died with it (the launcher, killed or crashed): not the task's
+      // fault. It runs again elsewhere, and this host waits before it takes more.
+      r.host_fault = "launcher";
+      r.message = ctx_.self.name + ": " + what + "; the task runs again";
+      health_.fault("launcher", "its task launcher died (" + what + ")");
+    } else {
+      r.message = what + "; the task's exit status is unknown";
+    }
     report(*task, std::move(r));
     co_return;
   }
   if (r.exit_code != 0 || r.signal) {
     auto tail = co_await files_->task_log(a.workflow, a.task, a.attempt, "stderr", 4096);
-    std::string text = tail.ok() ? message_tail(std::move(*tail)) : std::string();
+    std::string raw = tail.ok() ? *tail : std::string();
+    std::string text = message_tail(raw);
     std::string what = r.signal ? "killed by " + signal_name(*r.signal)
                                 : "exited with code " + std::to_string(*r.exit_code);
     if (!ended.message.empty()) what += " (" + sanitize_text(ended.message) + ")";
-    r.message = text.empty() ? what + " (stderr is empty)" : what + ": " + text;
+    what = text.empty() ? what + " (stderr is empty)" : what + ": " + text;
+    if (co_await blame_disk(task, r, what, raw)) {
+      report(*task, std::move(r));
+      co_return;
+    }
+    r.message = std::move(what);
     report(*task, std::move(r));
     co_return;
   }
@@ -680,6 +983,8 @@ asio::awaitable<void> PoolExecutor::finish(std::shared_ptr<Task> task, model::Ta
                       ? "task exited 0 but output '" + name + "' is not a regular file"
                       : "output '" + name + "': " + ref.status().message();
       r.outputs.clear();
+      if (ref.status().code() == ErrorCode::io_error)
+        co_await blame_disk(task, r, r.message, ref.status().message());
       report(*task, std::move(r));
       co_return;
     }
@@ -687,6 +992,31 @@ asio::awaitable<void> PoolExecutor::finish(std::shared_ptr<Task> task, model::Ta
   }
   r.state = TaskState::done;
   report(*task, std::move(r));
+}
+
+asio::awaitable<bool> PoolExecutor::blame_disk(std::shared_ptr<Task> task, model::TaskReport& r,
+                                               const std::string& what,
+                                               const std::string& stderr_tail) {
+  auto d = health_.disk();
+  if (!nearly_full(d) && !says_disk_full(stderr_tail)) co_return false;
+  // How much the task had written: its work directory's size (a walk, off the I/O threads).
+  auto dir = task->dir.workdir_abs;
+  std::uint64_t used = co_await on_workers(ctx_.workers, [&dir] {
+    std::uint64_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+      if (it->is_regular_file(ec) && !it->is_symlink(ec)) n += it->file_size(ec);
+    return n;
+  });
+  std::string why = "its work root " + health_.work_root().string() + " filled up (" +
+                    format_bytes(d.free) + " free of " + format_bytes(d.total) +
+                    "; the task had written " + format_bytes(used) + " and needed more)";
+  health_.fault("disk", why);
+  r.host_fault = "disk";
+  r.message = ctx_.self.name + ": " + why + ": " + what;
+  task->host_fault = "disk";
+  co_return true;
 }
 
 namespace {
@@ -772,8 +1102,9 @@ void PoolExecutor::request_stop(const std::shared_ptr<Task>& task, StopReason re
     // Dropped now; the coroutine frees the slots once its fetches (or the start) return.
     task->final_reported = true;
     auto r = make_report(*task, TaskState::cancelled);
-    r.message = reason == StopReason::cancelled
-                    ? "cancelled before it started"
+    r.message = reason == StopReason::cancelled ? "cancelled before it started"
+                : reason == StopReason::released
+                    ? "given up before it started: " + task->release_reason
                     : "not started: the executor on " + ctx_.self.name + " stopped";
     r.finished = ctx_.clock.unix_ms();
     report(*task, std::move(r));

@@ -25,6 +25,7 @@
 // lives until the last of them ends. ctx (and what it refers to) must outlive it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -37,6 +38,7 @@
 
 #include "node/core/timer.h"
 #include "node/node_context.h"
+#include "services/execute/health.h"
 #include "services/execute/logic.h"
 #include "services/execute/outbox.h"
 #include "services/execute/runner.h"
@@ -54,6 +56,9 @@ struct ExecutorOptions {
   // offers it: the slot then passes on without a round trip through the node.
   bool hand_over = true;
   OutboxOptions reports;
+  // After a task failed for a reason of this host's (a full disk, a dead launcher), the host
+  // takes no new work for at least this long (health.h).
+  std::chrono::milliseconds fault_pause{30'000};
 };
 
 class PoolExecutor final : public LocalExecute, public std::enable_shared_from_this<PoolExecutor> {
@@ -72,10 +77,14 @@ class PoolExecutor final : public LocalExecute, public std::enable_shared_from_t
                                                    int attempt, std::string stream,
                                                    std::uint64_t max_bytes) override;
   boost::asio::awaitable<Status> cleanup(model::CancelRequest request) override;
+  boost::asio::awaitable<Status> release(model::ReleaseRequest request) override;
+  boost::asio::awaitable<Result<model::Drained>> drain(std::string reason,
+                                                       std::chrono::milliseconds wait) override;
 
   // LocalExecute
   int slots() const override { return options_.slots; }
   std::pair<int, int> occupancy() const override;
+  ExecuteHealth health() override;
   void start() override;
   void stop() override;
 
@@ -86,7 +95,7 @@ class PoolExecutor final : public LocalExecute, public std::enable_shared_from_t
 
   // Internal to the core (named here so executor.cpp's helpers can use them).
   struct Task;  // one accepted task; defined in executor.cpp
-  enum class StopReason { none, cancelled, time_limit, shutdown };
+  enum class StopReason { none, cancelled, time_limit, shutdown, released };
   enum class Phase { staging, starting, running, finishing };
 
  private:
@@ -101,6 +110,24 @@ class PoolExecutor final : public LocalExecute, public std::enable_shared_from_t
   // After the run ended: the final report (outputs checked and hashed on success).
   boost::asio::awaitable<void> finish(std::shared_ptr<Task> task, model::TaskReport report,
                                       const RunEvent& ended);
+  // A failed run's report, when the host is to blame: its work root filled up (stderr_tail
+  // may say so). Sets report.host_fault and the message, marks the host down, and returns
+  // true; false when nothing points at the host.
+  // On the task's strand: a running task that declares a checkpoint is asked for one (its
+  // signal, then the file's next version, up to kReleaseWait), which goes to its submitter's
+  // store; then it is stopped and reported given up (cancelled) with it.
+  boost::asio::awaitable<Status> release_running(std::shared_ptr<Task> task,
+                                                 model::ReleaseRequest request);
+  // On the task's strand while it runs: every checkpoint copy-every, a checkpoint file that
+  // changed since the last copy goes to the assignment's backup host, and a running report
+  // tells its submitter where it is (it resumes from there if this host is lost).
+  boost::asio::awaitable<void> copy_checkpoints(std::shared_ptr<Task> task);
+  // Copies the task's checkpoint file, as it is now, into the store of the node at `to`
+  // (HOST:PORT, this node too); returns its FileRef there.
+  boost::asio::awaitable<Result<model::FileRef>> push_checkpoint(std::shared_ptr<Task> task,
+                                                                 std::string to);
+  boost::asio::awaitable<bool> blame_disk(std::shared_ptr<Task> task, model::TaskReport& report,
+                                          const std::string& what, const std::string& stderr_tail);
   // On the task's strand: stops the run (or drops the task) for reason.
   void request_stop(const std::shared_ptr<Task>& task, StopReason reason);
   // Final bookkeeping: frees the slots, starts waiting tasks.
@@ -140,6 +167,8 @@ class PoolExecutor final : public LocalExecute, public std::enable_shared_from_t
   const std::unique_ptr<TaskRunner> runner_;
   const ExecutorOptions options_;
   const std::shared_ptr<ReportOutbox> outbox_;
+  HostHealth health_;
+  std::atomic<int> checkpointed_{0};  // releases that moved with a checkpoint (drain counts)
 
   mutable std::mutex mu_;
   bool stopping_ = false;

@@ -17,6 +17,8 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -24,6 +26,9 @@
 #include "node/model/task.h"
 
 namespace fvce::execute {
+
+// How long a release waits for a task's checkpoint at most; then it is stopped without one.
+inline constexpr std::chrono::milliseconds kReleaseWait{120'000};
 
 class ExecuteLogic {
  public:
@@ -60,6 +65,26 @@ class ExecuteLogic {
   // captured stdout and stderr are kept for logs(); directories of attempts still active
   // here are left alone. Nothing to remove is not an error.
   virtual boost::asio::awaitable<Status> cleanup(model::CancelRequest request) = 0;
+
+  // Gives a task back to its submitter to run elsewhere (a migration): dropped if it waits;
+  // if it runs and declares a checkpoint (and request.checkpoint), asked for one — its
+  // checkpoint signal, then the file's next version — which goes to its submitter's store
+  // and with its report; then stopped. Reported cancelled with request.reason, which the
+  // submitter answers by placing it again without counting an attempt. Returns once the
+  // task has been given back. Errors: not-found when no attempt of it is here.
+  virtual boost::asio::awaitable<Status> release(model::ReleaseRequest request) = 0;
+
+  // Drains the host: from now on it takes no new work (its dynamic info says why), and every
+  // task it holds is released as above. Returns when none is left and their reports are
+  // delivered, or after `wait` with the tasks still here counted in the answer.
+  virtual boost::asio::awaitable<Result<model::Drained>> drain(std::string reason,
+                                                               std::chrono::milliseconds wait) = 0;
+};
+
+// What the info service's dynamic data says of the execute side of this host.
+struct ExecuteHealth {
+  std::string down;  // why it takes no new work now (health.h), "" when it does
+  std::uint64_t disk_free = 0, disk_total = 0;  // the work root's file system (0, 0: unknown)
 };
 
 // What the node drives beyond the wire interface.
@@ -70,6 +95,9 @@ class LocalExecute : public ExecuteLogic {
   // Free slots and the cores of the tasks waiting for them, now (for the info service's
   // dynamic data). Thread-safe, cheap.
   virtual std::pair<int, int> occupancy() const = 0;
+  // Whether it takes new work, and the work root's free disk, now. Thread-safe, cheap (one
+  // statvfs).
+  virtual ExecuteHealth health() = 0;
   // Starts background work (report delivery). Call once, after the node's services exist.
   virtual void start() = 0;
   // Stops for good: from now on no task starts (assign answers unavailable); waiting tasks

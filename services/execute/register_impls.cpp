@@ -57,6 +57,11 @@ Result<std::shared_ptr<LocalExecute>> build_process(const Params& params, Execut
   if (*retry < std::chrono::seconds(1))
     return bad(params, "report-retry-for", "at least 1s (reports must survive a short outage)");
   options.reports.retry_for = *retry;
+  if (!ctx.node.state_dir.empty()) options.reports.spool = ctx.node.state_dir / "outbox";
+  auto pause = params.duration("fault-pause");
+  if (!pause.ok()) return pause.status();
+  if (*pause > std::chrono::hours(24)) return bad(params, "fault-pause", "at most 24h");
+  options.fault_pause = *pause;
 
   ProcessOptions process;
   auto launcher = params.text("launcher");
@@ -135,6 +140,11 @@ void register_execute_impls(ExecuteRegistry& registry) {
       {"report-retry-for", "1h",
        "how long a state report is retried while its submitter is unreachable before it is "
        "dropped (a duration, at least 1s)",
+       false},
+      {"fault-pause", "30s",
+       "after a task failed for a reason of this host's own (its work root's disk filled up, "
+       "the task launcher died), how long the host takes no new work at least; a full disk "
+       "keeps it down until its work root has room again (a duration, at most 24h)",
        false},
       {"launcher", "fvce-exec",
        "fvce-exec: tasks are spawned, reaped and measured by one long-lived launcher process "

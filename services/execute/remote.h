@@ -4,7 +4,8 @@
 //
 // Deadlines: assign() is tried once with 3 s (a refusal or a silent host must come back fast,
 // so the scheduler can place the task elsewhere); cancel(), cleanup() and logs() twice with
-// 5 s each. CallOptions given at construction replace both.
+// 5 s each; release() and drain() once, as long as they may take. CallOptions given at
+// construction replace the first two.
 #pragma once
 
 #include <chrono>
@@ -22,7 +23,8 @@ class ExecuteRemote final : public ExecuteLogic {
       : client_(client),
         address_(std::move(address)),
         assign_options_(http::with_call({std::chrono::milliseconds(3000), 1}, options)),
-        options_(http::with_call({std::chrono::milliseconds(5000), 2}, options)) {}
+        options_(http::with_call({std::chrono::milliseconds(5000), 2}, options)),
+        given_(options) {}
 
   boost::asio::awaitable<Status> assign(model::TaskAssignment task) override;
   boost::asio::awaitable<Status> cancel(model::CancelRequest request) override;
@@ -30,6 +32,11 @@ class ExecuteRemote final : public ExecuteLogic {
                                                    int attempt, std::string stream,
                                                    std::uint64_t max_bytes) override;
   boost::asio::awaitable<Status> cleanup(model::CancelRequest request) override;
+  // Waits as long as a checkpoint may take (2 min) and is tried once.
+  boost::asio::awaitable<Status> release(model::ReleaseRequest request) override;
+  // Waits `wait` and a margin, once.
+  boost::asio::awaitable<Result<model::Drained>> drain(std::string reason,
+                                                       std::chrono::milliseconds wait) override;
 
   const std::string& address() const { return address_; }
 
@@ -38,6 +45,7 @@ class ExecuteRemote final : public ExecuteLogic {
   std::string address_;
   http::RequestOptions assign_options_;
   http::RequestOptions options_;
+  CallOptions given_;
 };
 
 }  // namespace fvce::execute

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "node/core/units.h"
 #include "node/http/handlers.h"
 
 namespace fvce::execute {
@@ -51,8 +52,33 @@ void add_routes(http::Router& router, std::shared_ptr<LocalExecute> logic) {
                  [logic](model::CancelRequest c, const RequestView&) {
                    return logic->cleanup(std::move(c));
                  }));
+  router.add(Verb::post, "/execute/release", auth::Access::peer,
+             http::with_body_no_answer<model::ReleaseRequest>(
+                 [logic](model::ReleaseRequest r, const RequestView&) {
+                   return logic->release(std::move(r));
+                 }));
+  // An admin drains a host (fvce drain, fvce leave); members may ask on one's behalf.
   router.add(
-      Verb::get, "/execute/logs", auth::Access::peer, [logic](const RequestView& v) -> asio::awaitable<http::Response> {
+      Verb::post, "/execute/drain", auth::Access::member_or_admin,
+      http::without_body([logic](const RequestView& v) -> asio::awaitable<Result<model::Drained>> {
+        std::string reason = v.param("reason");
+        if (reason.empty()) reason = "drained";
+        if (reason.size() > 400)
+          co_return Status::InvalidArgument("the reason is longer than 400 bytes");
+        std::chrono::milliseconds wait{300'000};
+        if (auto text = v.param("wait"); !text.empty()) {
+          auto d = parse_duration(text);
+          if (!d.ok())
+            co_return Status::InvalidArgument("query parameter 'wait': " + d.status().message());
+          if (*d > std::chrono::hours(24))
+            co_return Status::InvalidArgument("query parameter 'wait': at most 24h");
+          wait = *d;
+        }
+        co_return co_await logic->drain(std::move(reason), wait);
+      }));
+  router.add(
+      Verb::get, "/execute/logs", auth::Access::peer,
+      [logic](const RequestView& v) -> asio::awaitable<http::Response> {
         auto attempt = number_param(v, "attempt", 0);
         if (!attempt.ok()) co_return http::error_response(attempt.status());
         if (*attempt > 1'000'000)

@@ -49,6 +49,13 @@ class TaskRun {
   // a batch system: cancel with a signal); force = true ends it for good (SIGKILL; the
   // batch system's cancel). Its `ended` event follows. Harmless once it has ended.
   virtual void stop(bool force) = 0;
+  // Sends a started run a signal (a checkpoint request: SIGUSR1, ...) to its process group,
+  // so a task that is asked for checkpoints must handle it in every process of it (a shell
+  // wrapper would end). False when this runner cannot signal its runs.
+  virtual bool signal(int sig) {
+    (void)sig;
+    return false;
+  }
 };
 
 class TaskRunner {

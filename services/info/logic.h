@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "node/core/status.h"
 #include "node/model/host.h"
@@ -50,9 +51,17 @@ class InfoLogic {
 // given belongs to the execute service and is called without any info lock held.
 class LocalInfo : public InfoLogic {
  public:
-  // Free slots and the cores waiting for them, supplied by the execute service once it
-  // exists. Called from any thread; must be cheap and thread-safe.
-  using SlotSource = std::function<std::pair<int, int>()>;
+  // What the execute service says of this host now: free slots and the cores waiting for
+  // them, whether it takes new work, and its work root's free disk.
+  struct ExecuteNow {
+    int free_slots = 0;
+    int queue = 0;
+    std::string down;  // "" when it takes new work
+    std::uint64_t disk_free = 0, disk_total = 0;
+  };
+  // Supplied by the execute service once it exists. Called from any thread; must be cheap
+  // and thread-safe.
+  using SlotSource = std::function<ExecuteNow()>;
 
   // Static info without a coroutine, for the node's own start-up. Thread-safe.
   virtual model::HostStatic static_now() const = 0;

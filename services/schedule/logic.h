@@ -34,6 +34,10 @@ struct TaskNeeds {
   std::vector<std::string> avoid;
 };
 
+// Whether m's static info can ever run a task with these needs; else why not (e.g. "has 2
+// slots"). Defined with the random-adaptive impl; every impl and the submitter use it.
+bool fits(const model::Member& m, const TaskNeeds& t, std::string* why = nullptr);
+
 // Why a task got no host.
 enum class NoRoom {
   none,    // it got hosts

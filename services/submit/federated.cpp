@@ -278,6 +278,12 @@ asio::awaitable<Result<model::Submitted>> FederatedSubmit::retry(std::string id)
   co_return out;
 }
 
+asio::awaitable<Status> FederatedSubmit::migrate(std::string id, std::string task, std::string to) {
+  auto owner = co_await locate(id);
+  if (!owner.ok()) co_return owner.status();
+  co_return about_owner(co_await owner->logic->migrate(id, task, to), id, *owner);
+}
+
 asio::awaitable<Result<model::ResultList>> FederatedSubmit::results(std::string id) {
   auto owner = co_await locate(id);
   if (!owner.ok()) co_return owner.status();

@@ -104,6 +104,15 @@ class SubmitLogic {
   // from there). Answers the workflow with the number of tasks that will run. Errors:
   // conflict while it runs, when it is done, or while its end is still being recorded.
   virtual boost::asio::awaitable<Result<model::Submitted>> retry(std::string id) = 0;
+  // Moves a task of a running workflow to the member `to` (name or id): a task not yet
+  // placed goes there when it is; one waiting or running elsewhere is given back by its host
+  // (ExecuteLogic::release: checkpointed on the way when it declares a checkpoint) and placed
+  // there, resuming from the checkpoint. Returns once its host has given it back. Errors:
+  // not-found (no such workflow, task or live member), conflict (the workflow is not
+  // running, the task is final or already there), invalid-argument (the member cannot run
+  // it).
+  virtual boost::asio::awaitable<Status> migrate(std::string id, std::string task,
+                                                 std::string to) = 0;
   // State changes from executors, for workflows this node owns. Idempotent: a report
   // already applied, or about a workflow or attempt this node no longer tracks, is
   // acknowledged. Called by executors through Peers.

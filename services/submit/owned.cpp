@@ -58,6 +58,11 @@ asio::awaitable<Result<model::Submitted>> OwnedSubmit::retry(std::string id) {
   co_return co_await inner_->retry(std::move(id));
 }
 
+asio::awaitable<Status> OwnedSubmit::migrate(std::string id, std::string task, std::string to) {
+  if (auto s = co_await may_use(id); !s.ok()) co_return s;
+  co_return co_await inner_->migrate(std::move(id), std::move(task), std::move(to));
+}
+
 asio::awaitable<Status> OwnedSubmit::reports(model::TaskReports reports) {
   if (!caller_.is_peer()) co_return Status::Forbidden("only members report on tasks");
   co_return co_await inner_->reports(std::move(reports));

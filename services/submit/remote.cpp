@@ -1,6 +1,7 @@
 #include "services/submit/remote.h"
 
 #include "node/http/url.h"
+#include "services/execute/logic.h"
 #include "services/submit/query.h"
 
 namespace fvce::submit {
@@ -85,6 +86,17 @@ asio::awaitable<Result<model::Submitted>> SubmitRemote::retry(std::string id) {
   return client_.call<model::Submitted>(
       address_, Verb::post, http::target("/submit/retry", {{"workflow", id}, {"scope", scope_}}),
       {}, options_);
+}
+
+asio::awaitable<Status> SubmitRemote::migrate(std::string id, std::string task, std::string to) {
+  // The host gives the task back first (checkpointed on the way): as long as that takes.
+  auto options = options_;
+  options.timeout = execute::kReleaseWait + std::chrono::seconds(15);
+  options.attempts = 1;
+  // Named first: GCC 12 mishandles an initializer list inside a co_await.
+  std::string target = http::target(
+      "/submit/migrate", {{"workflow", id}, {"task", task}, {"to", to}, {"scope", scope_}});
+  co_return co_await client_.send(address_, Verb::post, std::move(target), {}, options);
 }
 
 asio::awaitable<Status> SubmitRemote::reports(model::TaskReports reports) {

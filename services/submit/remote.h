@@ -42,6 +42,7 @@ class SubmitRemote final : public SubmitLogic {
   boost::asio::awaitable<Result<std::string>> owner_of(std::string id) override;
   boost::asio::awaitable<Status> cancel(std::string id) override;
   boost::asio::awaitable<Result<model::Submitted>> retry(std::string id) override;
+  boost::asio::awaitable<Status> migrate(std::string id, std::string task, std::string to) override;
   boost::asio::awaitable<Status> reports(model::TaskReports reports) override;
   boost::asio::awaitable<Result<model::ResultList>> results(std::string id) override;
   boost::asio::awaitable<Result<std::string>> logs(std::string id, std::string task,

@@ -120,6 +120,20 @@ void add_routes(http::Router& router, FederationView federation, std::shared_ptr
         if (!id.ok()) co_return id.status();
         co_return co_await (*logic)->retry(*id);
       }));
+  router.add(Verb::post, "/submit/migrate", auth::Access::user,
+             [pick](const RequestView& v) -> asio::awaitable<http::Response> {
+               auto logic = pick(v);
+               if (!logic.ok()) co_return http::error_response(logic.status());
+               auto id = required(v, "workflow");
+               if (!id.ok()) co_return http::error_response(id.status());
+               auto task = required(v, "task");
+               if (!task.ok()) co_return http::error_response(task.status());
+               auto to = required(v, "to");
+               if (!to.ok()) co_return http::error_response(to.status());
+               auto s = co_await (*logic)->migrate(*id, *task, *to);
+               if (!s.ok()) co_return http::error_response(s);
+               co_return http::no_content();
+             });
   router.add(
       Verb::post, "/submit/reports", auth::Access::peer,
       http::with_body_no_answer<model::TaskReports>(

@@ -1,5 +1,6 @@
 #include "services/submit/store.h"
 
+#include <set>
 #include <string_view>
 
 namespace fvce::submit {
@@ -14,7 +15,7 @@ CREATE TABLE IF NOT EXISTS tasks(
   workflow TEXT NOT NULL, idx INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
   host_id TEXT, host_name TEXT, host_address TEXT, host_started INTEGER,
   exit_code INTEGER, wall INTEGER, cpu INTEGER, max_rss INTEGER, started INTEGER,
-  finished INTEGER, message TEXT, retry_base INTEGER NOT NULL DEFAULT 0,
+  finished INTEGER, message TEXT, retry_base INTEGER NOT NULL DEFAULT 0, checkpoint TEXT,
   PRIMARY KEY(workflow, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files(
   workflow TEXT NOT NULL, name TEXT NOT NULL, result INTEGER NOT NULL, sha256 TEXT NOT NULL,
@@ -104,20 +105,22 @@ Status Store::open(const std::filesystem::path& path, bool full_sync) {
       !st.ok())
     return st;
   if (auto st = exec(kSchema); !st.ok()) return st;
-  // A database from before tasks.retry_base (the attempts before a user's retry) gets it.
+  // A database from an earlier version gets the columns added since: tasks.retry_base (the
+  // attempts before a user's retry) and tasks.checkpoint (where the task resumes from).
   {
     sqlite3_stmt* info = nullptr;
-    bool has = false;
+    std::set<std::string> has;
     if (sqlite3_prepare_v2(db_, "PRAGMA table_info(tasks)", -1, &info, nullptr) != SQLITE_OK)
       return error("reading the tasks table's columns");
     while (sqlite3_step(info) == SQLITE_ROW)
-      has = has || std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(info, 1))) ==
-                       "retry_base";
+      has.insert(reinterpret_cast<const char*>(sqlite3_column_text(info, 1)));
     sqlite3_finalize(info);
-    if (!has)
+    if (!has.count("retry_base"))
       if (auto st = exec("ALTER TABLE tasks ADD COLUMN retry_base INTEGER NOT NULL DEFAULT 0;");
           !st.ok())
         return st;
+    if (!has.count("checkpoint"))
+      if (auto st = exec("ALTER TABLE tasks ADD COLUMN checkpoint TEXT;"); !st.ok()) return st;
   }
   // Checkpoints through a second connection, when checkpoint_due(): installing a WAL hook
   // turns off the automatic checkpoint of the writing connection.
@@ -137,7 +140,7 @@ Status Store::open(const std::filesystem::path& path, bool full_sync) {
     return sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr) == SQLITE_OK;
   };
   if (!prep("INSERT OR REPLACE INTO workflows VALUES(?,?,?,?,?,?,?)", &put_workflow_) ||
-      !prep("INSERT OR REPLACE INTO tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &put_task_) ||
+      !prep("INSERT OR REPLACE INTO tasks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &put_task_) ||
       !prep("INSERT OR REPLACE INTO files VALUES(?,?,?,?,?,?,?,?)", &put_file_) ||
       !prep("BEGIN IMMEDIATE", &begin_) || !prep("COMMIT", &commit_) ||
       !prep("ROLLBACK", &rollback_) || !prep("PRAGMA synchronous=FULL", &sync_full_) ||
@@ -188,6 +191,7 @@ Status Store::write(const Batch& b, bool durable) {
     bind_opt(s, 14, t.finished);
     bind_text(s, 15, t.message);
     sqlite3_bind_int(s, 16, t.retry_base);
+    bind_text(s, 17, t.checkpoint);
     ok = ok && step(s);
   }
   for (const auto& f : b.files) {
@@ -237,7 +241,8 @@ Result<std::vector<TaskRow>> Store::tasks(const std::string& workflow) {
   if (sqlite3_prepare_v2(
           db_,
           "SELECT idx,state,attempts,host_id,host_name,host_address,host_started,"
-          "exit_code,wall,cpu,max_rss,started,finished,message,retry_base FROM tasks WHERE "
+          "exit_code,wall,cpu,max_rss,started,finished,message,retry_base,checkpoint FROM tasks "
+          "WHERE "
           "workflow=? ORDER BY idx",
           -1, &s, nullptr) != SQLITE_OK)
     return error("reading tasks");
@@ -261,6 +266,7 @@ Result<std::vector<TaskRow>> Store::tasks(const std::string& workflow) {
     t.finished = col_opt<std::int64_t>(s, 12);
     t.message = col_text(s, 13);
     t.retry_base = sqlite3_column_int(s, 14);
+    t.checkpoint = col_text(s, 15);
     out.push_back(std::move(t));
   }
   sqlite3_finalize(s);

@@ -40,6 +40,9 @@ struct TaskRow {
   std::optional<std::uint64_t> wall_ms, cpu_ms, max_rss;
   std::optional<std::int64_t> started, finished;
   std::string message;
+  // The checkpoint its next attempt resumes from ("" = none): name, SHA-256, size, source
+  // and path, tab-separated (see DagSubmit).
+  std::string checkpoint;
 };
 
 struct FileRow {

@@ -153,6 +153,9 @@ json::object member_json(const model::HostInfo& h) {
     o["cpu"] = l.cpu / 100.0;
     o["mem_free"] = l.memory_free;
     o["mem_total"] = l.memory_total;
+    o["disk_free"] = l.disk_free;
+    o["disk_total"] = l.disk_total;
+    o["down"] = l.down;
     o["sampled_ms"] = l.time;
   } else {
     o["slots_used"] = nullptr;

@@ -300,7 +300,11 @@ class Security(unittest.TestCase):
         r = c.cli("status", self.wf, "--node", self.n2.address, env=env)
         self.assertEqual(r.code, 1)
         self.assertIn("belongs to another user", r.stderr)
+        # fvce leave drains the node first: refused there already, and the node stays.
         r = c.cli("leave", "--node", self.n1.address, env=env)
+        self.assertEqual(r.code, 1)
+        self.assertIn("is for members and admins, not for user 'bob'", r.stderr)
+        r = c.cli("leave", "--no-drain", "--node", self.n1.address, env=env)
         self.assertEqual(r.code, 1)
         self.assertIn("admins only", r.stderr)
         r = c.cli("user", "add", "eve", "--password-stdin", "--node", self.n1.address, env=env,

@@ -44,6 +44,9 @@ class AbsentSubmit : public submit::SubmitLogic {
   boost::asio::awaitable<Status> cancel(std::string) override {
     co_return Status::Unavailable("no such peer in this test");
   }
+  boost::asio::awaitable<Status> migrate(std::string, std::string, std::string) override {
+    co_return nobody<model::Submitted>().status();
+  }
   boost::asio::awaitable<Result<model::Submitted>> retry(std::string) override {
     co_return nobody<model::Submitted>();
   }
@@ -71,6 +74,13 @@ class AbsentExecute : public execute::ExecuteLogic {
     co_return Status::Unavailable("no such peer in this test");
   }
   boost::asio::awaitable<Status> cleanup(model::CancelRequest) override {
+    co_return Status::Unavailable("no such peer in this test");
+  }
+  boost::asio::awaitable<Status> release(model::ReleaseRequest) override {
+    co_return Status::Unavailable("no such peer in this test");
+  }
+  boost::asio::awaitable<Result<model::Drained>> drain(std::string,
+                                                       std::chrono::milliseconds) override {
     co_return Status::Unavailable("no such peer in this test");
   }
 };

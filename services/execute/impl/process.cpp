@@ -121,6 +121,11 @@ class ProcessRun final : public TaskRun {
 
   // A run still queued behind another is withdrawn by either (Spawner::signal).
   void stop(bool force) override { spawner_->signal(id_, force ? SIGKILL : SIGTERM); }
+  bool signal(int sig) override {
+    if (awaiting_start_) return false;  // a queued run would be withdrawn by it
+    spawner_->signal(id_, sig);
+    return true;
+  }
 
  private:
   // The first event of a queued run: started, or why it never was.

@@ -46,23 +46,30 @@ struct SampledInfo::Shared {
 
   // The slot source is called with no lock held: it belongs to the execute service, which
   // may well ask info something while holding its own lock.
-  std::pair<int, int> slots() {
+  LocalInfo::ExecuteNow slots() {
     SlotSource source;
     {
       std::lock_guard lock(mu);
       source = slot_source;
     }
-    return source ? source() : std::pair<int, int>{0, 0};
+    return source ? source() : LocalInfo::ExecuteNow{};
+  }
+
+  static void apply(model::HostLoad& l, const LocalInfo::ExecuteNow& e) {
+    l.free_slots = e.free_slots;
+    l.queue = e.queue;
+    l.down = e.down;
+    l.disk_free = e.disk_free;
+    l.disk_total = e.disk_total;
   }
 
   // Requires mu held (so two readers do not split one CPU window between them).
-  Result<model::HostLoad> measure_locked(std::pair<int, int> slot_pair) {
+  Result<model::HostLoad> measure_locked(const LocalInfo::ExecuteNow& slot_pair) {
     auto reading = sampler.read();
     if (!reading.ok()) return reading.status();
     model::HostLoad sample = *reading;
     sample.time = clock.unix_ms();
-    sample.free_slots = slot_pair.first;
-    sample.queue = slot_pair.second;
+    apply(sample, slot_pair);
     if (options.memory_cap) {
       sample.memory_total = *options.memory_cap;
       sample.memory_free = std::min(sample.memory_free, *options.memory_cap);
@@ -82,8 +89,7 @@ struct SampledInfo::Shared {
     std::lock_guard lock(mu);
     if (!fresh_locked()) return measure_locked(slot_pair);
     model::HostLoad out = *cached;
-    out.free_slots = slot_pair.first;
-    out.queue = slot_pair.second;
+    apply(out, slot_pair);
     return out;
   }
 

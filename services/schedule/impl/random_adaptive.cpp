@@ -218,6 +218,12 @@ asio::awaitable<std::vector<Placement>> RandomAdaptive::place(std::vector<TaskNe
         other_reason = true;
         continue;
       }
+      // It failed tasks for reasons of its own (a full disk, a dead launcher): it takes no
+      // new work until it says it recovered.
+      if (c.h->load && !c.h->load->down.empty()) {
+        other_reason = true;
+        continue;
+      }
       int ahead = ours + c.others;
       double run = run_ms(*c.m, *c.h, tasks[t]);
       double wait = ahead + cores <= c.slots

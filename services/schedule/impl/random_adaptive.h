@@ -86,7 +86,4 @@ class RandomAdaptive final : public ScheduleLogic {
   bool have_mean_ = false;
 };
 
-// Whether m's static info can ever run a task with these needs; else why not.
-bool fits(const model::Member& m, const TaskNeeds& t, std::string* why = nullptr);
-
 }  // namespace fvce::schedule

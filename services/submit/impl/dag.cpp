@@ -10,8 +10,10 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
+#include <cstdlib>
 #include <filesystem>
 
+#include "node/core/units.h"
 #include "node/core/workers.h"
 #include "node/model/codec.h"
 #include "services/execute/logic.h"
@@ -23,6 +25,30 @@ using model::TaskState;
 using model::WorkflowState;
 
 namespace {
+
+// A task's checkpoint in its row: name, SHA-256, size, source, path, tab-separated.
+std::string checkpoint_text(const model::FileRef& f) {
+  return f.name + "\t" + f.sha256 + "\t" + std::to_string(f.size) + "\t" + f.source + "\t" + f.path;
+}
+std::optional<model::FileRef> checkpoint_from_text(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  std::vector<std::string> parts;
+  std::size_t from = 0;
+  for (;;) {
+    auto tab = text.find('\t', from);
+    parts.push_back(text.substr(from, tab == std::string::npos ? tab : tab - from));
+    if (tab == std::string::npos) break;
+    from = tab + 1;
+  }
+  if (parts.size() != 5) return std::nullopt;
+  model::FileRef f;
+  f.name = parts[0];
+  f.sha256 = parts[1];
+  f.size = std::strtoull(parts[2].c_str(), nullptr, 10);
+  f.source = parts[3];
+  f.path = parts[4];
+  return f;
+}
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kLatencyWindow = 20'000;
 
@@ -197,6 +223,7 @@ Status DagSubmit::open() {
       r.state = t.state;
       r.attempts = t.attempts;
       r.retry_base = t.retry_base;
+      r.checkpoint = checkpoint_from_text(t.checkpoint);
       r.host_id = t.host_id;
       r.host_name = t.host_name;
       r.host_address = t.host_address;
@@ -356,6 +383,7 @@ TaskRow DagSubmit::row(const Workflow& wf, int index) const {
   t.started = r.started;
   t.finished = r.finished;
   t.message = r.message;
+  if (r.checkpoint) t.checkpoint = checkpoint_text(*r.checkpoint);
   return t;
 }
 
@@ -510,6 +538,18 @@ model::TaskAssignment DagSubmit::assignment(const Workflow& wf, int index, int a
   }
   for (const auto& [name, result] : t.outputs) a.outputs.push_back(name);
   a.checkpoint = t.checkpoint;
+  // It resumes from its checkpoint: the file comes as an input under its own name, and the
+  // restart argument (if the task declares one) names it.
+  const auto& r = wf.runs[index];
+  if (r.checkpoint && t.checkpoint) {
+    auto in = *r.checkpoint;
+    in.name = t.checkpoint->file;
+    a.inputs.push_back(std::move(in));
+    if (!t.checkpoint->restart_arg.empty()) {
+      a.args.push_back(t.checkpoint->restart_arg);
+      a.args.push_back(t.checkpoint->file);
+    }
+  }
   return a;
 }
 
@@ -935,6 +975,70 @@ asio::awaitable<Result<model::Submitted>> DagSubmit::retry(std::string id) {
   co_return out;
 }
 
+std::string DagSubmit::backup_for(const std::string& named, const model::Member& host) const {
+  auto live = membership_->live_members();
+  if (!named.empty()) {
+    for (const auto& m : live)
+      if (m.name == named && m.state == model::MemberState::alive && m.id != host.id)
+        return m.address;
+  }
+  // The submitter itself is the usual choice: it outlives the workflow's hosts by design.
+  if (host.id != ctx_.self.id) return ctx_.self.address;
+  for (const auto& m : live)
+    if (m.id != host.id && m.state == model::MemberState::alive) return m.address;
+  return {};
+}
+
+asio::awaitable<Status> DagSubmit::migrate(std::string id, std::string task, std::string to) {
+  std::optional<PeerRef> from;
+  std::string target_name, from_name;
+  {
+    std::lock_guard lock(mu_);
+    auto it = workflows_.find(id);
+    if (it == workflows_.end()) co_return Status::NotFound("no workflow '" + id + "' on this node");
+    auto& wf = *it->second;
+    if (wf.state != WorkflowState::running || wf.cancel_requested)
+      co_return Status::Conflict("workflow '" + id + "' is not running");
+    auto ti = wf.plan.task_index.find(task);
+    if (ti == wf.plan.task_index.end())
+      co_return Status::NotFound("workflow '" + id + "' has no task '" + task + "'");
+    auto& r = wf.runs[ti->second];
+    const auto& t = wf.plan.tasks[ti->second];
+    if (model::is_final(r.state))
+      co_return Status::Conflict("task '" + task + "' is " +
+                                 std::string(model::to_string(r.state)) +
+                                 ": there is nothing to move");
+    std::optional<model::Member> target;
+    for (const auto& m : membership_->live_members())
+      if ((m.name == to || m.id == to) && m.state == model::MemberState::alive) target = m;
+    if (!target) co_return Status::NotFound("no live member '" + to + "' to move the task to");
+    std::string why;
+    schedule::TaskNeeds needs{t.cores, t.memory, t.cost_ms, {}, {}};
+    if (!schedule::fits(*target, needs, &why))
+      co_return Status::InvalidArgument(target->name + " cannot run task '" + task + "': it " +
+                                        why);
+    if (in_flight(r.state) && r.host_id == target->id)
+      co_return Status::Conflict("task '" + task + "' is on " + target->name + " already");
+    r.pin_host = target->id;
+    target_name = target->name;
+    if (in_flight(r.state)) {
+      from = PeerRef(r.host_id, r.host_address);
+      from_name = r.host_name;
+    }
+  }
+  spdlog::info("workflow {}: task {} moves to {}{}", id, task, target_name,
+               from_name.empty() ? "" : " from " + from_name);
+  if (!from) co_return Status::Ok();  // not placed yet: it goes there
+  model::ReleaseRequest request{id, task, "moved to " + target_name, true};
+  auto& executor = ctx_.peers.execute(*from);
+  Status s = co_await executor.release(std::move(request));
+  // Not there (yet, or any more): its report decides; the target is kept for its next placement.
+  if (!s.ok() && s.code() != ErrorCode::not_found)
+    co_return Status(s.code(),
+                     "cannot move task '" + task + "' off " + from_name + ": " + s.message());
+  co_return Status::Ok();
+}
+
 asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
   Batch batch;
   std::set<WorkflowPtr> touched;
@@ -957,13 +1061,21 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
       const auto& task = wf.plan.tasks[idx];
       switch (rep.state) {
         case TaskState::staging:
-        case TaskState::running:
+        case TaskState::running: {
+          bool changed = false;
           if (rank(rep.state) > rank(r.state)) {
             r.state = rep.state;
             if (rep.started) r.started = rep.started;
-            batch.tasks.push_back(row(wf, idx));
+            changed = true;
           }
+          // A periodic copy of its checkpoint: where it resumes from if its host is lost.
+          if (rep.checkpoint && rep.checkpoint != r.checkpoint) {
+            r.checkpoint = rep.checkpoint;
+            changed = true;
+          }
+          if (changed) batch.tasks.push_back(row(wf, idx));
           break;
+        }
         case TaskState::done: {
           r.exit_code = rep.exit_code;
           r.wall_ms = rep.wall_ms;
@@ -984,6 +1096,20 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
           break;
         }
         case TaskState::failed: {
+          if (!rep.lost_input.empty() && r.checkpoint && rep.lost_input == r.checkpoint->name &&
+              !wf.cancel_requested) {
+            // The checkpoint it was to resume from is not to be had: it starts over (the
+            // attempt does not count).
+            end_locked(wf, idx, 0, false);
+            freed = true;
+            r.retry_base += 1;
+            r.message = "its checkpoint could not be fetched (" + rep.message + "); it starts over";
+            spdlog::warn("workflow {}: task {}: {}", wf.id, task.id, r.message);
+            r.checkpoint.reset();
+            make_ready(wf, idx, now);
+            batch.tasks.push_back(row(wf, idx));
+            break;
+          }
           if (!rep.lost_input.empty() && !wf.cancel_requested &&
               wf.plan.producer.count(rep.lost_input) && wf.remakes[rep.lost_input] < kMaxRemakes) {
             // An input made by another task could not be fetched from where it was: not
@@ -993,6 +1119,8 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
             r.retry_base += 1;
             r.state = TaskState::pending;
             r.message = "input '" + rep.lost_input + "' could not be fetched: " + rep.message;
+            spdlog::warn("workflow {}: task {} waits for its input to be made again: {}", wf.id,
+                         task.id, r.message);
             std::string source = wf.files.count(rep.lost_input) ? wf.files[rep.lost_input].source
                                                                 : std::string("its host");
             remake_lost_locked(wf, {rep.lost_input},
@@ -1002,6 +1130,20 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
           }
           end_locked(wf, idx, static_cast<std::int64_t>(rep.wall_ms.value_or(0)), false);
           freed = true;
+          if (!rep.host_fault.empty() && !wf.cancel_requested && r.host_faults < kMaxHostFaults) {
+            // The host's trouble, not the task's (its disk filled up, its launcher died):
+            // the attempt does not count, and the task goes to another host.
+            ++r.host_faults;
+            r.retry_base += 1;
+            r.fault_host = rep.host;
+            r.message = "attempt " + std::to_string(r.attempts) + " failed on " + r.host_name +
+                        " for the host's own reason (" + rep.host_fault + "); runs again " +
+                        "elsewhere: " + rep.message;
+            spdlog::info("submit: {}/{}: {}", wf.id, task.id, r.message);
+            make_ready(wf, idx, now);
+            batch.tasks.push_back(row(wf, idx));
+            break;
+          }
           r.exit_code = rep.exit_code;
           r.wall_ms = rep.wall_ms;
           r.cpu_ms = rep.cpu_ms;
@@ -1012,6 +1154,7 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
           if (r.attempts - r.retry_base <= task.retries && !wf.cancel_requested) {
             r.message = "attempt " + std::to_string(r.attempts) + " failed: " + rep.message;
             r.finished.reset();
+            r.checkpoint.reset();  // a retry starts over: the checkpoint may be the cause
             make_ready(wf, idx, now);
             batch.tasks.push_back(row(wf, idx));
           } else {
@@ -1027,6 +1170,12 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
           freed = true;
           --r.attempts;
           r.message = "given up by " + r.host_name + ": " + rep.message;
+          if (rep.checkpoint) {
+            r.checkpoint = rep.checkpoint;  // it resumes from there
+            r.message +=
+                " (resumes from its checkpoint, " + format_bytes(rep.checkpoint->size) + ")";
+          }
+          spdlog::info("workflow {}: task {} {}", wf.id, task.id, r.message);
           make_ready(wf, idx, now);
           batch.tasks.push_back(row(wf, idx));
           break;
@@ -1140,6 +1289,10 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
         // A retry after a failure goes elsewhere where it can (the host may be the cause).
         const auto& r = it.wf->runs[it.index];
         if (r.attempts > r.retry_base && !r.host_id.empty()) n.avoid.push_back(r.host_id);
+        // And the host where it last failed for the host's own reasons.
+        if (!r.fault_host.empty() &&
+            std::find(n.avoid.begin(), n.avoid.end(), r.fault_host) == n.avoid.end())
+          n.avoid.push_back(r.fault_host);
         for (const auto& name : t.inputs) {
           auto f = it.wf->files.find(name);
           if (f != it.wf->files.end()) n.inputs.emplace_back(f->second.source, f->second.size);
@@ -1166,6 +1319,25 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
       std::lock_guard lock(mu_);
       std::vector<ReadyItem> later;  // no room now, in order
       std::size_t later_parked = 0;  // of them, those that were parked before this round
+      // A task being migrated goes to its target, whatever the scheduler would choose.
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        auto& r = items[i].wf->runs[items[i].index];
+        if (r.pin_host.empty()) continue;
+        auto& p = placements[i];
+        auto m = membership_->find(r.pin_host);
+        if (!m || m->state != model::MemberState::alive) {
+          spdlog::warn(
+              "workflow {}: task {} was to move to {}, which is gone; it goes where "
+              "the scheduler places it",
+              items[i].wf->id, items[i].wf->plan.tasks[items[i].index].id, r.pin_host);
+          r.pin_host.clear();
+          continue;
+        }
+        if (!p.hosts.empty())
+          scheduler_->declined(p.hosts.front().id, items[i].wf->plan.tasks[items[i].index].cores);
+        p.hosts = {*m};
+        p.no_room = schedule::NoRoom::none;
+      }
       for (std::size_t i = 0; i < items.size(); ++i) {
         auto& wf = *items[i].wf;
         int idx = items[i].index;
@@ -1190,6 +1362,7 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
           continue;
         }
         const auto& h = p.hosts.front();
+        wf.hosts_used.insert({h.id, h.address});
         r.state = TaskState::placed;
         r.attempts += 1;
         r.host_id = h.id;
@@ -1198,14 +1371,19 @@ asio::awaitable<void> DagSubmit::dispatch_loop() {
         r.host_started = static_cast<std::uint64_t>(h.host.started);
         r.started.reset();
         r.finished.reset();
-        r.message.clear();
+        // What the user reads while it runs: where it resumes from, when it does.
+        r.message = r.checkpoint && wf.plan.tasks[idx].checkpoint
+                        ? "resumes from its checkpoint (" + format_bytes(r.checkpoint->size) + ")"
+                        : std::string();
         r.placement = ++placements_;
         r.accepted = false;
         r.ended = false;
         r.early_end.reset();
         batch.tasks.push_back(row(wf, idx));
-        sends.push_back(
-            {items[i].wf, idx, r.attempts, r.placement, p.hosts, assignment(wf, idx, r.attempts)});
+        auto a = assignment(wf, idx, r.attempts);
+        if (a.checkpoint && a.checkpoint->copy_every_ms > 0)
+          a.backup = backup_for(a.checkpoint->copy_to, h);
+        sends.push_back({items[i].wf, idx, r.attempts, r.placement, p.hosts, std::move(a)});
       }
       // No room now: parked, in order, until something makes room — those that were parked
       // before ahead of the others, new ones at the back.
@@ -1252,6 +1430,7 @@ asio::awaitable<void> DagSubmit::send(WorkflowPtr wf, int index, int attempt,
         r.host_name = h.name;
         r.host_address = h.address;
         r.host_started = static_cast<std::uint64_t>(h.host.started);
+        wf->hosts_used.insert({h.id, h.address});
         batch.tasks.push_back(row(*wf, index));
       }
       co_await write(std::move(batch), false);
@@ -1273,6 +1452,7 @@ asio::awaitable<void> DagSubmit::send(WorkflowPtr wf, int index, int attempt,
         co_return;
       }
       r.accepted = true;
+      r.pin_host.clear();  // a migration's target took it
       if (r.early_end) {
         const auto& t = wf->plan.tasks[index];
         scheduler_->finished(h.id, cores, t.cost_ms, r.early_end->observed_ms,
@@ -1379,8 +1559,17 @@ asio::awaitable<void> DagSubmit::watch_loop() {
             continue;
           }
           auto it = live.find(r.host_id);
-          bool lost = it == live.end() || it->second != r.host_started;
-          if (!lost) continue;
+          bool gone = it == live.end();
+          bool restarted = !gone && it->second != r.host_started;
+          if (!gone && !restarted) continue;
+          if (restarted && !r.recover_until) {
+            // Back after a restart: what it finished meanwhile, and what it gave up when it
+            // went down, it reports from its spool as it comes back (execute/outbox.h).
+            // It gets recover_grace to say so before the task is placed again.
+            r.recover_until = now + config_.recover_grace;
+            continue;
+          }
+          if (restarted && now < *r.recover_until) continue;
           spdlog::warn("workflow {}: task {} was on {}, which {}; running it again", wf->id,
                        wf->plan.tasks[i].id, r.host_name,
                        it == live.end() ? "is gone" : "restarted");
@@ -1420,6 +1609,7 @@ asio::awaitable<void> DagSubmit::finalize(WorkflowPtr wf) {
   {
     std::lock_guard lock(mu_);
     cancelled = wf->cancel_requested;
+    hosts = wf->hosts_used;
     for (std::size_t i = 0; i < wf->runs.size(); ++i) {
       const auto& r = wf->runs[i];
       if (!r.host_address.empty() && r.attempts > 0) hosts.insert({r.host_id, r.host_address});

@@ -81,6 +81,7 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
   boost::asio::awaitable<Result<std::string>> owner_of(std::string id) override;
   boost::asio::awaitable<Status> cancel(std::string id) override;
   boost::asio::awaitable<Result<model::Submitted>> retry(std::string id) override;
+  boost::asio::awaitable<Status> migrate(std::string id, std::string task, std::string to) override;
   boost::asio::awaitable<Status> reports(model::TaskReports reports) override;
   boost::asio::awaitable<Result<model::ResultList>> results(std::string id) override;
   boost::asio::awaitable<Result<std::string>> logs(std::string id, std::string task,
@@ -115,6 +116,15 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
     std::optional<EarlyEnd> early_end;
     // Recovered as placed after a restart: placed again if its host says nothing by then.
     std::optional<Clock::time_point> recover_until;
+    // Attempts that failed for their hosts' own reasons (TaskReport::host_fault), which do
+    // not count against its retries while there are at most kMaxHostFaults of them; the
+    // latest such host, which its next placement avoids.
+    int host_faults = 0;
+    std::string fault_host;
+    // Where its next attempt resumes from (a checkpoint it was moved with, or the latest
+    // periodic copy), and the host it must go to next (a migration's target, by id).
+    std::optional<model::FileRef> checkpoint;
+    std::string pin_host;
   };
   struct Workflow {
     std::string id, name, owner, doc;
@@ -123,6 +133,9 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
     bool cancel_requested = false;
     bool finalizing = false;
     bool settled = false;  // its end is recorded and its work directories cleaned
+    // (id, address) of every host an attempt of it was placed on since this node started:
+    // each gets the clean-up (a host that only failed its tasks holds their directories too).
+    std::set<std::pair<std::string, std::string>> hosts_used;
     std::int64_t submitted = 0;
     std::optional<std::int64_t> finished;
     Plan plan;
@@ -187,7 +200,12 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
   boost::asio::awaitable<void> stop_tasks(std::vector<StopOn> stops);
   // A lost file is made again at most this often; then a task that cannot fetch it fails.
   static constexpr int kMaxRemakes = 3;
+  // A task whose attempts failed this often for their hosts' reasons counts further ones.
+  static constexpr int kMaxHostFaults = 5;
   TaskRow row(const Workflow& wf, int index) const;
+  // Where a task placed on host sends its checkpoint copies: the member named (if alive and
+  // not host), else this node (unless it is host), else another live member.
+  std::string backup_for(const std::string& named, const model::Member& host) const;
   WorkflowRow workflow_row(const Workflow& wf) const;
   model::WorkflowSummary summary(const Workflow& wf) const;
   model::TaskAssignment assignment(const Workflow& wf, int index, int attempt) const;

@@ -1,13 +1,18 @@
 // The report outbox against a fake submitter and a manual clock: coalescing, batching, the
-// linger, back-off on a submitter that is down, and refusals found one report at a time.
+// linger, back-off on a submitter that is down, refusals found one report at a time, and the
+// spool that keeps final reports across a restart.
 #include "services/execute/outbox.h"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "tests/unit/fake_peers.h"
@@ -161,6 +166,70 @@ TEST_CASE("reports not delivered within retry-for are given up") {
   }
   CHECK(f.eventually([&] { return f.outbox->pending() == 0; }));
   CHECK(f.submitter->count() == 0);
+}
+
+// The spool files of a directory (what a restarted node would find).
+std::size_t spool_files(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    n += e.path().extension() == ".report";
+  return n;
+}
+
+TEST_CASE("final reports wait on disk until acknowledged, and a new outbox delivers them") {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("fvce-outbox-" + std::to_string(::getpid()) + "-" +
+              std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  OutboxOptions options;
+  options.spool = dir;
+  {
+    Fixture f(options);
+    f.submitter->down = 1000;  // the submitter is away for this whole run
+    // Accepted tasks: what the submitter is to hear if the node goes down first.
+    for (const char* t : {"a", "c"}) f.outbox->journal(kSubmitter, report(t, TaskState::cancelled));
+    f.outbox->add(kSubmitter, report("a", TaskState::running));
+    f.outbox->add(kSubmitter, report("a", TaskState::done));  // replaces a's journal entry
+    f.outbox->add(kSubmitter, report("b", TaskState::failed));
+    f.outbox->add(kSubmitter, report("c", TaskState::running));  // progress: not kept
+    REQUIRE(f.eventually([&] { return spool_files(dir) == 3; }));
+    CHECK(f.outbox->spooled() == 3);
+    CHECK(f.outbox->pending() == 3);  // a, b, and c's progress; the journal is not sent
+    CHECK(f.submitter->count() == 0);
+  }  // the node goes down with them undelivered
+
+  // A spool file that cannot be read is dropped with a warning; the rest are delivered.
+  { std::ofstream(dir / "0000000000000000.report") << "not a report"; }
+  Fixture g(options);
+  CHECK(g.outbox->spooled() == 3);
+  REQUIRE(g.eventually([&] { return g.submitter->count() == 3; }));
+  {
+    std::lock_guard lock(g.submitter->mu);
+    std::set<std::string> got;
+    for (const auto& b : g.submitter->batches)
+      for (const auto& r : b) got.insert(r.task + ":" + std::string(model::to_string(r.state)));
+    // c was still running when the node went down: its submitter hears it was given up.
+    CHECK(got == std::set<std::string>{"a:done", "b:failed", "c:cancelled"});
+  }
+  // Acknowledged: nothing is left for a third run.
+  REQUIRE(g.eventually([&] { return spool_files(dir) == 0; }));
+  CHECK(g.outbox->spooled() == 0);
+  CHECK(g.outbox->pending() == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a report the submitter refuses leaves the spool with it") {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("fvce-outbox-refused-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  OutboxOptions options;
+  options.spool = dir;
+  Fixture f(options);
+  f.submitter->refuse_task = "bad";
+  f.outbox->add(kSubmitter, report("bad", TaskState::done));
+  REQUIRE(f.eventually([&] { return f.outbox->pending() == 0; }));
+  REQUIRE(f.eventually([&] { return spool_files(dir) == 0; }));
+  CHECK(f.submitter->count() == 0);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

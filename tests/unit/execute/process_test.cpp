@@ -265,6 +265,11 @@ struct Fixture {
   fs::path workdir(const std::string& task_dir) const {
     return work_root() / "work" / kWorkflow / task_dir / "a1";
   }
+  // Attempt 1's captured stdout (".out") or stderr (".err"), in the capture root (the state
+  // directory's captures/, off the work root).
+  fs::path capture(const std::string& task_dir, const std::string& ext) const {
+    return fs::path(dir) / "captures" / kWorkflow / task_dir / ("a1" + ext);
+  }
 };
 
 std::vector<TaskState> states(const std::vector<TaskReport>& rs) {
@@ -329,8 +334,8 @@ TEST_CASE("a task runs in its work directory: running, done, output captured") {
   CHECK(*done.wall_ms < 5000);
 
   auto task_dir = f.work_root() / "work" / kWorkflow / "hello";
-  CHECK(slurp(task_dir / "a1.out") == "hi\n");
-  CHECK(slurp(task_dir / "a1.err") == "err\n");
+  CHECK(slurp(f.capture("hello", ".out")) == "hi\n");
+  CHECK(slurp(f.capture("hello", ".err")) == "err\n");
   CHECK(fs::is_directory(task_dir / "a1"));
 
   auto out = f.sync([&] { return f.exec->logs(kWorkflow, "hello", 0, "stdout", 100); });
@@ -563,7 +568,7 @@ TEST_CASE("a queued task is prepared while it waits and starts once the slot fre
   REQUIRE(!rs.empty());
   INFO(rs.back().message);
   CHECK(rs.back().state == TaskState::done);
-  CHECK(slurp(f.workdir("second").parent_path() / "a1.out") == "abc\n");
+  CHECK(slurp(f.capture("second", ".out")) == "abc\n");
 }
 
 // Waits until the executor has handed n queued tasks over to the launcher.
@@ -650,8 +655,61 @@ TEST_CASE("a launcher that dies with a task handed over behind the one it runs s
   REQUIRE(!next.empty());
   INFO(next.back().message);
   CHECK(next.back().state == TaskState::done);
-  CHECK(slurp(f.workdir("next").parent_path() / "a1.out") == "fine\n");
+  CHECK(slurp(f.capture("next", ".out")) == "fine\n");
   CHECK(f.runner().launcher_pid() != launcher);
+}
+
+TEST_CASE("a released task is given back: dropped from the queue, or stopped, and cancelled") {
+  Fixture f(one_slot_one_queued());
+  REQUIRE(f.assign(f.task("long", "sleep 30")).ok());
+  REQUIRE(f.wait_state("long", TaskState::running));
+  REQUIRE(f.assign(f.task("next", "echo next")).ok());
+  auto release = [&](std::string task) {
+    return f.sync([&] {
+      return f.exec->release(model::ReleaseRequest{kWorkflow, task, "moved to n9", true});
+    });
+  };
+  // Queued: given back before it starts.
+  REQUIRE(release("next").ok());
+  auto next = f.wait_final("next");
+  REQUIRE(!next.empty());
+  CHECK(next.back().state == TaskState::cancelled);
+  CHECK(next.back().message == "given up before it started: moved to n9");
+  // Running, without a checkpoint: stopped, and given back without one.
+  auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(release("long").ok());
+  auto rs = f.wait_final("long");
+  REQUIRE(!rs.empty());
+  CHECK(rs.back().state == TaskState::cancelled);
+  CHECK(rs.back().message == "given up: moved to n9");
+  CHECK_FALSE(rs.back().checkpoint);
+  CHECK(std::chrono::steady_clock::now() - t0 < 10s);
+  // Nothing of it is here any more.
+  CHECK(release("long").code() == ErrorCode::not_found);
+  CHECK(release("nope").code() == ErrorCode::not_found);
+}
+
+TEST_CASE("a drained host gives its tasks back and takes no new work") {
+  Fixture f;
+  REQUIRE(f.assign(f.task("a", "sleep 30")).ok());
+  REQUIRE(f.assign(f.task("b", "sleep 30")).ok());
+  REQUIRE(f.wait_state("a", TaskState::running));
+  REQUIRE(f.wait_state("b", TaskState::running));
+  auto d = f.sync([&] { return f.exec->drain("maintenance", 20s); });
+  REQUIRE_MESSAGE(d.ok(), d.status().message());
+  CHECK(d->released == 2);
+  CHECK(d->left == 0);
+  CHECK(d->checkpointed == 0);
+  for (const char* t : {"a", "b"}) {
+    auto rs = f.wait_final(t);
+    REQUIRE(!rs.empty());
+    CHECK(rs.back().state == TaskState::cancelled);
+    CHECK(rs.back().message.find("is draining: maintenance") != std::string::npos);
+  }
+  CHECK(f.exec->health().down == "draining: maintenance");
+  Status refused = f.assign(f.task("c", "true"));
+  CHECK(refused.code() == ErrorCode::unavailable);
+  CHECK(refused.message().find("draining: maintenance") != std::string::npos);
 }
 
 TEST_CASE("handed-over tasks never run more cores at once than the slots, a wide one in turn") {
@@ -813,8 +871,10 @@ TEST_CASE("tasks run at the executor's nice level") {
   CHECK(!ProcessRunner::Create(f.ctx, o.process).ok());
 }
 
-TEST_CASE("a launcher that dies loses its running tasks, which fail, the next task runs") {
-  Fixture f;
+TEST_CASE("a launcher that dies loses its running tasks, the host's fault, and the next runs") {
+  auto o = Fixture::default_options();
+  o.exec.fault_pause = 300ms;
+  Fixture f(o);
   REQUIRE(f.assign(f.task("long", "echo $$ > pid; sleep 30")).ok());
   REQUIRE(f.wait_state("long", TaskState::running));
   pid_t task_pid = read_pid(f.workdir("long") / "pid");
@@ -822,8 +882,17 @@ TEST_CASE("a launcher that dies loses its running tasks, which fail, the next ta
   pid_t launcher = kill_launcher(f);
   auto rs = f.wait_final("long");
   REQUIRE(!rs.empty());
+  // Not the task's fault: its submitter runs it again without counting the attempt.
   CHECK(rs.back().state == TaskState::failed);
-  CHECK(rs.back().message.find("exit status is unknown") != std::string::npos);
+  CHECK(rs.back().host_fault == "launcher");
+  CHECK(rs.back().message.find("the task runs again") != std::string::npos);
+  // The host takes no new work for the pause, and says why.
+  Status refused = f.assign(f.task("early", "echo early"));
+  CHECK(refused.code() == ErrorCode::unavailable);
+  CHECK(refused.message().find("takes no new work: its task launcher died") != std::string::npos);
+  CHECK(f.exec->health().down.find("task launcher died") != std::string::npos);
+  std::this_thread::sleep_for(400ms);
+  CHECK(f.exec->health().down.empty());
   // A new launcher takes the next task.
   REQUIRE(f.assign(f.task("after", "echo fine")).ok());
   auto after = f.wait_final("after");
@@ -862,7 +931,7 @@ TEST_CASE("a task gets a clean environment: its own variables, PATH with fvce's 
   auto rs = f.wait_final("env");
   REQUIRE(!rs.empty());
   REQUIRE(rs.back().state == TaskState::done);
-  std::istringstream out(slurp(f.workdir("env").parent_path() / "a1.out"));
+  std::istringstream out(slurp(f.capture("env", ".out")));
   std::string vars, tmpdir, cwd, path, locale;
   std::getline(out, vars);
   std::getline(out, tmpdir);
@@ -940,7 +1009,7 @@ TEST_CASE("the HTTP routes and ExecuteRemote: 202, 503 when full, logs, cancel, 
   REQUIRE(fs::is_directory(task_dir / "a1"));
   REQUIRE(f.sync([&] { return remote.cleanup(model::CancelRequest{kWorkflow, ""}); }).ok());
   CHECK_FALSE(fs::exists(task_dir / "a1"));
-  CHECK(fs::exists(task_dir / "a1.out"));  // logs stay
+  CHECK(fs::exists(f.capture("remote", ".out")));  // logs stay
   auto again = f.sync([&] { return remote.logs(kWorkflow, "remote", 1, "stdout", 1000); });
   CHECK(again.ok());
 }
@@ -1120,7 +1189,7 @@ TEST_CASE("a task's declared needs become its limits") {
   auto r = f.wait_final("greedy");
   CHECK(r.back().state == TaskState::failed);
   CHECK(r.back().message.find("MemoryError") != std::string::npos);
-  auto out = slurp(f.work_root() / "work" / kWorkflow / "greedy" / "a1.out");
+  auto out = slurp(f.capture("greedy", ".out"));
   // ulimit -d is in KiB: 64 MiB + 64 MiB headroom = 131072; no core dumps; 5 s + 10 s of CPU.
   CHECK(out == "131072\n0\n15\n");
 }

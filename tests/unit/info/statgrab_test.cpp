@@ -165,7 +165,7 @@ TEST_CASE("load() keeps the machine's figures for up to a second, and reads the 
   auto info = DeclaredInfo::Create(ioc, clock, state_dir(), "v", small_declared());
   REQUIRE(info.ok());
   int calls = 0;
-  std::pair<int, int> slots{3, 7};
+  LocalInfo::ExecuteNow slots{3, 7, "", 0, 0};
   (*info)->set_slot_source([&] {
     ++calls;
     return slots;
@@ -176,8 +176,9 @@ TEST_CASE("load() keeps the machine's figures for up to a second, and reads the 
   CHECK(first->queue == 7);
   CHECK(first->time == clock.unix_ms());
 
-  // Tasks ended since: the answer says so at once, though the sample is still in use.
-  slots = {4, 0};
+  // Tasks ended since, and the host went down for new work: the answer says so at once,
+  // though the sample is still in use.
+  slots = {4, 0, "its work root is full", 10, 100};
   clock.advance(milliseconds(999));
   auto cached = (*info)->load_now();
   REQUIRE(cached.ok());
@@ -186,6 +187,9 @@ TEST_CASE("load() keeps the machine's figures for up to a second, and reads the 
   CHECK(cached->load1 == first->load1);
   CHECK(cached->free_slots == 4);
   CHECK(cached->queue == 0);
+  CHECK(cached->down == "its work root is full");
+  CHECK(cached->disk_free == 10);
+  CHECK(cached->disk_total == 100);
   CHECK(calls == 2);
 
   clock.advance(milliseconds(1));

@@ -74,6 +74,11 @@ TEST_CASE("ErrorDoc round-trips and validates") {
 
 TEST_CASE("HostLoadReport round-trips and validates") {
   round_trip(HostLoadReport{kId1, "n1", sample_load()});
+  auto down = sample_load();
+  down.disk_free = 4096;
+  down.disk_total = 2u << 20;
+  down.down = "its work root /srv/scratch is full (4.0 KiB of 2.0 MiB free)";
+  round_trip(HostLoadReport{kId1, "n1", down});
 }
 
 TEST_CASE("LoadHistory round-trips and validates") {
@@ -223,7 +228,24 @@ TEST_CASE("TaskReports round-trip, a failed one naming the input it could not st
   lost.state = TaskState::failed;
   lost.message = "staging input 'p3.txt' from 127.0.0.1:7703 failed: connection refused";
   lost.lost_input = "p3.txt";
-  round_trip(TaskReports{{done, lost}});
+  TaskReport full = lost;
+  full.lost_input.clear();
+  full.host_fault = "disk";
+  full.message = "n2's work root /srv/scratch filled up while the task ran";
+  TaskReport moved = lost;
+  moved.lost_input.clear();
+  moved.state = TaskState::cancelled;
+  moved.message = "moved off n2: migrating to n3";
+  moved.checkpoint = FileRef{"checkpoint3.bin",
+                             std::string(64, 'c'),
+                             1 << 20,
+                             "127.0.0.1:7702",
+                             "work/wf-ab12cd34/model.3/a1/checkpoint3.bin",
+                             false};
+  round_trip(TaskReports{{done, lost, full, moved}});
+  round_trip(ReleaseRequest{"wf-ab12cd34", "model[3]", "migrating to n3", true});
+  round_trip(ReleaseRequest{"wf-ab12cd34", "model[3]", "n2 drains", false});
+  round_trip(Drained{"n2", 4, 3, 0, 5120});
 }
 
 }  // namespace

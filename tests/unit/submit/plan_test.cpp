@@ -175,7 +175,7 @@ TEST_CASE("the workflow document round-trips through its codec") {
     <file name="m.gz" src="data/m.gz" sha256="ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" size="3" executable="true"/>
     <task id="a" cmd="x" args="-v" cores="2" memory="1GiB" time-limit="90s" retries="2" cost="2m">
       <arg>one</arg><env name="K" value="v"/><in file="m.gz"/><out file="o" result="true"/><after task="b"/>
-      <checkpoint file="ck" every="500" signal="USR2" restart-arg="--restart"/></task>
+      <checkpoint file="ck" every="500" signal="USR2" restart-arg="--restart" copy-every="10m" copy-to="n3"/></task>
     <task id="b" cmd="true"/>
     <array id="s" range="0..3"><task id="c" cmd="y" args="{i}"/></array>
   </workflow>)";
@@ -187,6 +187,8 @@ TEST_CASE("the workflow document round-trips through its codec") {
   CHECK(a.time_limit_ms == 90'000);
   CHECK(a.cost_ms == 120'000);
   CHECK(a.checkpoint->restart_arg == "--restart");
+  CHECK(a.checkpoint->copy_every_ms == 600'000);
+  CHECK(a.checkpoint->copy_to == "n3");
   auto again = model::to_xml(*doc);
   CHECK(xml::SchemaSet::instance().validate(again).ok());
   CHECK(*model::from_xml<model::WorkflowDoc>(again) == *doc);
