@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What moving running work costs (docs/RELIABILITY.md, "## Moving work: cost"):
 
-- migration of a running Marmousi shot (the medium grid, 12.5 m, one thread): the size of
+- migration of a running Marmousi shot (a 5 m grid at 15 Hz, one thread): the size of
   its checkpoint, the time from `fvce migrate` to the host giving it back (checkpoint
   written and copied to the submitter), and to the shot running on the target again;
 - a drain of a host running 4 such shots: the time `fvce drain` takes (all four
@@ -32,7 +32,7 @@ import benchlib  # noqa: E402
 
 
 def shots_workflow(tmp: str, name: str, n: int) -> str:
-    """n shots of the medium grid, 1 core and 2 GiB each, with checkpoints."""
+    """n shots on the 5 m grid, 1 core and 2 GiB each, with checkpoints."""
     one = open(marmousi_shot.write(tmp, name)).read()
     one = one.replace('cores="1"', 'cores="1" memory="2GiB"')
     head, task = one.split('  <task id="model"', 1)
@@ -114,7 +114,7 @@ def main() -> int:
             H.wait_workflow(n1.address, wf, timeout=600)
     med = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
     rows = [
-        ["checkpoint of one shot (medium grid)", sizes[-1] if sizes else "n/a"],
+        ["checkpoint of one shot (5 m grid, 15 Hz)", sizes[-1] if sizes else "n/a"],
         [f"migrate → given back (checkpoint written, copied), median of {len(given_back)}",
          f"{med(given_back):.2f} s"],
         [f"migrate → running on the target, median of {len(resumed)}", f"{med(resumed):.2f} s"],
@@ -128,7 +128,7 @@ def main() -> int:
         m = benchlib.machine()
         body = (f"`python3 bench/fault/bench_move.py --fvce build/fvce --runs {args.runs}`, "
                 f"{m['date']}, {m['nproc']} cores ({m['cpu']}): three loopback nodes; the shot "
-                "is the medium grid's (12.5 m, 12 Hz, one thread), checkpointed when it is "
+                "is on a 5 m grid at 15 Hz (one thread, about 10 s), checkpointed when it is "
                 "asked to move.\n\n" + table)
         benchlib.write_section(os.path.join(REPO, "docs", "RELIABILITY.md"),
                                "## Moving work: cost", body)

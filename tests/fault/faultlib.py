@@ -1,6 +1,7 @@
 """What the fault tests share: the harness, a run log every account can write, and the
 workflow they run (an array of tasks that each sleep 1 s and write p{i}.txt, and a join)."""
 
+import hashlib
 import os
 import shutil
 import sys
@@ -48,21 +49,24 @@ def on(node, where: str) -> bool:
     return f"/nodes/{node.name}/" in where
 
 
-def parts_workflow(name: str, n: int, log: str, join_logs: bool = True) -> str:
-    """n tasks part[i] (sleep 1; write p{i}.txt) and a join that concatenates them in order
-    into all.txt (the result); each run appends "TASK ATTEMPT WORKDIR" to log."""
+def parts_workflow(name: str, n: int, log: str, join_logs: bool = True, sleep: float = 1,
+                   retries: int | None = None) -> str:
+    """n tasks part[i] (sleep; write p{i}.txt) and a join that concatenates them in order
+    into all.txt (the result); each run appends "TASK ATTEMPT WORKDIR" to log. retries: the
+    tasks' retries attribute (0: a failure of a task's own fails the workflow)."""
     record = f'echo "$FVCE_TASK $FVCE_ATTEMPT $PWD" >> {log}'
     join_record = f"; {record}" if join_logs else ""
+    tries = f' retries="{retries}"' if retries is not None else ""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <workflow xmlns="urn:fvce:1" name="{name}">
   <array id="p" range="0..{n - 1}">
-    <task id="part" cmd="sh">
+    <task id="part" cmd="sh"{tries}>
       <arg>-c</arg>
-      <arg>sleep 1; echo "part {{i}}" > p{{i}}.txt; {record}</arg>
+      <arg>sleep {sleep:g}; echo "part {{i}}" > p{{i}}.txt; {record}</arg>
       <out file="p{{i}}.txt"/>
     </task>
   </array>
-  <task id="join" cmd="sh">
+  <task id="join" cmd="sh"{tries}>
     <arg>-c</arg>
     <arg>for i in $(seq 0 {n - 1}); do cat p$i.txt; done > all.txt{join_record}</arg>
     <in array="p" file="p{{i}}.txt"/>
@@ -75,3 +79,16 @@ def parts_workflow(name: str, n: int, log: str, join_logs: bool = True) -> str:
 def expected_join(n: int) -> bytes:
     """What join writes when every part ran right."""
     return "".join(f"part {i}\n" for i in range(n)).encode()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def fetched(test, c, node, wf: str, name: str, into: str | None = None) -> bytes:
+    """The bytes of result `name` of workflow wf, brought back with `fvce fetch` at node."""
+    out = os.path.join(c.tmp, into or f"fetched-{wf}")
+    r = c.cli("fetch", wf, out, "--node", node.address, timeout=60)
+    test.assertEqual(r.code, 0, r.stderr)
+    with open(os.path.join(out, name), "rb") as f:
+        return f.read()

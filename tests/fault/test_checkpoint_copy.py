@@ -10,24 +10,15 @@ log says at which step it resumed — and its record equals that of an undisturb
 Needs the Marmousi programs beside fvce.
 """
 
-import hashlib
-import os
 import re
 import time
 import unittest
 
 import marmousi_shot
-from faultlib import H
+from faultlib import H, fetched, sha256
 
 
 class CheckpointCopy(unittest.TestCase):
-    def fetch(self, c, node, wf, into):
-        out = os.path.join(c.tmp, into)
-        r = c.cli("fetch", wf, out, "--node", node.address, timeout=60)
-        self.assertEqual(r.code, 0, r.stderr)
-        with open(os.path.join(out, "raw.bin"), "rb") as f:
-            return f.read()
-
     def test_a_shot_resumes_from_its_last_copy_after_its_host_dies(self):
         with H.Cluster(H.fvce_path(), "fvce-fault-checkpoint-copy") as c:
             n1, n2, n3 = H.start_federation(c, slots=(1, 2, 2), names=["n1", "n2", "n3"])
@@ -36,7 +27,7 @@ class CheckpointCopy(unittest.TestCase):
             path = marmousi_shot.write(c.tmp, "copy-reference", every=500, cores=2)
             r = H.submit(c, n1, path, "--watch", timeout=300)
             self.assertEqual(r.code, 0, f"{r.stdout}\n{r.stderr}")
-            reference = self.fetch(c, n1, r.stdout.strip().splitlines()[0], "ref")
+            reference = fetched(self, c, n1, r.stdout.strip().splitlines()[0], "raw.bin", "ref")
 
             path = marmousi_shot.write(c.tmp, "copy-kill", every=500, copy_every="1s", cores=2)
             r = H.submit(c, n1, path, timeout=30)
@@ -64,9 +55,8 @@ class CheckpointCopy(unittest.TestCase):
             st = H.wait_workflow(n1.address, wf, timeout=300)
             self.assertEqual(st.state, "done", st.summary)
             self.assertEqual(st.tasks["model"]["host"], survivor.name)
-            moved = self.fetch(c, n1, wf, "after")
-            self.assertEqual(hashlib.sha256(moved).hexdigest(),
-                             hashlib.sha256(reference).hexdigest(),
+            moved = fetched(self, c, n1, wf, "raw.bin", "after")
+            self.assertEqual(sha256(moved), sha256(reference),
                              "the resumed shot's record differs from the undisturbed one")
             r = c.cli("logs", wf, "model", "--node", n1.address)
             self.assertEqual(r.code, 0, r.stderr)

@@ -12,11 +12,10 @@ retries, and the workflow ends done with the SHA-256 of the undamaged file.
 """
 
 import glob
-import hashlib
 import os
 import unittest
 
-from faultlib import H, RunLogs, by_task
+from faultlib import H, RunLogs, by_task, fetched, sha256
 
 SIZE = 1_000_000
 
@@ -76,12 +75,8 @@ class CorruptInput(unittest.TestCase):
 
             st = H.wait_workflow(n1.address, wf, timeout=90)
             self.assertEqual(st.state, "done", (st.summary, n1.stderr_text()[-3000:]))
-            out = os.path.join(c.tmp, "out")
-            r = c.cli("fetch", wf, out, "--node", n1.address)
-            self.assertEqual(r.code, 0, r.stderr)
-            with open(os.path.join(out, "sum.txt")) as f:
-                got = f.read().strip()
-            self.assertEqual(got, hashlib.sha256(b"y" * SIZE).hexdigest(),
+            got = fetched(self, c, n1, wf, "sum.txt").decode().strip()
+            self.assertEqual(got, sha256(b"y" * SIZE),
                              "use ran on the damaged bytes")
 
             ran = by_task(log)

@@ -15,13 +15,12 @@ once the workflow is cleaned up and the pause has passed, n3 takes work again.
 Needs root (the test mounts a tmpfs); skipped otherwise, saying so.
 """
 
-import hashlib
 import os
 import subprocess
 import tempfile
 import unittest
 
-from faultlib import H, RunLogs, by_task, on
+from faultlib import H, RunLogs, by_task, fetched, on
 
 N = 8
 BIG = 3_000_000
@@ -110,13 +109,8 @@ class DiskFull(unittest.TestCase):
 
             st = H.wait_workflow(n1.address, wf, timeout=120)
             self.assertEqual(st.state, "done", (st.summary, n1.stderr_text()[-3000:]))
-            out = os.path.join(c.tmp, "out")
-            r = c.cli("fetch", wf, out, "--node", n1.address)
-            self.assertEqual(r.code, 0, r.stderr)
-            with open(os.path.join(out, "all.txt"), "rb") as f:
-                got = hashlib.sha256(f.read()).hexdigest()
-            want = hashlib.sha256("".join(f"part {i}\n" for i in range(N)).encode()).hexdigest()
-            self.assertEqual(got, want)
+            self.assertEqual(fetched(self, c, n1, wf, "all.txt"),
+                             "".join(f"part {i}\n" for i in range(N)).encode())
 
             # Every task finished once, none on n3 (it could not hold their output).
             ran = by_task(log)

@@ -10,35 +10,12 @@ fault-free result and every task finished once. Then a second workflow, and whil
 some of it `fvce leave` at n3: it drains, then leaves; the second workflow ends done too.
 """
 
-import hashlib
-import os
 import time
 import unittest
 
-from faultlib import H, RunLogs, by_task, expected_join, on, read_runs
+from faultlib import H, RunLogs, by_task, expected_join, fetched, on, parts_workflow, read_runs
 
 N = 14
-
-
-def workflow(name: str, log: str) -> str:
-    record = f'echo "$FVCE_TASK $FVCE_ATTEMPT $PWD" >> {log}'
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<workflow xmlns="urn:fvce:1" name="{name}">
-  <array id="p" range="0..{N - 1}">
-    <task id="part" cmd="sh" retries="0">
-      <arg>-c</arg>
-      <arg>sleep 3; echo "part {{i}}" > p{{i}}.txt; {record}</arg>
-      <out file="p{{i}}.txt"/>
-    </task>
-  </array>
-  <task id="join" cmd="sh" retries="0">
-    <arg>-c</arg>
-    <arg>for i in $(seq 0 {N - 1}); do cat p$i.txt; done > all.txt</arg>
-    <in array="p" file="p{{i}}.txt"/>
-    <out file="all.txt" result="true"/>
-  </task>
-</workflow>
-"""
 
 
 class Drain(unittest.TestCase):
@@ -48,25 +25,18 @@ class Drain(unittest.TestCase):
     def tearDown(self):
         self.logs.close()
 
-    def result_sha(self, c, node, wf: str, into: str) -> str:
-        out = os.path.join(c.tmp, into)
-        r = c.cli("fetch", wf, out, "--node", node.address)
-        self.assertEqual(r.code, 0, r.stderr)
-        with open(os.path.join(out, "all.txt"), "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
-
     def running_on(self, node, n1, wf):
         st = H.workflow_status(n1.address, wf)
         return [t for t, a in st.tasks.items()
                 if a.get("state") == "running" and a.get("host") == node.name]
 
     def test_drain_and_leave_move_the_work(self):
-        want = hashlib.sha256(expected_join(N)).hexdigest()
         with H.Cluster(H.fvce_path(), "fvce-fault-drain") as c:
             n1, n2, n3 = H.start_federation(c, slots=(1, 4, 2), names=["n1", "n2", "n3"])
 
             log = self.logs.new("drain.log")
-            path = H.write_file(c.tmp, "drain.xml", workflow("drain", log))
+            path = H.write_file(c.tmp, "drain.xml", parts_workflow("drain", N, log, join_logs=False,
+                                                                    sleep=3, retries=0))
             r = H.submit(c, n1, path, timeout=20)
             self.assertEqual(r.code, 0, r.stderr)
             wf = r.stdout.strip()
@@ -82,7 +52,7 @@ class Drain(unittest.TestCase):
 
             st = H.wait_workflow(n1.address, wf, timeout=120)
             self.assertEqual(st.state, "done", st.summary)
-            self.assertEqual(self.result_sha(c, n1, wf, "out1"), want)
+            self.assertEqual(fetched(self, c, n1, wf, "all.txt"), expected_join(N))
             ran = by_task(log)
             self.assertEqual(set(ran), {f"part[{i}]" for i in range(N)})
             for task, where in ran.items():
@@ -96,7 +66,8 @@ class Drain(unittest.TestCase):
 
             # fvce leave drains the node first.
             log2 = self.logs.new("leave.log")
-            path = H.write_file(c.tmp, "leave.xml", workflow("leave", log2))
+            path = H.write_file(c.tmp, "leave.xml", parts_workflow("leave", N, log2, join_logs=False,
+                                                                    sleep=3, retries=0))
             r = H.submit(c, n1, path, timeout=20)
             self.assertEqual(r.code, 0, r.stderr)
             wf2 = r.stdout.strip()
@@ -110,7 +81,7 @@ class Drain(unittest.TestCase):
             print(f"n3 drained and left in {time.monotonic() - t0:.2f} s")
             st = H.wait_workflow(n1.address, wf2, timeout=120)
             self.assertEqual(st.state, "done", st.summary)
-            self.assertEqual(self.result_sha(c, n1, wf2, "out2"), want)
+            self.assertEqual(fetched(self, c, n1, wf2, "all.txt"), expected_join(N))
             for task, where in by_task(log2).items():
                 self.assertEqual(len(where), 1, (task, where))
 

@@ -11,12 +11,11 @@ finished twice on n2 or n3: what n2 finished before its crash came back from its
 was collected, and the tasks killed with it were reported given up at once and ran again.
 """
 
-import hashlib
 import os
 import time
 import unittest
 
-from faultlib import H, RunLogs, by_task, expected_join, on, parts_workflow, read_runs
+from faultlib import H, RunLogs, by_task, expected_join, fetched, on, parts_workflow, read_runs
 
 N = 41
 
@@ -56,12 +55,7 @@ class ExecutorRestart(unittest.TestCase):
 
             st = H.wait_workflow(n1.address, wf, timeout=120)
             self.assertEqual(st.state, "done", st.summary)
-            out = os.path.join(c.tmp, "out")
-            r = c.cli("fetch", wf, out, "--node", n1.address)
-            self.assertEqual(r.code, 0, r.stderr)
-            with open(os.path.join(out, "all.txt"), "rb") as f:
-                got = hashlib.sha256(f.read()).hexdigest()
-            self.assertEqual(got, hashlib.sha256(expected_join(N)).hexdigest())
+            self.assertEqual(fetched(self, c, n1, wf, "all.txt"), expected_join(N))
 
             ran = by_task(self.log)
             self.assertEqual(set(ran), {f"part[{i}]" for i in range(N)})

@@ -11,12 +11,10 @@ that finished on n1 or n2 ran exactly once; one that ran on n3 ran once more els
 `join` ran once. The submitter's log names what it did.
 """
 
-import hashlib
-import os
 import time
 import unittest
 
-from faultlib import H, RunLogs, by_task, on, parts_workflow
+from faultlib import H, RunLogs, by_task, fetched, on, parts_workflow, sha256
 
 N = 30
 
@@ -28,13 +26,6 @@ class HostDeath(unittest.TestCase):
     def tearDown(self):
         self.logs.close()
 
-    def fetch_sha(self, c, node, wf: str, into: str) -> str:
-        out = os.path.join(c.tmp, into)
-        r = c.cli("fetch", wf, out, "--node", node.address)
-        self.assertEqual(r.code, 0, r.stderr)
-        with open(os.path.join(out, "all.txt"), "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
-
     def test_a_dead_hosts_tasks_and_lost_outputs_run_again(self):
         with H.Cluster(H.fvce_path(), "fvce-fault-host-death") as c:
             n1, n2, n3 = H.start_federation(c, slots=(2, 2, 2), names=["n1", "n2", "n3"])
@@ -44,7 +35,7 @@ class HostDeath(unittest.TestCase):
             path = H.write_file(c.tmp, "clean.xml", parts_workflow("host-death", N, clean_log))
             r = H.submit(c, n1, path, "--watch", timeout=90)
             self.assertEqual(r.code, 0, f"{r.stdout}\n{r.stderr}")
-            reference = self.fetch_sha(c, n1, r.stdout.strip(), "clean")
+            reference = sha256(fetched(self, c, n1, r.stdout.strip(), "all.txt", "clean"))
             self.assertEqual(sum(len(v) for v in by_task(clean_log).values()), N + 1)
 
             # The same with n3 killed 2.5 s in.
@@ -67,7 +58,7 @@ class HostDeath(unittest.TestCase):
             for tid, t in st.tasks.items():
                 self.assertEqual(t["state"], "done", (tid, t))
                 self.assertNotEqual(t.get("host"), n3.name, (tid, t))
-            self.assertEqual(self.fetch_sha(c, n1, wf, "fault"), reference,
+            self.assertEqual(sha256(fetched(self, c, n1, wf, "all.txt", "fault")), reference,
                              "the result differs from the fault-free run's")
 
             # What ran where: nothing reported done by n1 or n2 ran again; n3's ran once more.

@@ -10,35 +10,13 @@ run again — it is the host's fault — and the workflow ends done with the fau
 n2 says it takes no new work for the pause, then recovers with a new launcher.
 """
 
-import hashlib
 import os
 import signal
 import unittest
 
-from faultlib import H, RunLogs, by_task, expected_join, on
+from faultlib import H, RunLogs, by_task, expected_join, fetched, on, parts_workflow
 
 N = 6
-
-
-def workflow(log: str) -> str:
-    record = f'echo "$FVCE_TASK $FVCE_ATTEMPT $PWD" >> {log}'
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<workflow xmlns="urn:fvce:1" name="launcher-death">
-  <array id="p" range="0..{N - 1}">
-    <task id="part" cmd="sh" retries="0">
-      <arg>-c</arg>
-      <arg>sleep 2; echo "part {{i}}" > p{{i}}.txt; {record}</arg>
-      <out file="p{{i}}.txt"/>
-    </task>
-  </array>
-  <task id="join" cmd="sh" retries="0">
-    <arg>-c</arg>
-    <arg>for i in $(seq 0 {N - 1}); do cat p$i.txt; done > all.txt</arg>
-    <in array="p" file="p{{i}}.txt"/>
-    <out file="all.txt" result="true"/>
-  </task>
-</workflow>
-"""
 
 
 def children(pid: int, comm: str) -> list:
@@ -71,7 +49,8 @@ class LauncherDeath(unittest.TestCase):
         with H.Cluster(H.fvce_path(), "fvce-fault-launcher-death") as c:
             n1, n2 = H.start_federation(c, slots=(2, 2), names=["n1", "n2"],
                                         execute={"fault-pause": "3s"})
-            path = H.write_file(c.tmp, "wf.xml", workflow(log))
+            path = H.write_file(c.tmp, "wf.xml", parts_workflow("launcher-death", N, log,
+                                                               join_logs=False, sleep=2, retries=0))
             r = H.submit(c, n1, path, timeout=20)
             self.assertEqual(r.code, 0, r.stderr)
             wf = r.stdout.strip()
@@ -89,12 +68,7 @@ class LauncherDeath(unittest.TestCase):
 
             st = H.wait_workflow(n1.address, wf, timeout=90)
             self.assertEqual(st.state, "done", (st.summary, n1.stderr_text()[-3000:]))
-            out = os.path.join(c.tmp, "out")
-            r = c.cli("fetch", wf, out, "--node", n1.address)
-            self.assertEqual(r.code, 0, r.stderr)
-            with open(os.path.join(out, "all.txt"), "rb") as f:
-                self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
-                                 hashlib.sha256(expected_join(N)).hexdigest())
+            self.assertEqual(fetched(self, c, n1, wf, "all.txt"), expected_join(N))
 
             # The tasks killed with the launcher ran to their end once, after it.
             ran = by_task(log)
@@ -117,7 +91,8 @@ class LauncherDeath(unittest.TestCase):
             H.wait_until(recovered, 30, "n2 to take work again")
             # A second workflow runs on it: the new launcher works.
             log2 = self.logs.new("again.log")
-            path = H.write_file(c.tmp, "again.xml", workflow(log2))
+            path = H.write_file(c.tmp, "again.xml", parts_workflow("again", N, log2,
+                                                                  join_logs=False, retries=0))
             r = H.submit(c, n1, path, "--watch", timeout=90)
             self.assertEqual(r.code, 0, f"{r.stdout}\n{r.stderr}")
             self.assertTrue(any(on(n2, w) for where in by_task(log2).values() for w in where),

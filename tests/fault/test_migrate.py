@@ -9,14 +9,12 @@ moved to another host some seconds in. Then a plain task (`sleep 20`) is moved t
 Needs the Marmousi programs beside fvce.
 """
 
-import hashlib
-import os
 import re
 import time
 import unittest
 
 import marmousi_shot
-from faultlib import H, RunLogs, by_task, on
+from faultlib import H, RunLogs, by_task, fetched, on, sha256
 
 
 class Migrate(unittest.TestCase):
@@ -25,13 +23,6 @@ class Migrate(unittest.TestCase):
 
     def tearDown(self):
         self.logs.close()
-
-    def fetch(self, c, node, wf, into, name):
-        out = os.path.join(c.tmp, into)
-        r = c.cli("fetch", wf, out, "--node", node.address, timeout=60)
-        self.assertEqual(r.code, 0, r.stderr)
-        with open(os.path.join(out, name), "rb") as f:
-            return f.read()
 
     def where(self, n1, wf, task):
         a = H.workflow_status(n1.address, wf).tasks[task]
@@ -46,7 +37,7 @@ class Migrate(unittest.TestCase):
             t0 = time.monotonic()
             r = H.submit(c, n1, path, "--watch", timeout=300)
             self.assertEqual(r.code, 0, f"{r.stdout}\n{r.stderr}")
-            reference = self.fetch(c, n1, r.stdout.strip().splitlines()[0], "ref", "raw.bin")
+            reference = fetched(self, c, n1, r.stdout.strip().splitlines()[0], "raw.bin", "ref")
             took = time.monotonic() - t0
             print(f"the undisturbed shot's workflow took {took:.1f} s")
 
@@ -70,9 +61,9 @@ class Migrate(unittest.TestCase):
             st = H.wait_workflow(n1.address, wf, timeout=300)
             self.assertEqual(st.state, "done", st.summary)
             self.assertEqual(st.tasks["model"]["host"], target)
-            moved = self.fetch(c, n1, wf, "moved", "raw.bin")
+            moved = fetched(self, c, n1, wf, "raw.bin", "moved")
             self.assertEqual(len(moved), len(reference))
-            same = hashlib.sha256(moved).hexdigest() == hashlib.sha256(reference).hexdigest()
+            same = sha256(moved) == sha256(reference)
             if not same:
                 import numpy as np
                 a = np.frombuffer(reference, dtype=np.float32)

@@ -12,12 +12,10 @@ twice on n2 or n3 — a task ran again only if a run of it was on n1 (killed wit
 some tasks did finish while n1 was down, so the test shows their collection.
 """
 
-import hashlib
-import os
 import time
 import unittest
 
-from faultlib import H, RunLogs, by_task, expected_join, on, parts_workflow, read_runs
+from faultlib import H, RunLogs, by_task, expected_join, fetched, on, parts_workflow, read_runs
 
 N = 51
 
@@ -50,13 +48,7 @@ class SubmitterRestart(unittest.TestCase):
 
             st = H.wait_workflow(n1.address, wf, timeout=90)
             self.assertEqual(st.state, "done", st.summary)
-            out = os.path.join(c.tmp, "out")
-            r = c.cli("fetch", wf, out, "--node", n1.address)
-            self.assertEqual(r.code, 0, r.stderr)
-            with open(os.path.join(out, "all.txt"), "rb") as f:
-                got = hashlib.sha256(f.read()).hexdigest()
-            want = hashlib.sha256(expected_join(N)).hexdigest()
-            self.assertEqual(got, want)
+            self.assertEqual(fetched(self, c, n1, wf, "all.txt"), expected_join(N))
 
             ran = by_task(self.log)
             self.assertEqual(set(ran), {f"part[{i}]" for i in range(N)})
