@@ -95,6 +95,22 @@ submit::SubmitRemote remote(http::Client& client, const ClientOptions& o) {
                               {std::chrono::milliseconds(o.timeout_ms), 1});
 }
 
+// A workflow's status from the node (one request on a private io_context); wait as
+// SubmitLogic::status.
+Result<model::WorkflowStatus> status_of(const ClientOptions& o, const std::string& id,
+                                        submit::TaskDetail detail, std::chrono::milliseconds wait) {
+  return run<Result<model::WorkflowStatus>>([&](asio::io_context& ioc) {
+    return
+        [](asio::io_context& ioc, const ClientOptions& o, std::string id, submit::TaskDetail detail,
+           std::chrono::milliseconds wait) -> asio::awaitable<Result<model::WorkflowStatus>> {
+          Session session(ioc, o);
+          auto& client = session.client();
+          auto r = remote(client, o);
+          co_return co_await r.status(std::move(id), detail, wait);
+        }(ioc, o, id, detail, wait);
+  });
+}
+
 }  // namespace
 
 int submit(const ClientOptions& o, const std::string& workflow_file, bool watch_it) {
@@ -208,16 +224,7 @@ int watch(const ClientOptions& o, const std::string& id) {
   std::string last;
   // wait: the node answers at once when the workflow ends, else after wait (a long poll).
   auto fetch = [&](submit::TaskDetail detail, std::chrono::milliseconds wait) {
-    return run<Result<model::WorkflowStatus>>([&](asio::io_context& ioc) {
-      return [](asio::io_context& ioc, const ClientOptions& o, std::string id,
-                submit::TaskDetail detail,
-                std::chrono::milliseconds wait) -> asio::awaitable<Result<model::WorkflowStatus>> {
-        Session session(ioc, o);
-        auto& client = session.client();
-        auto r = remote(client, o);
-        co_return co_await r.status(std::move(id), detail, wait);
-      }(ioc, o, id, detail, wait);
-    });
+    return status_of(o, id, detail, wait);
   };
   // The first answer at once, so that the progress line appears; then one each
   // kWatchInterval while the workflow runs, and one the moment it ends.
@@ -318,15 +325,7 @@ int workflows(const ClientOptions& o, bool all, std::uint64_t offset, std::uint6
 }
 
 int status(const ClientOptions& o, const std::string& id) {
-  auto st = run<Result<model::WorkflowStatus>>([&](asio::io_context& ioc) {
-    return [](asio::io_context& ioc, const ClientOptions& o,
-              std::string id) -> asio::awaitable<Result<model::WorkflowStatus>> {
-      Session session(ioc, o);
-      auto& client = session.client();
-      auto r = remote(client, o);
-      co_return co_await r.status(std::move(id), submit::TaskDetail::all, {});
-    }(ioc, o, id);
-  });
+  auto st = status_of(o, id, submit::TaskDetail::all, {});
   if (failed(st, o)) return 1;
   if (o.xml) {
     std::cout << model::to_xml(*st);
@@ -413,18 +412,12 @@ int migrate(const ClientOptions& o, const std::string& id, const std::string& ta
   if (!wait) return 0;
   // Until it runs there (or ends): the user sees the move through.
   for (int failures = 0;;) {
-    auto st = run<Result<model::WorkflowStatus>>([&](asio::io_context& ioc) {
-      return [](asio::io_context& ioc, const ClientOptions& o,
-                std::string id) -> asio::awaitable<Result<model::WorkflowStatus>> {
-        Session session(ioc, o);
-        auto& client = session.client();
-        auto r = remote(client, o);
-        co_return co_await r.status(std::move(id), submit::TaskDetail::all,
-                                    std::chrono::milliseconds(0));
-      }(ioc, o, id);
-    });
+    auto st = status_of(o, id, submit::TaskDetail::all, std::chrono::milliseconds(0));
     if (!st.ok()) {
-      if (++failures > 30) return failed(st, o) ? 1 : 1;
+      if (++failures > 30) {
+        failed(st, o);
+        return 1;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
       continue;
     }
