@@ -122,7 +122,9 @@ class Soak:
             if not wf:
                 time.sleep(2)
                 continue
-            while not self.stop.is_set():
+            t0 = time.monotonic()
+            st = None
+            while not self.stop.is_set() and time.monotonic() - t0 < 600:
                 st = self.status(wf)
                 if st and st.state != "running":
                     break
@@ -147,48 +149,60 @@ class Soak:
                     out[(wf, t)] = a.get("attempts")
         return out
 
-    def time_to_elsewhere(self, victim, held: dict, t0: float, limit: float = 120.0):
-        """Waits until every task victim held runs (or ran) elsewhere; returns the time."""
-        left = dict(held)
-        while left and time.monotonic() - t0 < limit:
-            for (wf, t) in list(left):
-                st = self.status(wf)
-                a = st.tasks.get(t) if st else None
-                if a and a.get("host") != victim.name and a.get("state") in (
-                        "staging", "running", "done"):
-                    del left[(wf, t)]
-            time.sleep(0.1)
-        return None if left else time.monotonic() - t0
+    def elsewhere(self, victim, held: dict) -> bool:
+        """Whether every task victim held runs (or ran) elsewhere now."""
+        for (wf, t) in held:
+            st = self.status(wf)
+            a = st.tasks.get(t) if st else None
+            if not a or a.get("host") == victim.name or a.get("state") not in (
+                    "staging", "running", "done"):
+                return False
+        return True
 
-    def chaos(self):
+    def chaos(self, t_end: float):
+        """On the main thread (a node started from another thread would die with it: the
+        harness gives nodes their parent's death signal): kills, restarts a few seconds
+        later, and the watches of the killed nodes' tasks, until t_end."""
         events = 0
-        while not self.stop.wait(self.rng.uniform(20, 60)):
-            events += 1
-            if events % 6 == 0:
-                log("chaos: killing the submitter n1")
-                self.submitter.kill()
-                self.submitter_kills += 1
-                time.sleep(3)
-                self.c.restart(self.submitter, same_address=True)
-                continue
-            victim = self.rng.choice([n for n in self.nodes[1:] if n.running()])
-            held = self.running_on(victim)
-            t0 = time.monotonic()
-            victim.kill()
-            self.kills += 1
-            log(f"chaos: killed {victim.name} holding {len(held)} task(s)")
-            down_for = self.rng.uniform(3, 10)
-            restarter = threading.Timer(down_for, lambda v=victim: self.c.restart(
-                v, same_address=True))
-            restarter.start()
-            if held:
-                took = self.time_to_elsewhere(victim, held, t0)
-                if took is not None:
-                    self.recoveries.append(took)
-                    log(f"chaos: {victim.name}'s tasks run elsewhere after {took:.1f} s")
-                else:
+        next_kill = time.monotonic() + self.rng.uniform(20, 60)
+        restarts: list = []  # (when, node)
+        watches: list = []   # (victim, held, t0)
+        while time.monotonic() < t_end or restarts:
+            now = time.monotonic()
+            for when, node in [x for x in restarts if x[0] <= now]:
+                restarts.remove((when, node))
+                self.c.restart(node, same_address=True)
+            for w in list(watches):
+                victim, held, t0 = w
+                if self.elsewhere(victim, held):
+                    watches.remove(w)
+                    self.recoveries.append(now - t0)
+                    log(f"chaos: {victim.name}'s tasks run elsewhere after {now - t0:.1f} s")
+                elif now - t0 > 120:
+                    watches.remove(w)
                     log(f"chaos: {victim.name}'s tasks did not run elsewhere within 120 s")
-            restarter.join()
+            if now >= next_kill and now < t_end:
+                events += 1
+                next_kill = now + self.rng.uniform(20, 60)
+                if events % 6 == 0:
+                    log("chaos: killing the submitter n1")
+                    self.submitter.kill()
+                    self.submitter_kills += 1
+                    restarts.append((now + 3, self.submitter))
+                else:
+                    up = [n for n in self.nodes[1:] if n.running() and
+                          all(n is not r[1] for r in restarts)]
+                    if up:
+                        victim = self.rng.choice(up)
+                        held = self.running_on(victim)
+                        t0 = time.monotonic()
+                        victim.kill()
+                        self.kills += 1
+                        log(f"chaos: killed {victim.name} holding {len(held)} task(s)")
+                        restarts.append((t0 + self.rng.uniform(3, 10), victim))
+                        if held:
+                            watches.append((victim, held, t0))
+            time.sleep(0.2)
 
     # -- the run --
 
@@ -204,15 +218,11 @@ class Soak:
         log(f"reference Marmousi run {ref}: {len(self.reference)} results")
 
         t_end = time.monotonic() + self.seconds
-        workers = [threading.Thread(target=self.workload, daemon=True),
-                   threading.Thread(target=self.chaos, daemon=True)]
-        for w in workers:
-            w.start()
-        while time.monotonic() < t_end:
-            time.sleep(5)
+        worker = threading.Thread(target=self.workload, daemon=True)
+        worker.start()
+        self.chaos(t_end)
         self.stop.set()
-        for w in workers:
-            w.join(timeout=300)
+        worker.join(timeout=300)
         for n in self.nodes:  # everyone back for the last workflows
             if not n.running():
                 self.c.restart(n, same_address=True)

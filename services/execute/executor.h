@@ -1,6 +1,8 @@
 // The executor core, shared by every execute impl: a bounded pool of slots, the queue, each
-// task's life from acceptance to its final report, and the report outbox. The impl is a
-// TaskRunner (runner.h) that says how a task is started, watched and stopped.
+// task's life from acceptance to its final report, and the report outbox (executor.cpp);
+// giving tasks back to be moved (release, drain) and the periodic checkpoint copies
+// (moving.cpp). The impl is a TaskRunner (runner.h) that says how a task is started,
+// watched and stopped.
 //
 // A task occupies `cores` slots from the moment it leaves the queue until its run has ended
 // and its outputs are hashed. Accepted tasks beyond the free slots wait in a FIFO queue
