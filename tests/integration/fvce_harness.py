@@ -45,6 +45,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import xml.etree.ElementTree as ET
@@ -256,15 +257,66 @@ def tls_context(cert: tuple | None = None, ca: str | None = None):
     return ctx
 
 
+# --------------------------------------------------------------------------------------
+# Network namespaces: a node started with netns= runs inside one (`ip netns exec`), where
+# the test process cannot reach it; requests to its address are made from inside that
+# namespace (a socket opened by a thread that entered it), and so are CLI commands given
+# its address with --node.
+
+_NETNS_OF: dict[str, str] = {}  # address → the namespace of the node listening there
+CLONE_NEWNET = 0x40000000
+
+
+def netns_of(address: str | None) -> str | None:
+    """The network namespace of the node at address (None: the test's own)."""
+    return _NETNS_OF.get(address or "")
+
+
+def _connect_in_netns(netns: str, address: tuple, timeout, source_address=None) -> socket.socket:
+    """socket.create_connection from inside network namespace netns. setns() changes only
+    the calling thread's namespace, and a socket stays in the namespace it was made in, so a
+    short-lived thread makes it and the caller uses it."""
+    import ctypes
+
+    out: dict = {}
+
+    def run():
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            fd = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, f"setns({netns}): {os.strerror(err)}")
+            finally:
+                os.close(fd)
+            out["sock"] = socket.create_connection(address, timeout, source_address)
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            out["error"] = e
+
+    t = threading.Thread(target=run, name=f"netns-{netns}")
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["sock"]
+
+
 def connection(address: str, timeout: float, auth="member", cert=None):
     host, port = address.rsplit(":", 1)
     if _TLS is None:
-        return http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
-    # Over TLS a member is its certificate; users connect without one.
-    if cert is None and auth == "member":
-        cert = _TLS["member"]
-    return http.client.HTTPSConnection(host.strip("[]"), int(port), timeout=timeout,
-                                       context=tls_context(cert or None))
+        conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
+    else:
+        # Over TLS a member is its certificate; users connect without one.
+        if cert is None and auth == "member":
+            cert = _TLS["member"]
+        conn = http.client.HTTPSConnection(host.strip("[]"), int(port), timeout=timeout,
+                                           context=tls_context(cert or None))
+    netns = netns_of(address)
+    if netns:
+        conn._create_connection = (
+            lambda addr, t, src=None: _connect_in_netns(netns, addr, t, src))
+    return conn
 
 
 def request(address: str, method: str, path: str, body: bytes | str | None = None,
@@ -395,6 +447,7 @@ class Node:
         self.join: str | None = None
         self.extra_args: list[str] = []
         self.listen = "127.0.0.1:0"  # what --listen gets (restart(same_address=True) changes it)
+        self.netns: str | None = None  # the network namespace it runs in (None: the test's)
         self.new_session = False  # its own session and process group (os.killpg(node.pid, ...))
         self.starts = 0
         self.log_paths: list[str] = []
@@ -453,6 +506,15 @@ class Node:
 
     def __repr__(self):
         return f"Node({self.name}, {self.address}, pid={self.proc.pid if self.proc else None})"
+
+
+def _join_arg(join) -> str | None:
+    """What --join gets: a Node's address, HOST:PORT, or a list of either joined by commas."""
+    if join is None:
+        return None
+    if isinstance(join, (list, tuple)):
+        return ",".join(j.address if isinstance(j, Node) else j for j in join)
+    return join.address if isinstance(join, Node) else join
 
 
 class Cluster:
@@ -581,43 +643,62 @@ class Cluster:
 
     # -- nodes --
 
-    def start(self, name: str, deploy: str, join: "Node | str | None" = None,
+    def start(self, name: str, deploy: str, join: "Node | str | list | None" = None,
               wait: bool = True, extra_args: list[str] | None = None,
-              ready_timeout: float = 15.0, new_session: bool = False) -> Node:
+              ready_timeout: float = 15.0, new_session: bool = False,
+              listen: str | None = None, netns: str | None = None) -> Node:
         """Starts node `name` (its state dir is TMP/nodes/NAME) listening on 127.0.0.1:0.
 
-        join: a Node or "HOST:PORT" to join through. wait: return once it listens (its
-        address file exists and it answers GET /register/members). new_session: the node
-        leads a process group of its own, as a daemon started from a shell or a service
-        manager would (a signal can then go to its whole group: os.killpg(node.pid, sig)).
+        join: a Node, "HOST:PORT", or a list of them (given as one --join A,B,...) to join
+        through. wait: return once it listens (its address file exists and it answers GET
+        /register/members). new_session: the node leads a process group of its own, as a
+        daemon started from a shell or a service manager would (a signal can then go to its
+        whole group: os.killpg(node.pid, sig)). listen: HOST:PORT instead of 127.0.0.1:0.
+        netns: run it in that network namespace (`ip netns exec NETNS fvce node ...`); the
+        harness then reaches it from inside the namespace (see netns_of). The namespace and
+        its links are the test's to make (as root).
         """
         node = self.nodes.get(name) or Node(self, name)
         self.nodes[name] = node
         node.new_session = new_session
+        if listen is not None:
+            node.listen = listen
+        node.netns = netns
         node.deploy = deploy
-        node.join = join.address if isinstance(join, Node) else join
+        node.join = _join_arg(join)
         node.extra_args = list(extra_args or [])
         self._spawn(node)
         if wait:
             self.wait_ready(node, ready_timeout)
         return node
 
-    def restart(self, node: Node, join: "Node | str | None" = None, wait: bool = True,
-                ready_timeout: float = 15.0, same_address: bool = False) -> Node:
+    def restart(self, node: Node, join: "Node | str | list | None" = None, wait: bool = True,
+                ready_timeout: float = 15.0, same_address: bool = False,
+                new_address: bool = False) -> Node:
         """Starts a stopped node again with the same name, deploy file and state dir.
 
         The node's previous --join is NOT reused: pass join explicitly (None = rejoin by
-        the members remembered in the state dir). same_address: listen on the address it
-        had (as a restarted daemon would), instead of a fresh port.
+        the members remembered in the state dir; a list is given as one --join A,B,...).
+        same_address: listen on the address it had (as a restarted daemon would).
+        new_address: listen on a fresh port of the same host, and check (once it listens)
+        that its address changed — as a host that came back with another address. Without
+        either, it listens on what it last listened on (127.0.0.1:0 unless told otherwise).
         """
         if node.running():
             raise RuntimeError(f"{node.name} is still running")
-        node.join = join.address if isinstance(join, Node) else join
+        if same_address and new_address:
+            raise ValueError("same_address and new_address exclude each other")
+        node.join = _join_arg(join)
+        old = node.address
         if same_address and node.address:
             node.listen = node.address
+        if new_address:
+            node.listen = (old or node.listen).rsplit(":", 1)[0] + ":0"
         self._spawn(node)
         if wait:
             self.wait_ready(node, ready_timeout)
+            if new_address and node.address == old:
+                raise RuntimeError(f"{node.name} came back at its old address {old}")
         return node
 
     def _spawn(self, node: Node) -> None:
@@ -648,6 +729,8 @@ class Cluster:
         if self.transport == "tls" and "--security" not in node.extra_args:
             args += ["--security", self.issue(node.name)]
         args += node.extra_args
+        if node.netns:
+            args = ["ip", "netns", "exec", node.netns, *args]
         with open(out, "wb") as fo, open(err, "wb") as fe:
             node.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
                                          preexec_fn=_pdeathsig,
@@ -668,6 +751,10 @@ class Cluster:
             if not address:
                 return False
             node.address = address
+            if node.netns:
+                _NETNS_OF[address] = node.netns
+            else:
+                _NETNS_OF.pop(address, None)
             r = get(address, "/register/members", timeout=1.0)
             return r.status == 200
 
@@ -696,7 +783,8 @@ class Cluster:
                 ca = _TLS["ca"] if _TLS else ""
                 f.write(f"node={node.address}\nuser=admin\ntoken={self.admin_token}\nca={ca}\n")
             return
-        via = next((n for n in self.nodes.values() if n.address == node.join), None)
+        via = next((n for n in self.nodes.values()
+                    if n.address and n.address in (node.join or "").split(",")), None)
         if node.starts == 1 and not node.has_accounts:
             # A federation of its own, or joined to one without the admin: it learns the
             # accounts only when the federations merge.
@@ -742,8 +830,15 @@ class Cluster:
 
     # -- the command line --
 
-    def cli_background(self, *args: str) -> BackgroundCli:
-        """Starts `fvce ARGS...` without waiting; its output goes to files in the cluster dir."""
+    def _command(self, args: tuple, netns: str | None) -> list[str]:
+        """fvce ARGS, inside netns — by default the namespace of the node --node names."""
+        if netns is None and "--node" in args[:-1]:
+            netns = netns_of(args[args.index("--node") + 1])
+        return ["ip", "netns", "exec", netns, self.fvce, *args] if netns else [self.fvce, *args]
+
+    def cli_background(self, *args: str, netns: str | None = None) -> BackgroundCli:
+        """Starts `fvce ARGS...` without waiting; its output goes to files in the cluster dir.
+        netns: as for cli()."""
         e = dict(os.environ)
         e.pop("FVCE_NODE", None)
         e["FVCE_CREDENTIALS"] = self.credentials
@@ -751,21 +846,22 @@ class Cluster:
         base = os.path.join(self.tmp, "logs", f"cli.{self._bg}")
         os.makedirs(os.path.dirname(base), exist_ok=True)
         with open(base + ".out", "wb") as fo, open(base + ".err", "wb") as fe:
-            p = subprocess.Popen([self.fvce, *args], stdin=subprocess.DEVNULL, stdout=fo,
+            p = subprocess.Popen(self._command(args, netns), stdin=subprocess.DEVNULL, stdout=fo,
                                  stderr=fe, env=e, preexec_fn=_pdeathsig)
         _LIVE_PROCS.add(p)
         return BackgroundCli(p, base + ".out", base + ".err")
 
     def cli(self, *args: str, timeout: float = 20.0, env: dict | None = None,
-            input: str | None = None) -> CliResult:
+            input: str | None = None, netns: str | None = None) -> CliResult:
         """Runs `fvce ARGS...` (input: its standard input); returns exit code, stdout, stderr
-        and how long it took."""
+        and how long it took. It runs in network namespace netns — by default in that of the
+        node `--node ADDRESS` names, if that node runs in one."""
         e = dict(os.environ)
         e.pop("FVCE_NODE", None)
         e["FVCE_CREDENTIALS"] = self.credentials
         e.update(env or {})
         t0 = time.monotonic()
-        p = subprocess.run([self.fvce, *args], capture_output=True, timeout=timeout, env=e,
+        p = subprocess.run(self._command(args, netns), capture_output=True, timeout=timeout, env=e,
                            **({"input": input.encode()} if input is not None
                               else {"stdin": subprocess.DEVNULL}))
         return CliResult(p.returncode, p.stdout.decode("utf-8", "replace"),
@@ -859,14 +955,22 @@ def _read(path: str) -> str:
 FVCE: str = ""
 
 
-def main() -> None:
-    """Parses --fvce PATH (default: $FVCE or build/fvce), then runs unittest on __main__."""
+def main(skip_exit_code: int | None = None) -> None:
+    """Parses --fvce PATH (default: $FVCE or build/fvce), then runs unittest on __main__.
+    skip_exit_code: exit with it when every test was skipped and none failed (ctest's
+    SKIP_RETURN_CODE then reports the test as skipped, not passed)."""
     global FVCE
     ap = argparse.ArgumentParser(add_help=False)
     ap.add_argument("--fvce", default=os.environ.get("FVCE", os.path.join(REPO, "build", "fvce")))
     args, rest = ap.parse_known_args()
     FVCE = os.path.abspath(args.fvce)
-    unittest.main(module="__main__", argv=[sys.argv[0], *rest], verbosity=2)
+    prog = unittest.main(module="__main__", argv=[sys.argv[0], *rest], verbosity=2, exit=False)
+    r = prog.result
+    if not r.wasSuccessful():
+        sys.exit(1)
+    if skip_exit_code is not None and r.testsRun and len(r.skipped) == r.testsRun:
+        sys.exit(skip_exit_code)
+    sys.exit(0)
 
 
 def fvce_path() -> str:
