@@ -173,7 +173,7 @@ int run_node(const NodeOptions& options) {
   auto& settings = cfg->node;
   if (!options.listen.empty()) settings.listen = options.listen;
   if (!options.state_dir.empty()) settings.state_dir = options.state_dir;
-  if (!options.join.empty()) settings.join = options.join;
+  if (!options.join.empty()) settings.join = options.join;  // in place of deploy.xml's
   if (!options.name.empty()) settings.name = options.name;
   if (!options.advertise.empty()) settings.advertise = options.advertise;
   if (options.seed) settings.seed = options.seed;

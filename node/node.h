@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace fvce {
 
@@ -13,7 +14,7 @@ struct NodeOptions {
   // Overrides of deploy.xml's <node> attributes; empty = keep deploy.xml's.
   std::string listen;
   std::string state_dir;
-  std::string join;
+  std::vector<std::string> join;  // members to join through, tried in order
   std::string name;
   std::string advertise;
   std::optional<std::uint64_t> seed;

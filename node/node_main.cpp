@@ -22,7 +22,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"user", "admin"}));
   app.add_option("--listen", node.listen, "HOST:PORT to listen on (port 0: any free port)");
   app.add_option("--state-dir", node.state_dir, "where the node keeps its durable state");
-  app.add_option("--join", node.join, "HOST:PORT of a member to join through")
+  app.add_option("--join", node.join,
+                 "HOST:PORT of a member to join through; several (comma-separated, or the "
+                 "option repeated) are tried in order, then the members remembered in "
+                 "--state-dir, until one answers")
+      ->delimiter(',')
       ->check(fvce::cli::kAddress);
   app.add_option("--name", node.name, "this node's name in the federation");
   app.add_option("--advertise", node.advertise, "HOST:PORT peers use to reach this node");

@@ -1,5 +1,6 @@
 #include "node/deploy/deploy.h"
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <pugixml.hpp>
@@ -10,6 +11,25 @@
 #include "node/xml/schema.h"
 
 namespace fvce::deploy {
+
+namespace {
+// "a:1, b:2" → {"a:1", "b:2"} (the schema has checked each address).
+std::vector<std::string> split_addresses(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front())))
+      item.remove_prefix(1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back())))
+      item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+}  // namespace
 
 std::string Location::str() const {
   if (line == 0) return file;  // not a place in a file (e.g. a command-line option)
@@ -58,7 +78,7 @@ Result<DeployConfig> parse_deploy(std::string_view text, const std::string& sour
     if (auto a = n.attribute("listen")) s.listen = a.value();
     if (auto a = n.attribute("advertise")) s.advertise = a.value();
     if (auto a = n.attribute("state-dir")) s.state_dir = a.value();
-    if (auto a = n.attribute("join")) s.join = a.value();
+    if (auto a = n.attribute("join")) s.join = split_addresses(a.value());
     if (auto a = n.attribute("threads")) s.threads = a.as_int(2);
     if (auto a = n.attribute("seed")) s.seed = a.as_ullong();
     if (s.threads > 64) return fail(n, "threads=\"" + std::to_string(s.threads) + "\" is over 64");

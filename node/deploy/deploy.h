@@ -40,9 +40,10 @@ struct ServiceConfig {
 struct NodeSettings {
   std::string name;  // "" = the host name
   std::string listen = "127.0.0.1:7700";
-  std::string advertise;  // "" = the address actually bound
-  std::string state_dir;  // "" = ./fvce-state-<name>
-  std::string join;       // "" = no introducer
+  std::string advertise;          // "" = the address actually bound
+  std::string state_dir;          // "" = ./fvce-state-<name>
+  std::vector<std::string> join;  // members to join through, tried in order; none: the
+                                  // remembered members
   int threads = 2;
   std::optional<std::uint64_t> seed;
 };

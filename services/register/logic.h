@@ -93,12 +93,13 @@ class MembershipView {
 // sync, broadcast timers on the node's io_context).
 class LocalRegister : public RegisterLogic, public MembershipView {
  public:
-  // Joins through join_address (or the remembered members when empty), then starts the
-  // protocol's background work. When nobody answers, the node forms the federation alone
-  // and its sync loop keeps trying the introducer and the remembered members every
-  // sync-interval (jittered) while it has no peer. Returns at once; the join runs on the
-  // node's io_context. Call once, after the server listens.
-  virtual void start(std::string join_address) = 0;
+  // Joins through the first of join_addresses that answers, tried in order, then of the
+  // remembered members; then starts the protocol's background work. When nobody answers,
+  // the node forms the federation alone, logs an error naming the addresses it tried, and
+  // its sync loop keeps trying them every sync-interval
+  // (jittered) while it has no peer. Returns at once; the join runs on the node's
+  // io_context. Call once, after the server listens.
+  virtual void start(std::vector<std::string> join_addresses) = 0;
   // Stops the background work; the member list stays readable. Idempotent, thread-safe.
   virtual void stop() = 0;
   // Called once the node has left the federation (after leave()), posted to the node's

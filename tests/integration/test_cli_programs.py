@@ -52,6 +52,11 @@ class CliPrograms(unittest.TestCase):
                           "--no-such-option")
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertIn("--no-such-option", r.stderr + r.stdout)
+        # --join takes several addresses; each must be HOST:PORT.
+        r = self.run_fvce("node", "--deploy", os.path.join(H.REPO, "deploy", "deploy.xml"),
+                          "--join", "127.0.0.1:7701,nowhere")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("'nowhere' is not HOST:PORT", r.stderr + r.stdout)
 
     def test_node_program_missing(self):
         with tempfile.TemporaryDirectory() as d:

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,6 +12,7 @@
 
 #include "node/core/files.h"
 #include "node/core/timer.h"
+#include "node/core/units.h"
 #include "node/model/codec.h"
 
 namespace fvce::reg {
@@ -79,8 +81,9 @@ Introducer::Introducer(NodeContext& ctx, Member self, MembershipConfig config)
   });
 }
 
-void Introducer::start(std::string join_address) {
-  asio::co_spawn(ctx_.ioc, run(std::move(join_address)), asio::detached);
+void Introducer::start(std::vector<std::string> join_addresses) {
+  join_addresses_ = std::move(join_addresses);
+  asio::co_spawn(ctx_.ioc, run(), asio::detached);
 }
 
 void Introducer::stop() {
@@ -102,7 +105,18 @@ std::vector<std::string> Introducer::remembered_addresses() const {
   return out;
 }
 
-asio::awaitable<bool> Introducer::try_join(const std::string& address) {
+std::vector<std::string> Introducer::join_candidates() {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& a) {
+    if (!a.empty() && a != ctx_.self.address && std::find(out.begin(), out.end(), a) == out.end())
+      out.push_back(a);
+  };
+  for (const auto& a : join_addresses_) add(a);
+  for (const auto& a : remembered_addresses()) add(a);
+  return out;
+}
+
+asio::awaitable<Status> Introducer::try_join(const std::string& address, bool quiet) {
   model::JoinRequest req;
   req.federation = ctx_.self.federation;
   {
@@ -113,35 +127,66 @@ asio::awaitable<bool> Introducer::try_join(const std::string& address) {
   auto& introducer = ctx_.peers.reg(peer, {std::chrono::milliseconds(2000), 2});
   auto list = co_await introducer.join(std::move(req));
   if (!list.ok()) {
-    spdlog::warn("joining through {} failed: {}", address, list.status().message());
-    co_return false;
+    if (quiet)
+      spdlog::debug("joining through {} failed: {}", address, list.status().message());
+    else
+      spdlog::warn("joining through {} failed: {}", address, list.status().message());
+    co_return list.status();
   }
   auto news = apply_all(list->members, list->self);
-  spdlog::info("joined federation '{}' through {}: {} members", list->federation, address,
-               list->members.size());
+  std::size_t live = 0;
+  for (const auto& m : list->members) live += is_gone(m.state) ? 0 : 1;
+  spdlog::info("joined federation '{}' through {}: {} members", list->federation, address, live);
   dirty_ = true;
   save_members();
-  co_return true;
+  co_return Status::Ok();
 }
 
-asio::awaitable<void> Introducer::run(std::string join_address) {
-  auto self = shared_from_this();
-  std::vector<std::string> candidates;
-  if (!join_address.empty() && join_address != ctx_.self.address)
-    candidates.push_back(join_address);
-  if (join_address.empty()) candidates = remembered_addresses();
-  bool joined = false;
+asio::awaitable<bool> Introducer::join_any(bool first) {
+  auto candidates = join_candidates();
+  std::string tried;
   for (const auto& c : candidates) {
-    if (stopping_) co_return;
-    if (co_await try_join(c)) {
-      joined = true;
-      break;
+    if (stopping_) co_return false;
+    auto s = co_await try_join(c, !first);
+    if (s.ok()) {
+      if (alone_rounds_ > 0)
+        spdlog::info("no longer alone: joined through {} after {} rounds alone", c, alone_rounds_);
+      alone_rounds_ = 0;
+      co_return true;
     }
+    tried += (tried.empty() ? "" : "; ") + c + " (" + s.message() + ")";
   }
-  if (!joined)
-    spdlog::info("forming federation '{}' alone (no introducer answered)", ctx_.self.federation);
+  if (candidates.empty()) {
+    if (first)
+      spdlog::info("forming federation '{}' alone (no --join, no remembered members)",
+                   ctx_.self.federation);
+    co_return false;
+  }
+  // A node that had members to find and found none must say so: it may be cut off for
+  // good (every member it knew moved), and it keeps trying in the background.
+  ++alone_rounds_;
+  auto every = format_duration(membership_.config().sync_interval);
+  if (first) {
+    spdlog::error(
+        "no member of federation '{}' answered at any address this node knows: {}; running "
+        "alone and trying again about every {}; give a live member with --join "
+        "HOST:PORT[,HOST:PORT...]",
+        ctx_.self.federation, tried, every);
+  } else if ((alone_rounds_ & (alone_rounds_ - 1)) == 0 || alone_rounds_ % 64 == 0) {
+    spdlog::warn(
+        "still alone in federation '{}' after {} rounds: no member answered at {}; "
+        "trying again about every {}",
+        ctx_.self.federation, alone_rounds_, tried, every);
+  }
+  co_return false;
+}
+
+asio::awaitable<void> Introducer::run() {
+  auto self = shared_from_this();
+  co_await join_any(true);
+  if (stopping_) co_return;
   asio::co_spawn(ctx_.ioc, probe_loop(), asio::detached);
-  asio::co_spawn(ctx_.ioc, sync_loop(join_address), asio::detached);
+  asio::co_spawn(ctx_.ioc, sync_loop(), asio::detached);
 }
 
 asio::awaitable<void> Introducer::probe_loop() {
@@ -208,7 +253,7 @@ asio::awaitable<void> Introducer::probe_one(Member target) {
   }
 }
 
-asio::awaitable<void> Introducer::sync_loop(std::string join_address) {
+asio::awaitable<void> Introducer::sync_loop() {
   auto self = shared_from_this();
   std::minstd_rand jitter(static_cast<unsigned>(ctx_.seed >> 7));
   auto base = membership_.config().sync_interval.count();
@@ -225,13 +270,9 @@ asio::awaitable<void> Introducer::sync_loop(std::string join_address) {
     if (peer) {
       co_await push_pull(peer->address);
     } else {
-      // Alone: keep trying the introducer and the remembered members, so a node that
+      // Alone: keep trying the --join addresses and the remembered members, so a node that
       // started before its peers joins them once they are up.
-      auto candidates = remembered_addresses();
-      if (!join_address.empty() && join_address != ctx_.self.address)
-        candidates.insert(candidates.begin(), join_address);
-      for (const auto& c : candidates)
-        if (co_await try_join(c)) break;
+      co_await join_any(false);
     }
   }
 }

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "node/node_context.h"
 #include "services/register/logic.h"
@@ -24,10 +25,11 @@ class Introducer final : public LocalRegister, public std::enable_shared_from_th
   // self: this node's record (id, name, address, incarnation, static info).
   Introducer(NodeContext& ctx, model::Member self, MembershipConfig config);
 
-  // Joins through join_address (or, when empty, the members remembered in the state
-  // directory), forms a federation alone when none answers, then starts probing and
+  // Joins through the first of join_addresses, then of the members remembered in the
+  // state directory, that answers; forms a federation alone when none does (an error
+  // naming what it tried, when there was anything to try), then starts probing and
   // syncing. Call once, after the server listens.
-  void start(std::string join_address) override;
+  void start(std::vector<std::string> join_addresses) override;
 
   // Called once the node has left (after leave()): the node shuts down.
   void on_left(std::function<void()> callback) override { on_left_ = std::move(callback); }
@@ -54,10 +56,15 @@ class Introducer final : public LocalRegister, public std::enable_shared_from_th
   static std::filesystem::path members_file(const std::filesystem::path& state_dir);
 
  private:
-  boost::asio::awaitable<void> run(std::string join_address);
-  boost::asio::awaitable<bool> try_join(const std::string& address);
+  boost::asio::awaitable<void> run();
+  // One join through address; failures are logged as warnings unless quiet.
+  boost::asio::awaitable<Status> try_join(const std::string& address, bool quiet);
+  // Tries the join candidates in order until one answers; true when one did. While this
+  // node is alone, says so (an error the first time, then now and then) naming what it
+  // tried.
+  boost::asio::awaitable<bool> join_any(bool first);
   boost::asio::awaitable<void> probe_loop();
-  boost::asio::awaitable<void> sync_loop(std::string join_address);
+  boost::asio::awaitable<void> sync_loop();
   boost::asio::awaitable<void> probe_one(model::Member target);
   boost::asio::awaitable<Status> push_pull(const std::string& address);
 
@@ -77,12 +84,17 @@ class Introducer final : public LocalRegister, public std::enable_shared_from_th
   void save_members();
   void persist_incarnation(std::uint64_t incarnation);
   std::vector<std::string> remembered_addresses() const;
+  // What a node with no peer tries to join through, in order, each once: the --join
+  // addresses, then the remembered members.
+  std::vector<std::string> join_candidates();
 
   NodeContext& ctx_;
   mutable std::mutex mu_;
   Membership membership_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> dirty_{false};
+  std::vector<std::string> join_addresses_;  // set by start(), then only read
+  int alone_rounds_ = 0;                     // join rounds that failed in a row (sync loop)
   std::uint64_t saved_incarnation_ = 0;
   std::function<void()> on_left_;
 };

@@ -45,6 +45,27 @@ TEST_CASE("a good deploy file is read with locations") {
   CHECK(cfg->find("submit") == nullptr);
 }
 
+TEST_CASE("join names one member or several, tried in order") {
+  auto with_join = [](const std::string& join) {
+    return parse_deploy("<deploy xmlns=\"urn:fvce:1\" federation=\"lab\">\n  <node join=\"" + join +
+                            "\"/>\n  <service name=\"register\" impl=\"introducer\"/>\n</deploy>\n",
+                        "join.xml");
+  };
+  auto one = with_join("a.lab:7700");
+  REQUIRE_MESSAGE(one.ok(), one.status().message());
+  CHECK(one->node.join == std::vector<std::string>{"a.lab:7700"});
+  auto several = with_join("a.lab:7700, 10.0.0.2:7701,[::1]:7702");
+  REQUIRE_MESSAGE(several.ok(), several.status().message());
+  CHECK(several->node.join ==
+        std::vector<std::string>{"a.lab:7700", "10.0.0.2:7701", "[::1]:7702"});
+  CHECK(parse_deploy(kGood, "good.xml")->node.join.empty());
+  for (const char* bad : {"a.lab", "a.lab:7700,", ",a.lab:7700", "a.lab:7700;b.lab:7701"}) {
+    auto cfg = with_join(bad);
+    CHECK_MESSAGE(!cfg.ok(), bad);
+    if (!cfg.ok()) CHECK(cfg.status().message().find("join.xml:2:") != std::string::npos);
+  }
+}
+
 TEST_CASE("the shipped deploy files are valid") {
   for (const char* f : {"deploy.xml", "declared-small.xml", "declared-large.xml"}) {
     std::string path = std::string(FVCE_SOURCE_DIR) + "/deploy/" + f;
