@@ -50,17 +50,19 @@ def on(node, where: str) -> bool:
 
 
 def parts_workflow(name: str, n: int, log: str, join_logs: bool = True, sleep: float = 1,
-                   retries: int | None = None) -> str:
+                   retries: int | None = None, cores: int = 1) -> str:
     """n tasks part[i] (sleep; write p{i}.txt) and a join that concatenates them in order
     into all.txt (the result); each run appends "TASK ATTEMPT WORKDIR" to log. retries: the
-    tasks' retries attribute (0: a failure of a task's own fails the workflow)."""
+    tasks' retries attribute (0: a failure of a task's own fails the workflow). cores: what
+    each part needs (only hosts with that many slots run it)."""
     record = f'echo "$FVCE_TASK $FVCE_ATTEMPT $PWD" >> {log}'
     join_record = f"; {record}" if join_logs else ""
     tries = f' retries="{retries}"' if retries is not None else ""
+    need = f' cores="{cores}"' if cores != 1 else ""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <workflow xmlns="urn:fvce:1" name="{name}">
   <array id="p" range="0..{n - 1}">
-    <task id="part" cmd="sh"{tries}>
+    <task id="part" cmd="sh"{tries}{need}>
       <arg>-c</arg>
       <arg>sleep {sleep:g}; echo "part {{i}}" > p{{i}}.txt; {record}</arg>
       <out file="p{{i}}.txt"/>
