@@ -96,7 +96,7 @@ class LocalRegister : public RegisterLogic, public MembershipView {
   // Joins through the first of join_addresses that answers, tried in order, then of the
   // remembered members; then starts the protocol's background work. When nobody answers,
   // the node forms the federation alone, logs an error naming the addresses it tried, and
-  // its sync loop keeps trying them every sync-interval
+  // its sync loop keeps trying them (and members it removed as dead) every sync-interval
   // (jittered) while it has no peer. Returns at once; the join runs on the node's
   // io_context. Call once, after the server listens.
   virtual void start(std::vector<std::string> join_addresses) = 0;

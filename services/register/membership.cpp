@@ -1,6 +1,8 @@
 #include "services/register/membership.h"
 
 #include <algorithm>
+#include <iterator>
+#include <set>
 
 #include "services/register/logic.h"
 
@@ -95,6 +97,11 @@ std::optional<Member> Membership::apply(const Member& news) {
   if (it == others_.end()) {
     Record r{news, now, 0};
     r.member.last_seen = news.state == MemberState::alive ? clock_.unix_ms() : 0;
+    if (auto lost = lost_.find(news.id); lost != lost_.end()) {
+      // Known to be dead since then: a tombstone again, not a fresh removal.
+      if (!is_live(news.state)) r.changed = lost->second.removed;
+      lost_.erase(lost);
+    }
     auto [ins, ok] = others_.emplace(news.id, std::move(r));
     queue_gossip(ins->second.member);
     // A tombstone for a member we never knew is not news worth spreading further, but it
@@ -113,6 +120,18 @@ std::optional<Member> Membership::apply(const Member& news) {
   queue_gossip(r.member);
   if (!was_live && !is_live(news.state)) return std::nullopt;
   return r.member;
+}
+
+std::optional<Member> Membership::apply_listed(const Member& record) {
+  if (record.id != self_.id && record.state == MemberState::dead) {
+    auto it = others_.find(record.id);
+    if (it != others_.end() && it->second.member.state == MemberState::alive) {
+      Member suspicion = record;
+      suspicion.state = MemberState::suspect;
+      return apply(suspicion);
+    }
+  }
+  return apply(record);
 }
 
 void Membership::heard_from(const std::string& id) {
@@ -176,10 +195,20 @@ std::vector<Member> Membership::expire() {
       set_state(r, MemberState::dead);
       news.push_back(r.member);
     } else if (!is_live(r.member.state) && now - r.changed >= config_.tombstone) {
+      if (r.member.state == MemberState::dead && now - r.changed < config_.reconnect_for)
+        lost_[it->first] = Lost{r.member, r.changed};
       it = others_.erase(it);
       continue;
     }
     ++it;
+  }
+  for (auto it = lost_.begin(); it != lost_.end();)
+    it = now - it->second.removed >= config_.reconnect_for ? lost_.erase(it) : std::next(it);
+  while (lost_.size() > kLostLimit) {
+    auto oldest = std::min_element(lost_.begin(), lost_.end(), [](const auto& a, const auto& b) {
+      return a.second.removed < b.second.removed;
+    });
+    lost_.erase(oldest);
   }
   return news;
 }
@@ -222,6 +251,24 @@ std::optional<Member> Membership::random_peer() {
   if (live_peers.empty()) return std::nullopt;
   std::uniform_int_distribution<std::size_t> pick(0, live_peers.size() - 1);
   return *live_peers[pick(rng_)];
+}
+
+std::optional<Member> Membership::reconnect_target() {
+  auto now = clock_.now();
+  std::set<std::string> taken{self_.address};
+  for (const auto& [id, r] : others_)
+    if (is_live(r.member.state)) taken.insert(r.member.address);
+  std::vector<const Member*> candidates;
+  for (const auto& [id, r] : others_)
+    if (r.member.state == MemberState::dead && now - r.changed < config_.reconnect_for &&
+        !taken.count(r.member.address))
+      candidates.push_back(&r.member);
+  for (const auto& [id, l] : lost_)
+    if (now - l.removed < config_.reconnect_for && !taken.count(l.member.address))
+      candidates.push_back(&l.member);
+  if (candidates.empty()) return std::nullopt;
+  std::uniform_int_distribution<std::size_t> pick(0, candidates.size() - 1);
+  return *candidates[pick(rng_)];
 }
 
 std::vector<Member> Membership::live() const {

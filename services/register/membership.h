@@ -9,6 +9,13 @@
 // can do. Dead and departed members stay as tombstones for a while, so stale news cannot
 // bring them back.
 //
+// A member removed as dead is tried again now and then for reconnect_for (see
+// reconnect_target): after a partition each side has removed the other and probes only
+// live members, so nothing else would bring them back together. And a whole list from
+// another node (a sync, a merge, a join's answer) is old state, not news: its verdict that a
+// member this node hears from is dead only makes that member a suspect here, which it
+// refutes if it is alive (apply_listed).
+//
 // Not thread-safe: the owner serialises calls (the Introducer holds a mutex).
 #pragma once
 
@@ -47,6 +54,9 @@ struct MembershipConfig {
   int remove_after = 3;   // consecutive failed probes before a suspect is removed
   std::chrono::milliseconds suspect_timeout{4000};  // unrefuted suspicion is confirmed then
   std::chrono::milliseconds tombstone{60'000};      // how long dead/left records are kept
+  // How long after its removal a member removed as dead (not one that left) is still a
+  // reconnect_target, its tombstone gone or not.
+  std::chrono::milliseconds reconnect_for{std::chrono::hours(24)};
   int gossip_repeat = 4;                            // how many messages carry each piece of news
   int gossip_max = 16;                              // news items per message at most
   std::chrono::milliseconds sync_interval{10'000};  // push-pull with one random member
@@ -66,6 +76,13 @@ class Membership {
   // node is suspect or dead is refuted: the returned record is this node, alive, with a
   // higher incarnation.
   std::optional<model::Member> apply(const model::Member& news);
+  // Applies one record of a whole member list another node sent (a push-pull sync, a
+  // merge, a join's answer) — a picture of what it knows, perhaps from the other side of a
+  // partition that has just healed. As apply(), except that a record saying that a member
+  // this node holds alive is dead makes it a suspect here instead: it is probed, and
+  // refutes if it is alive; if not, its suspicion is confirmed as usual. So a heal does not
+  // remove the members each side kept (and their work) on the word of the other side.
+  std::optional<model::Member> apply_listed(const model::Member& record);
 
   // Marks that we heard from id directly (a probe answered, a message received).
   void heard_from(const std::string& id);
@@ -95,6 +112,10 @@ class Membership {
 
   // A random live member other than this node, for push-pull sync.
   std::optional<model::Member> random_peer();
+  // A random member removed as dead (not one that left) less than reconnect_for ago, to
+  // try to reach again: a tombstone, or one whose tombstone expire() has dropped. Not one
+  // whose address a live member (or this node) now has. nullopt when there is none.
+  std::optional<model::Member> reconnect_target();
 
   // Live members (alive or suspect), this node first.
   std::vector<model::Member> live() const;
@@ -116,6 +137,12 @@ class Membership {
     model::Member member;
     int sent = 0;
   };
+  // A member removed as dead whose tombstone has gone, still tried for reconnect_for.
+  struct Lost {
+    model::Member member;
+    std::chrono::steady_clock::time_point removed;
+  };
+  static constexpr std::size_t kLostLimit = 256;
   static int rank(model::MemberState s);
   static bool newer(const model::Member& news, const model::Member& current);
   static bool is_live(model::MemberState s) {
@@ -130,6 +157,7 @@ class Membership {
   const Clock& clock_;
   Rng rng_;
   std::map<std::string, Record> others_;  // by id; never holds self
+  std::map<std::string, Lost> lost_;      // by id; never an id others_ holds
   std::vector<Gossip> gossip_;            // most recent last
   std::uint64_t version_ = 0;
 };

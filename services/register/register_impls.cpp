@@ -16,6 +16,8 @@ void register_register_impls(RegisterRegistry& registry) {
           {"remove-after", "3", "consecutive failed probes before a suspect is removed"},
           {"suspect-timeout", "4s", "an unrefuted suspicion is confirmed after this"},
           {"tombstone", "60s", "how long removed members are remembered"},
+          {"reconnect-for", "24h",
+           "how long a member removed as dead is still tried now and then (a partition heals)"},
           {"sync-interval", "10s", "mean time between full list exchanges with a member"},
           {"gossip-repeat", "4", "how many messages carry each piece of news"},
       },
@@ -29,12 +31,13 @@ void register_register_impls(RegisterRegistry& registry) {
         auto remove_after = p.integer("remove-after", 1, 100);
         auto suspect_timeout = p.duration("suspect-timeout");
         auto tombstone = p.duration("tombstone");
+        auto reconnect_for = p.duration("reconnect-for");
         auto sync = p.duration("sync-interval");
         auto repeat = p.integer("gossip-repeat", 1, 100);
         for (const Status& s :
              {probe_interval.status(), probes.status(), probe_timeout.status(),
               suspect_after.status(), remove_after.status(), suspect_timeout.status(),
-              tombstone.status(), sync.status(), repeat.status()})
+              tombstone.status(), reconnect_for.status(), sync.status(), repeat.status()})
           if (!s.ok()) return s;
         c.probe_interval = *probe_interval;
         c.probes_per_round = static_cast<int>(*probes);
@@ -43,6 +46,7 @@ void register_register_impls(RegisterRegistry& registry) {
         c.remove_after = static_cast<int>(*remove_after);
         c.suspect_timeout = *suspect_timeout;
         c.tombstone = *tombstone;
+        c.reconnect_for = *reconnect_for;
         c.sync_interval = *sync;
         c.gossip_repeat = static_cast<int>(*repeat);
         if (c.remove_after < c.suspect_after)

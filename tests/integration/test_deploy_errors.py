@@ -21,7 +21,8 @@ HEAD0 = ROOT + '\n'
 SECURITY = '  <security transport="plain" secret="federation.key"/>\n'
 HEAD = HEAD0 + SECURITY
 REGISTER_PARAMS = ["probe-interval", "probes-per-round", "probe-timeout", "suspect-after",
-                   "remove-after", "suspect-timeout", "tombstone", "sync-interval", "gossip-repeat"]
+                   "remove-after", "suspect-timeout", "tombstone", "reconnect-for", "sync-interval",
+                   "gossip-repeat"]
 INFO_OK = '  <service name="info" impl="statgrab"><param name="calibrate" value="false"/></service>\n'
 # Run as root, a node needs the local accounts its tasks run as (tasks never run as root).
 EXECUTE_OK = ('  <service name="execute" impl="process">'

@@ -105,7 +105,7 @@ std::vector<std::string> Introducer::remembered_addresses() const {
   return out;
 }
 
-std::vector<std::string> Introducer::join_candidates() {
+std::vector<std::string> Introducer::join_candidates(bool with_lost) {
   std::vector<std::string> out;
   auto add = [&](const std::string& a) {
     if (!a.empty() && a != ctx_.self.address && std::find(out.begin(), out.end(), a) == out.end())
@@ -113,6 +113,10 @@ std::vector<std::string> Introducer::join_candidates() {
   };
   for (const auto& a : join_addresses_) add(a);
   for (const auto& a : remembered_addresses()) add(a);
+  if (with_lost) {
+    std::lock_guard lock(mu_);
+    if (auto lost = membership_.reconnect_target()) add(lost->address);
+  }
   return out;
 }
 
@@ -133,7 +137,7 @@ asio::awaitable<Status> Introducer::try_join(const std::string& address, bool qu
       spdlog::warn("joining through {} failed: {}", address, list.status().message());
     co_return list.status();
   }
-  auto news = apply_all(list->members, list->self);
+  auto news = apply_all(list->members, list->self, true);
   std::size_t live = 0;
   for (const auto& m : list->members) live += is_gone(m.state) ? 0 : 1;
   spdlog::info("joined federation '{}' through {}: {} members", list->federation, address, live);
@@ -143,7 +147,7 @@ asio::awaitable<Status> Introducer::try_join(const std::string& address, bool qu
 }
 
 asio::awaitable<bool> Introducer::join_any(bool first) {
-  auto candidates = join_candidates();
+  auto candidates = join_candidates(!first);
   std::string tried;
   for (const auto& c : candidates) {
     if (stopping_) co_return false;
@@ -261,36 +265,55 @@ asio::awaitable<void> Introducer::sync_loop() {
     std::uniform_int_distribution<long long> d(base / 2, base * 3 / 2);
     co_await sleep_for(ctx_.clock, std::chrono::milliseconds(d(jitter)));
     if (stopping_) break;
-    std::optional<Member> peer;
+    std::optional<Member> peer, lost;
     {
       std::lock_guard lock(mu_);
       if (membership_.self().state != MemberState::alive) break;
       peer = membership_.random_peer();
+      lost = membership_.reconnect_target();
     }
     if (peer) {
-      co_await push_pull(peer->address);
+      co_await push_pull(peer->address, std::chrono::milliseconds(3000));
+      // Members removed as dead may be behind a partition that healed: each side removed
+      // the other and probes only its own, so one of them must call across.
+      if (lost && !reconnecting_.exchange(true))
+        asio::co_spawn(ctx_.ioc, reconnect(std::move(*lost)), asio::detached);
     } else {
-      // Alone: keep trying the --join addresses and the remembered members, so a node that
-      // started before its peers joins them once they are up.
+      // Alone: keep trying the --join addresses, the remembered members and the removed
+      // ones, so a node that started before its peers joins them once they are up.
       co_await join_any(false);
     }
   }
 }
 
-asio::awaitable<Status> Introducer::push_pull(const std::string& address) {
+asio::awaitable<void> Introducer::reconnect(Member lost) {
+  auto self = shared_from_this();
+  auto deadline = std::max(std::chrono::milliseconds(1000), 2 * membership_.config().probe_timeout);
+  auto s = co_await push_pull(lost.address, deadline, 1);
+  reconnecting_ = false;
+  if (s.ok())
+    spdlog::info("reached {} ({}) again, a member removed as dead: exchanged member lists",
+                 lost.name, lost.address);
+  else
+    spdlog::debug("{} ({}), removed as dead, still does not answer: {}", lost.name, lost.address,
+                  s.message());
+}
+
+asio::awaitable<Status> Introducer::push_pull(const std::string& address,
+                                              std::chrono::milliseconds deadline, int attempts) {
   model::MemberList mine;
   {
     std::lock_guard lock(mu_);
     mine = membership_.snapshot(true);
   }
   PeerRef peer(address);
-  auto& other = ctx_.peers.reg(peer, {std::chrono::milliseconds(3000), 2});
+  auto& other = ctx_.peers.reg(peer, {deadline, attempts});
   auto theirs = co_await other.merge(std::move(mine));
   if (!theirs.ok()) co_return theirs.status();
   if (theirs->federation != ctx_.self.federation)
     co_return Status::Conflict("the node at " + address + " belongs to federation '" +
                                theirs->federation + "', not '" + ctx_.self.federation + "'");
-  auto news = apply_all(theirs->members, theirs->self);
+  auto news = apply_all(theirs->members, theirs->self, true);
   if (!news.empty()) {
     broadcast(news, theirs->self);
     dirty_ = true;
@@ -299,13 +322,13 @@ asio::awaitable<Status> Introducer::push_pull(const std::string& address) {
 }
 
 std::vector<Member> Introducer::apply_all(const std::vector<Member>& members,
-                                          const std::string& from) {
+                                          const std::string& from, bool listed) {
   std::vector<Member> news;
   bool refuted = false;
   {
     std::lock_guard lock(mu_);
     for (const auto& m : members) {
-      if (auto n = membership_.apply(m)) {
+      if (auto n = listed ? membership_.apply_listed(m) : membership_.apply(m)) {
         if (n->id == membership_.self().id) refuted = true;
         news.push_back(*n);
       }
@@ -321,6 +344,11 @@ std::vector<Member> Introducer::apply_all(const std::vector<Member>& members,
       ctx_.peers.forget(n.address);
     } else if (n.state == MemberState::alive) {
       spdlog::debug("member {} ({}) is alive, incarnation {}", n.name, n.address, n.incarnation);
+    } else if (listed && n.state == MemberState::suspect) {
+      spdlog::info(
+          "member {} ({}) is now suspect: a member list from another node says it is "
+          "dead",
+          n.name, n.address);
     }
   }
   if (!news.empty()) dirty_ = true;
@@ -413,6 +441,11 @@ asio::awaitable<Result<model::MemberList>> Introducer::join(model::JoinRequest r
     news = membership_.apply(request.member);
     membership_.heard_from(request.member.id);
     list = membership_.snapshot(false);
+    // Removed here at the incarnation it joins with (a partition, not a restart): it must
+    // hear it, so that it refutes with a higher one and everyone takes it back.
+    if (!news)
+      for (const auto& m : membership_.all())
+        if (m.id == request.member.id && is_gone(m.state)) list.members.push_back(m);
   }
   if (news) {
     spdlog::info("member {} ({}) joined", news->name, news->address);
@@ -449,7 +482,7 @@ asio::awaitable<Result<model::MemberList>> Introducer::merge(model::MemberList l
                                ctx_.self.federation +
                                "': the nodes of one federation share its name (deploy.xml "
                                "federation=)");
-  auto news = apply_all(list.members, list.self);
+  auto news = apply_all(list.members, list.self, true);
   if (!news.empty()) {
     // What the other side taught us, our members have not heard either.
     broadcast(news, list.self);
@@ -462,7 +495,7 @@ asio::awaitable<Result<model::MemberList>> Introducer::merge(model::MemberList l
 asio::awaitable<Result<model::MemberList>> Introducer::probe(model::ProbeRequest request) {
   if (request.address == ctx_.self.address)
     co_return Status::InvalidArgument("'" + request.address + "' is this node itself");
-  auto s = co_await push_pull(request.address);
+  auto s = co_await push_pull(request.address, std::chrono::milliseconds(3000));
   if (!s.ok()) co_return Status(s.code(), "probing " + request.address + " failed: " + s.message());
   std::lock_guard lock(mu_);
   co_return membership_.snapshot(false);

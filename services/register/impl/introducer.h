@@ -66,7 +66,11 @@ class Introducer final : public LocalRegister, public std::enable_shared_from_th
   boost::asio::awaitable<void> probe_loop();
   boost::asio::awaitable<void> sync_loop();
   boost::asio::awaitable<void> probe_one(model::Member target);
-  boost::asio::awaitable<Status> push_pull(const std::string& address);
+  boost::asio::awaitable<Status> push_pull(const std::string& address,
+                                           std::chrono::milliseconds deadline, int attempts = 2);
+  // A push-pull with a member removed as dead (Membership::reconnect_target): if it
+  // answers, the two lists meet and each side takes the other back. One at a time.
+  boost::asio::awaitable<void> reconnect(model::Member lost);
 
   // Sends news to every live member but this node (and `except`), without waiting.
   void broadcast(std::vector<model::Member> news, const std::string& except = {});
@@ -78,21 +82,23 @@ class Introducer final : public LocalRegister, public std::enable_shared_from_th
                                                    RegisterLogic* member,
                                                    std::shared_ptr<model::Updates> updates,
                                                    std::shared_ptr<std::atomic<int>> pending);
-  // Applies a batch of news; returns what was news to us. Takes the lock.
+  // Applies a batch of news (listed: a whole member list, see Membership::apply_listed);
+  // returns what was news to us. Takes the lock.
   std::vector<model::Member> apply_all(const std::vector<model::Member>& members,
-                                       const std::string& from);
+                                       const std::string& from, bool listed = false);
   void save_members();
   void persist_incarnation(std::uint64_t incarnation);
   std::vector<std::string> remembered_addresses() const;
   // What a node with no peer tries to join through, in order, each once: the --join
-  // addresses, then the remembered members.
-  std::vector<std::string> join_candidates();
+  // addresses, the remembered members, and (not at start) the members removed as dead.
+  std::vector<std::string> join_candidates(bool with_lost);
 
   NodeContext& ctx_;
   mutable std::mutex mu_;
   Membership membership_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> dirty_{false};
+  std::atomic<bool> reconnecting_{false};
   std::vector<std::string> join_addresses_;  // set by start(), then only read
   int alone_rounds_ = 0;                     // join rounds that failed in a row (sync loop)
   std::uint64_t saved_incarnation_ = 0;

@@ -267,6 +267,203 @@ TEST_CASE("simulation: a dead node is removed everywhere within a few rounds") {
     if (i != dead) CHECK(nodes[i]->live_count() == n - 1);
 }
 
+TEST_CASE("a whole list's word that a live member is dead only makes it a suspect") {
+  ManualClock clock;
+  Membership m(member(1), "lab", config(), clock, Rng(1));
+  m.apply(member(2, 3));
+  auto news = m.apply_listed(member(2, 3, MemberState::dead));
+  REQUIRE(news);
+  CHECK(news->state == MemberState::suspect);
+  CHECK(lists(m, 2));
+  bool probed = false;
+  for (const auto& t : m.probe_targets()) probed = probed || t.id == member(2).id;
+  CHECK(probed);                 // so it hears of it, and refutes
+  CHECK(m.apply(member(2, 4)));  // its refutation
+  CHECK(m.find(member(2).id)->state == MemberState::alive);
+  // A suspect it does not refute is removed as any other.
+  m.apply_listed(member(2, 4, MemberState::dead));
+  clock.advance(std::chrono::seconds(5));
+  CHECK(m.expire().size() == 1);
+  CHECK_FALSE(lists(m, 2));
+  // News (not a list) is believed as it stands; a list's dead record of a member not
+  // known here, or known dead, stays a tombstone; about this node, it is refuted.
+  m.apply(member(3, 1));
+  CHECK(m.apply(member(3, 1, MemberState::dead))->state == MemberState::dead);
+  CHECK_FALSE(m.apply_listed(member(4, 1, MemberState::dead)));
+  CHECK_FALSE(lists(m, 4));
+  auto refuted = m.apply_listed(member(1, 0, MemberState::dead));
+  REQUIRE(refuted);
+  CHECK(refuted->id == member(1).id);
+  CHECK(refuted->state == MemberState::alive);
+  CHECK(refuted->incarnation == 1);
+}
+
+TEST_CASE("reconnect targets: members removed as dead, for reconnect-for") {
+  ManualClock clock;
+  auto c = config();
+  c.tombstone = std::chrono::seconds(60);
+  c.reconnect_for = std::chrono::seconds(600);
+  Membership m(member(1), "lab", c, clock, Rng(1));
+  CHECK_FALSE(m.reconnect_target());
+  for (int i = 2; i <= 5; ++i) m.apply(member(i, 1));
+  m.apply(member(2, 1, MemberState::dead));
+  m.apply(member(3, 1, MemberState::left));  // it left: not to be called back
+  // n4 is removed, and n5 now has its address: whoever is there is not n4.
+  m.apply(member(4, 1, MemberState::dead));
+  Member moved = member(5, 2);
+  moved.address = member(4).address;
+  m.apply(moved);
+  for (int i = 0; i < 50; ++i) {
+    auto t = m.reconnect_target();
+    REQUIRE(t);
+    CHECK(t->id == member(2).id);
+  }
+  // Past its tombstone it is still tried, until reconnect-for.
+  clock.advance(std::chrono::seconds(61));
+  m.expire();
+  CHECK(m.snapshot(true).members.size() == 2);  // n1 and n5: the tombstones have gone
+  REQUIRE(m.reconnect_target());
+  CHECK(m.reconnect_target()->id == member(2).id);
+  // News of it (say, from its own list once it answers) makes it a member again.
+  CHECK(m.apply(member(2, 1)));
+  CHECK(lists(m, 2));
+  CHECK_FALSE(m.reconnect_target());
+  m.apply(member(2, 1, MemberState::dead));
+  clock.advance(std::chrono::seconds(601));
+  m.expire();
+  CHECK_FALSE(m.reconnect_target());
+}
+
+// Two sides of a federation of four, a0 a1 | b2 b3, driven as the Introducer drives its
+// Membership: probes carry gossip, news is pushed to every live member, each round a node
+// syncs its whole list with a random live member and (when reconnect is on) with a member
+// it removed as dead. Messages between the sides are lost while the link is cut.
+struct Sides {
+  ManualClock clock;
+  std::vector<std::unique_ptr<Membership>> nodes;
+  bool cut = false;
+  bool reconnect = true;
+  bool same_side_ever_dead = false;  // a node held a member of its own side dead
+
+  explicit Sides(MembershipConfig c) {
+    for (int i = 0; i < 4; ++i)
+      nodes.push_back(std::make_unique<Membership>(member(i), "lab", c, clock, Rng(200 + i)));
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j)
+        if (i != j) nodes[i]->apply(member(j));
+  }
+  static int index(const Member& m) { return std::stoi(m.id.substr(24)); }
+  static bool same_side(int i, int j) { return (i < 2) == (j < 2); }
+  bool reachable(int i, int j) const { return !cut || same_side(i, j); }
+  void push(int from, const Member& news) {
+    for (const auto& m : nodes[from]->live()) {
+      int to = index(m);
+      if (to == from || !reachable(from, to)) continue;
+      if (auto answer = nodes[to]->apply(news); answer && answer->id == m.id) push(to, *answer);
+    }
+  }
+  void exchange(int i, int j) {  // i's whole list to j, j's back to i
+    if (!reachable(i, j)) return;
+    std::vector<Member> to_j, to_i;
+    for (const auto& x : nodes[i]->snapshot(true).members)
+      if (auto n = nodes[j]->apply_listed(x)) to_j.push_back(*n);
+    nodes[j]->heard_from(member(i).id);
+    for (const auto& x : nodes[j]->snapshot(true).members)
+      if (auto n = nodes[i]->apply_listed(x)) to_i.push_back(*n);
+    nodes[i]->heard_from(member(j).id);
+    check_own_sides();  // before any refutation could undo it
+    for (const auto& n : to_j) push(j, n);
+    for (const auto& n : to_i) push(i, n);
+  }
+  void round() {
+    clock.advance(std::chrono::seconds(1));
+    for (int i = 0; i < 4; ++i) {
+      for (const auto& t : nodes[i]->probe_targets()) {
+        int j = index(t);
+        if (!reachable(i, j)) {
+          if (auto news = nodes[i]->probe_failed(t.id)) push(i, *news);
+          continue;
+        }
+        auto ping = nodes[i]->take_gossip();
+        ping.push_back(nodes[i]->self());
+        if (t.state == MemberState::suspect) ping.push_back(t);
+        for (const auto& x : ping)
+          if (auto n = nodes[j]->apply(x); n && n->id == member(j).id) push(j, *n);
+        auto ack = nodes[j]->take_gossip();
+        ack.push_back(nodes[j]->self());
+        for (const auto& x : ack)
+          if (auto n = nodes[i]->apply(x); n && n->id == member(i).id) push(i, *n);
+        nodes[i]->probe_succeeded(t.id);
+      }
+      for (const auto& news : nodes[i]->expire()) push(i, news);
+      if (auto peer = nodes[i]->random_peer()) exchange(i, index(*peer));
+      if (reconnect)
+        if (auto lost = nodes[i]->reconnect_target()) exchange(i, index(*lost));
+    }
+    check_own_sides();
+  }
+  void check_own_sides() {
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j)
+        if (i != j && same_side(i, j) && !lists(*nodes[i], j)) same_side_ever_dead = true;
+  }
+  bool apart() const {
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j)
+        if (!same_side(i, j) && lists(*nodes[i], j)) return false;
+    return true;
+  }
+  bool whole() const {
+    for (const auto& n : nodes) {
+      auto live = n->live();
+      if (live.size() != 4) return false;
+      for (const auto& m : live)
+        if (m.state != MemberState::alive) return false;
+    }
+    return true;
+  }
+};
+
+TEST_CASE("a partition heals: both sides remove each other, then take each other back") {
+  auto c = config();
+  for (auto tombstone : {std::chrono::seconds(60), std::chrono::seconds(5)}) {
+    CAPTURE(tombstone.count());  // a cut shorter, then longer, than the tombstones last
+    c.tombstone = tombstone;
+    Sides net(c);
+    net.cut = true;
+    int rounds = 0;
+    while (!net.apart() && rounds < 20) {
+      net.round();
+      ++rounds;
+    }
+    CHECK(net.apart());
+    CHECK(rounds <= 6);
+    for (int r = 0; r < 10; ++r) net.round();  // the cut lasts
+    CHECK(net.apart());
+    net.cut = false;
+    rounds = 0;
+    while (!net.whole() && rounds < 20) {
+      net.round();
+      ++rounds;
+    }
+    CHECK(net.whole());
+    CHECK(rounds <= 5);
+    // Nobody dropped a member of its own side, on the cut or on the heal.
+    CHECK_FALSE(net.same_side_ever_dead);
+  }
+}
+
+TEST_CASE("without reconnecting to removed members a healed partition stays apart") {
+  Sides net(config());
+  net.reconnect = false;
+  net.cut = true;
+  for (int r = 0; r < 10; ++r) net.round();
+  REQUIRE(net.apart());
+  net.cut = false;
+  for (int r = 0; r < 30; ++r) net.round();
+  CHECK(net.apart());
+}
+
 class View : public MembershipView {
  public:
   std::vector<Member> members;
