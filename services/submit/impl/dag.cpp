@@ -1575,7 +1575,10 @@ asio::awaitable<void> DagSubmit::watch_loop() {
                        it == live.end() ? "is gone" : "restarted");
           abandon_locked(*wf, static_cast<int>(i));
           r.message = "host " + r.host_name + " was lost; rescheduled";
-          r.attempts -= 1;  // a lost host is not the task's fault
+          // A lost host is not the task's fault: its retries are not spent. It still runs
+          // under a new attempt number, so that the host, should it come back with the run
+          // it had (a partition that healed), does not take the new run for that one.
+          r.retry_base += 1;
           // Its inputs may have gone with that host too, and be made again: it waits for them.
           r.deps_left = 0;
           for (int d : wf->plan.tasks[i].deps)

@@ -91,7 +91,9 @@ class DagSubmit final : public LocalSubmit, public std::enable_shared_from_this<
   struct Run {
     model::TaskState state = model::TaskState::pending;
     int attempts = 0;
-    int retry_base = 0;  // attempts made before the user's last retry (its retries start over)
+    // Attempts that do not count against the task's retries: made before the user's last
+    // retry (its retries start over), or lost with their host or with an input.
+    int retry_base = 0;
     std::string host_id, host_name, host_address;
     std::uint64_t host_started = 0;  // the host's start time (unix ms) when it got the task
     std::optional<int> exit_code;

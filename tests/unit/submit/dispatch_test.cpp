@@ -11,6 +11,8 @@
 #include <deque>
 #include <filesystem>
 #include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "node/model/codec.h"
@@ -44,15 +46,37 @@ Member member(int i) {
 
 class Members : public reg::MembershipView {
  public:
-  std::vector<Member> members;
-  Member self() const override { return members.front(); }
-  std::vector<Member> live_members() const override { return members; }
-  std::optional<Member> find(std::string_view id) const override {
+  std::vector<Member> members;  // set before the dag starts; later only through drop()
+  Member self() const override {
+    std::lock_guard lock(mu_);
+    return members.front();
+  }
+  std::vector<Member> live_members() const override {
+    std::lock_guard lock(mu_);
+    std::vector<Member> out;
     for (const auto& m : members)
-      if (m.id == id || m.name == id) return m;
+      if (!gone_.count(m.id)) out.push_back(m);
+    return out;
+  }
+  std::optional<Member> find(std::string_view id) const override {
+    std::lock_guard lock(mu_);
+    for (const auto& m : members)
+      if (!gone_.count(m.id) && (m.id == id || m.name == id)) return m;
     return std::nullopt;
   }
-  std::uint64_t version() const override { return 1; }
+  std::uint64_t version() const override {
+    std::lock_guard lock(mu_);
+    return 1 + gone_.size();
+  }
+  // The member is declared dead: no longer live.
+  void drop(const std::string& id) {
+    std::lock_guard lock(mu_);
+    gone_.insert(id);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::set<std::string> gone_;
 };
 
 // An executor with 2 slots and a queue of 2 cores, whose tasks end when the test says.
@@ -378,6 +402,55 @@ TEST_CASE(
   REQUIRE(st.ok());
   // b had no retries to spend (retries="0"): the lost input did not count against it.
   CHECK(st->summary.state == model::WorkflowState::done);
+}
+
+TEST_CASE("a task whose host is lost runs again under a new attempt, its retries unspent") {
+  Fixture f;
+  auto id = f.submit(
+      "<workflow xmlns=\"urn:fvce:1\" name=\"lost-host\">"
+      "<task id=\"t\" cmd=\"true\" retries=\"1\"/></workflow>");
+  auto first = wait_take(f, "t");
+  REQUIRE(first);
+  CHECK(first->first.attempt == 1);
+  // Its host is declared dead (it may only be cut off, and come back with that run): the
+  // task runs again elsewhere, as attempt 2, so that host cannot take the new run for the
+  // one it had.
+  f.members->drop(first->second.id);
+  std::optional<std::pair<model::TaskAssignment, Member>> second;
+  for (int i = 0; i < 50 && !second; ++i) {
+    f.clock.advance(200ms);
+    second = wait_take(f, "t");
+  }
+  REQUIRE(second);
+  CHECK(second->first.attempt == 2);
+  CHECK(second->second.id != first->second.id);
+  // The report of the first run, should its host send it, counts for nothing.
+  REQUIRE(f.sync(f.dag->reports(model::TaskReports{
+                     {report(first->first, first->second, model::TaskState::done)}}))
+              .ok());
+  auto st = f.sync(f.dag->status(id, TaskDetail::all, {}));
+  REQUIRE(st.ok());
+  CHECK(st->summary.state == model::WorkflowState::running);
+  // The lost host did not spend its retry: a failure of attempt 2 is retried (attempt 3).
+  REQUIRE(f.sync(f.dag->reports(model::TaskReports{
+                     {report(second->first, second->second, model::TaskState::failed)}}))
+              .ok());
+  auto third = wait_take(f, "t");
+  REQUIRE(third);
+  CHECK(third->first.attempt == 3);
+  REQUIRE(f.sync(f.dag->reports(model::TaskReports{
+                     {report(third->first, third->second, model::TaskState::done)}}))
+              .ok());
+  for (int i = 0; i < 200; ++i) {
+    st = f.sync(f.dag->status(id, TaskDetail::all, {}));
+    if (st.ok() && st->summary.state != model::WorkflowState::running) break;
+    Fixture::settle();
+  }
+  REQUIRE(st.ok());
+  CHECK(st->summary.state == model::WorkflowState::done);
+  REQUIRE(st->tasks.size() == 1);
+  CHECK(st->tasks[0].attempts == 3);
+  CHECK(st->tasks[0].host == third->second.name);
 }
 
 }  // namespace
