@@ -13,6 +13,8 @@ packages=(
   libfftw3-dev libsegyio-dev libpng-dev zlib1g-dev
   # tests and benchmarks
   doctest-dev python3 python3-segyio python3-numpy python3-websocket procps parallel findutils
+  # fault.partition: network namespaces, veth pairs and bridges
+  iproute2
   # the browser application's tests and the web port's benchmark
   chromium firefox-esr wrk
 )
