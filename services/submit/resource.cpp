@@ -141,7 +141,12 @@ void add_routes(http::Router& router, FederationView federation, std::shared_ptr
             // A member reports only on what it ran: each report names the executor.
             for (const auto& rep : r.reports) {
               auto host = members->find(rep.host);
-              if (!host || host->name != v.caller().peer)
+              // Not known here yet (this node has just started and not yet heard of every
+              // member): the executor keeps the reports and sends them again.
+              if (!host)
+                co_return Status::Unavailable("executor '" + rep.host + "' of task '" + rep.task +
+                                              "' is not known here yet");
+              if (host->name != v.caller().peer)
                 co_return Status::Forbidden("member '" + v.caller().peer +
                                             "' may not report on task '" + rep.task +
                                             "' as executor '" + rep.host + "'");

@@ -1168,7 +1168,7 @@ asio::awaitable<Status> DagSubmit::reports(model::TaskReports reports) {
           // up (it is stopping). Run it again elsewhere, without counting a retry.
           abandon_locked(wf, idx);
           freed = true;
-          --r.attempts;
+          r.retry_base += 1;  // not counted; its next run is a new attempt
           r.message = "given up by " + r.host_name + ": " + rep.message;
           if (rep.checkpoint) {
             r.checkpoint = rep.checkpoint;  // it resumes from there
@@ -1552,7 +1552,9 @@ asio::awaitable<void> DagSubmit::watch_loop() {
             // No word from its host since the restart: placed again (not counted).
             r.recover_until.reset();
             r.message = "no word from " + r.host_name + " since this node restarted; placed again";
-            --r.attempts;
+            // Not counted, but a new attempt number: its host, if it does hold the old one,
+            // must not take the new run for it ("already known").
+            r.retry_base += 1;
             make_ready(*wf, static_cast<int>(i), now);
             batch.tasks.push_back(row(*wf, static_cast<int>(i)));
             requeued = true;
