@@ -18,18 +18,14 @@ Status bad(const Params& params, const std::string& name, const std::string& why
 
 Result<std::shared_ptr<LocalFile>> build_local(const Params& params, NodeContext& ctx) {
   LocalFileOptions options;
-  std::filesystem::path root = params.text("work-root");
-  if (root.empty())
-    root = ctx.state_dir / "work";
-  else if (root.is_relative())
-    root = ctx.state_dir / root;
-  options.work_root = root;
-  std::filesystem::path captures = params.text("capture-root");
-  if (captures.empty())
-    captures = ctx.state_dir / "captures";
-  else if (captures.is_relative())
-    captures = ctx.state_dir / captures;
-  options.capture_root = captures;
+  // A directory parameter: `fallback` in the state directory when not given, and a
+  // relative one taken from the state directory.
+  auto directory = [&](const char* name, const char* fallback) {
+    std::filesystem::path dir = params.text(name);
+    return dir.empty() ? ctx.state_dir / fallback : dir.is_relative() ? ctx.state_dir / dir : dir;
+  };
+  options.work_root = directory("work-root", "work");
+  options.capture_root = directory("capture-root", "captures");
   auto max_upload = params.size("max-upload");
   if (!max_upload.ok()) return max_upload.status();
   if (*max_upload == 0) return bad(params, "max-upload", "must be above 0");
